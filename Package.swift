@@ -1,0 +1,82 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Tandem",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tandemd", targets: ["Node"]),
+        .executable(name: "tandemctl", targets: ["Ctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // OpenSSL's libcrypto from the system (libssl-dev): SHA1, HMAC, PBKDF2, random bytes.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Thin Swift wrappers over COpenSSL; no I/O.
+        .target(name: "TandemCrypto", dependencies: ["COpenSSL"]),
+        // Frames, messages, the text adapter. NIOCore only.
+        .target(name: "Wire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // The cluster.yaml model, loading and validation.
+        .target(name: "Cluster", dependencies: ["Yams"]),
+        // The op log: WAL records, snapshots, durable storage. Generic over a state machine.
+        .target(
+            name: "Replica",
+            dependencies: [
+                "TandemCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The tracker's pure state machine.
+        .target(name: "Tracker", dependencies: ["Wire", "Replica", "TandemCrypto"]),
+        // tandemd: NIO servers around the cores.
+        .executableTarget(
+            name: "Node",
+            dependencies: [
+                "Wire", "Cluster", "Replica", "Tracker", "TandemCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // tandemctl: the CLI.
+        .executableTarget(
+            name: "Ctl",
+            dependencies: [
+                "Wire", "Cluster", "TandemCrypto", "Replica", "Tracker",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test support: process harness, clients, waiting on conditions with deadlines.
+        .target(
+            name: "TandemTestKit",
+            dependencies: [
+                "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "WireTests",
+            dependencies: ["Wire", .product(name: "NIOTestUtils", package: "swift-nio")]
+        ),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ReplicaTests", dependencies: ["Replica", "TandemCrypto"]),
+        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TandemTestKit", "Wire", "Cluster"]),
+    ]
+)

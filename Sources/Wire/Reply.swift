@@ -1,0 +1,123 @@
+/// A tracker's answer to one ``Request``.
+public enum Reply: Hashable, Sendable {
+    /// The command was carried out and has nothing to report.
+    case ok
+    /// A new session's token (`LOGIN`).
+    case token(String)
+    /// The user of the session (`WHOAMI`, `RESUME`).
+    case user(String)
+    /// Every group, with the asking user's relation to it (`LIST_GROUPS`).
+    case groups([GroupEntry])
+    /// User names (`LIST_REQUESTS`).
+    case users([String])
+    /// The files of a group (`LIST_FILES`).
+    case files([FileEntry])
+    /// A registered file's id: the SHA1 of its piece-hash list, in hex (`UPLOAD_FILE`).
+    case fileID(String)
+    /// Everything a downloader needs (`DOWNLOAD_FILE`).
+    case fileInfo(FileInfo)
+    /// A nonce to answer with HMAC-SHA256 under the cluster secret (`QUIT`).
+    case challenge([UInt8])
+    /// The command was refused or failed; nothing changed.
+    case error(ErrorCode, String)
+}
+
+/// How the asking user stands with a group.
+public enum Membership: UInt8, Hashable, Sendable, CaseIterable {
+    case none = 0
+    case pending = 1
+    case member = 2
+    case owner = 3
+}
+
+/// One line of `LIST_GROUPS`.
+public struct GroupEntry: Hashable, Sendable {
+    public var name: String
+    public var membership: Membership
+
+    public init(name: String, membership: Membership) {
+        self.name = name
+        self.membership = membership
+    }
+}
+
+/// One line of `LIST_FILES`.
+public struct FileEntry: Hashable, Sendable {
+    public var name: String
+    public var size: UInt64
+    /// How many peers seed the file now.
+    public var seeders: UInt32
+    /// The SHA1 of the piece-hash list, in hex.
+    public var fileID: String
+
+    public init(name: String, size: UInt64, seeders: UInt32, fileID: String) {
+        self.name = name
+        self.size = size
+        self.seeders = seeders
+        self.fileID = fileID
+    }
+}
+
+/// A peer that serves a file.
+public struct Seeder: Hashable, Sendable {
+    public var user: String
+    public var host: String
+    public var port: UInt16
+
+    public init(user: String, host: String, port: UInt16) {
+        self.user = user
+        self.host = host
+        self.port = port
+    }
+}
+
+/// A file's metadata and seeders (`DOWNLOAD_FILE`).
+public struct FileInfo: Hashable, Sendable {
+    public var group: String
+    public var name: String
+    public var size: UInt64
+    public var pieceSize: UInt32
+    public var pieceHashes: PieceHashes
+    /// The SHA1 of the piece-hash list, in hex.
+    public var fileID: String
+    public var seeders: [Seeder]
+
+    public init(
+        group: String, name: String, size: UInt64, pieceSize: UInt32, pieceHashes: PieceHashes, fileID: String,
+        seeders: [Seeder]
+    ) {
+        self.group = group
+        self.name = name
+        self.size = size
+        self.pieceSize = pieceSize
+        self.pieceHashes = pieceHashes
+        self.fileID = fileID
+        self.seeders = seeders
+    }
+}
+
+/// Why a command was refused; the text adapter renders it as `ERR|<code>|<message>`.
+public enum ErrorCode: String, Hashable, Sendable, CaseIterable {
+    /// The line or frame could not be parsed (field count, empty field, bad number).
+    case badRequest = "bad_request"
+    /// No such command.
+    case unknownCommand = "unknown_command"
+    /// The command needs a logged-in session.
+    case notLoggedIn = "not_logged_in"
+    /// Wrong user or password, or a wrong or missing admin MAC.
+    case authFailed = "auth_failed"
+    /// The user, group, request or file exists already.
+    case exists = "exists"
+    /// No such user, group, request, file or session.
+    case notFound = "not_found"
+    /// The session's user may not do this (not the owner, not a member).
+    case forbidden = "forbidden"
+    /// A name, size or hash list breaks a rule (paths in names, size and hash count disagreeing).
+    case invalid = "invalid"
+    /// A line or frame is longer than the configured limit.
+    case tooLarge = "too_large"
+    /// The binary preface named a version this tracker does not speak.
+    case unsupportedVersion = "unsupported_version"
+    /// The tracker cannot serve this now (shutting down, storage failed, too many connections).
+    case unavailable = "unavailable"
+}

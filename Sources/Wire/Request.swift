@@ -1,0 +1,68 @@
+/// A client request to a tracker: one per documented command, plus the few that `tandemctl` needs.
+///
+/// The text adapter parses `COMMAND|arg|arg` lines into these; the binary codec carries them in frames.
+/// Every case round-trips through both encodings without loss (where the text form can express it).
+public enum Request: Hashable, Sendable {
+    /// `CREATE_USER|user|password`
+    case createUser(user: String, password: String)
+    /// `LOGIN|user|password`: opens a session; the reply carries its token.
+    case login(user: String, password: String)
+    /// `RESUME|token`: binds this connection to an existing session (what `tandemctl` does each run).
+    case resume(token: String)
+    /// `LOGOUT`
+    case logout
+    /// `WHOAMI`: the user of this connection's session.
+    case whoami
+    /// `CREATE_GROUP|group`
+    case createGroup(group: String)
+    /// `JOIN_GROUP|group`: asks the owner to let this user in.
+    case joinGroup(group: String)
+    /// `LEAVE_GROUP|group`: the owner leaving dissolves the group.
+    case leaveGroup(group: String)
+    /// `LIST_GROUPS`
+    case listGroups
+    /// `LIST_REQUESTS|group`: owner only.
+    case listRequests(group: String)
+    /// `ACCEPT_REQUEST|group|user` (also `ACCEPT_REQUESTS`): owner only.
+    case acceptRequest(group: String, user: String)
+    /// `UPLOAD_FILE|group|name|size|hashes|port`: registers a file's metadata and this peer as its seeder.
+    case uploadFile(group: String, name: String, size: UInt64, pieceHashes: PieceHashes, port: UInt16)
+    /// `LIST_FILES|group`
+    case listFiles(group: String)
+    /// `DOWNLOAD_FILE|group|name`: the file's metadata and its seeders.
+    case downloadFile(group: String, name: String)
+    /// `STOP_SHARE|group|name`: this user no longer seeds the file.
+    case stopShare(group: String, name: String)
+    /// `NEW_SEEDER|name|port` or `NEW_SEEDER|group|name|port`: this user now seeds the file too.
+    ///
+    /// The original form names no group; the tracker then looks the file up in the user's groups.
+    case newSeeder(group: String?, name: String, port: UInt16)
+    /// `QUIT` asks for a challenge; `QUIT|mac` answers it with HMAC-SHA256(secret, nonce) in hex.
+    case quit(mac: [UInt8]?)
+}
+
+/// The SHA1 hashes of a file's pieces, in order: 20 bytes each, concatenated.
+public struct PieceHashes: Hashable, Sendable {
+    /// The length of one SHA1 digest.
+    public static let digestLength = 20
+
+    /// The digests, `digestLength` bytes each.
+    public private(set) var bytes: [UInt8]
+
+    /// Wraps concatenated digests; nil unless the length is a whole number of digests.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count % Self.digestLength == 0 else { return nil }
+        self.bytes = bytes
+    }
+
+    /// No pieces: the hash list of an empty file.
+    public static let empty = PieceHashes(bytes: [])!
+
+    /// How many pieces the list describes.
+    public var count: Int { self.bytes.count / Self.digestLength }
+
+    /// The digest of piece `index`.
+    public subscript(index: Int) -> ArraySlice<UInt8> {
+        self.bytes[(index * Self.digestLength)..<((index + 1) * Self.digestLength)]
+    }
+}
