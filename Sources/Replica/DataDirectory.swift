@@ -1,0 +1,142 @@
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The files of one tracker's `data_dir`, through plain POSIX calls: WAL segments, snapshots and a lock.
+///
+/// Names: `wal-<first seq, 20 digits>.log`, `snapshot-<seq, 20 digits>.snap`, `LOCK`. Names sort by seq.
+public struct DataDirectory: Sendable {
+    /// The directory's path.
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Creates the directory (and its parents) with mode 0700 if it does not exist.
+    public func create() throws(ReplicaError) {
+        var prefix = self.path.hasPrefix("/") ? "" : "."
+        for component in self.path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
+                throw .io("mkdir", path: prefix, errno: errno)
+            }
+        }
+    }
+
+    /// Takes an exclusive lock on the directory for this process's life; fails if another process holds it.
+    public func lock() throws(ReplicaError) -> Int32 {
+        let lockPath = self.path + "/LOCK"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io("open", path: lockPath, errno: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw .locked(path: self.path)
+        }
+        return fd
+    }
+
+    /// The path of the WAL segment whose first record is `seq`.
+    public func segmentPath(firstSeq seq: UInt64) -> String { self.path + "/" + Self.name("wal-", seq, ".log") }
+
+    /// The path of the snapshot taken after applying `seq`.
+    public func snapshotPath(seq: UInt64) -> String { self.path + "/" + Self.name("snapshot-", seq, ".snap") }
+
+    /// The WAL segments' first seqs, ascending.
+    public func segments() throws(ReplicaError) -> [UInt64] { try self.seqs(prefix: "wal-", suffix: ".log") }
+
+    /// The snapshots' seqs, ascending.
+    public func snapshots() throws(ReplicaError) -> [UInt64] { try self.seqs(prefix: "snapshot-", suffix: ".snap") }
+
+    /// Flushes the directory's entries (after a create, rename or unlink) to disk.
+    public func sync() throws(ReplicaError) {
+        let fd = open(self.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io("open", path: self.path, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .io("fsync", path: self.path, errno: errno) }
+    }
+
+    private static func name(_ prefix: String, _ seq: UInt64, _ suffix: String) -> String {
+        let digits = String(seq)
+        return prefix + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    private func seqs(prefix: String, suffix: String) throws(ReplicaError) -> [UInt64] {
+        guard let dir = opendir(self.path) else { throw .io("opendir", path: self.path, errno: errno) }
+        defer { closedir(dir) }
+        var found: [UInt64] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { continue }
+            let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
+            if digits.count == 20, let seq = UInt64(digits) { found.append(seq) }
+        }
+        return found.sorted()
+    }
+}
+
+/// Small POSIX file helpers with typed errors.
+enum PosixFile {
+    /// Reads a whole file.
+    static func readAll(_ path: String) throws(ReplicaError) -> ByteBuffer {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io("open", path: path, errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .io("fstat", path: path, errno: errno) }
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(info.st_size))
+        while true {
+            var readError: Int32 = 0
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 16) { raw in
+                let count = read(fd, raw.baseAddress, raw.count)
+                if count < 0 { readError = errno }
+                return max(count, 0)
+            }
+            if readError == EINTR { continue }
+            if readError != 0 { throw .io("read", path: path, errno: readError) }
+            if count == 0 { return buffer }
+        }
+    }
+
+    /// Writes all of `buffer` to `fd`, retrying short writes.
+    static func writeAll(_ fd: Int32, _ buffer: ByteBuffer, path: String) throws(ReplicaError) {
+        var failure: Int32 = 0
+        buffer.withUnsafeReadableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let count = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += count
+            }
+        }
+        if failure != 0 { throw .io("write", path: path, errno: failure) }
+    }
+
+    /// Writes `buffer` to `path` atomically: a temporary file, fsync, rename, directory fsync.
+    static func writeAtomically(_ buffer: ByteBuffer, to path: String, in directory: DataDirectory) throws(ReplicaError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io("open", path: temporary, errno: errno) }
+        do throws(ReplicaError) {
+            try Self.writeAll(fd, buffer, path: temporary)
+            guard fsync(fd) == 0 else { throw ReplicaError.io("fsync", path: temporary, errno: errno) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else { throw .io("rename", path: temporary, errno: errno) }
+        try directory.sync()
+    }
+}

@@ -1,0 +1,95 @@
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A state machine rebuilt from a data directory: the newest snapshot plus the WAL after it.
+public struct Recovery<Machine: StateMachine>: Sendable {
+    /// The state after the last valid record.
+    public var machine: Machine
+    /// The epoch of the last op (1 for an empty log).
+    public var epoch: UInt64
+    /// The seq of the last op (0 for an empty log).
+    public var lastSeq: UInt64
+    /// The seq of the snapshot recovery started from (0 when there was none).
+    public var snapshotSeq: UInt64
+    /// The first seq of the segment new records go to, if a segment exists.
+    public var openSegment: UInt64?
+    /// Torn tails that were cut: the segment's path and how many bytes were dropped.
+    public var cutTails: [(path: String, bytes: Int)]
+
+    /// Rebuilds the state from `directory`, cutting a torn tail off the last segment.
+    ///
+    /// - Throws: ``ReplicaError`` when a snapshot or a record before the end of the log is damaged, or the log
+    ///   has a gap: start-up must stop rather than silently skip acknowledged ops.
+    public static func recover(
+        from directory: DataDirectory, initial: Machine, logger: Logger
+    ) throws(ReplicaError) -> Recovery {
+        var recovery = Recovery(
+            machine: initial, epoch: 1, lastSeq: 0, snapshotSeq: 0, openSegment: nil, cutTails: [])
+        if let newest = try directory.snapshots().last {
+            let path = directory.snapshotPath(seq: newest)
+            let snapshot = try SnapshotFile.decode(try PosixFile.readAll(path), path: path)
+            var payload = snapshot.payload
+            do {
+                recovery.machine = try Machine.decodeSnapshot(from: &payload)
+            } catch {
+                throw .corruptSnapshot(path: path, detail: "state does not decode: \(error)")
+            }
+            recovery.epoch = snapshot.epoch
+            recovery.lastSeq = snapshot.seq
+            recovery.snapshotSeq = snapshot.seq
+        }
+        let segments = try directory.segments()
+        for (index, firstSeq) in segments.enumerated() {
+            let isLast = index == segments.count - 1
+            if !isLast, segments[index + 1] <= recovery.lastSeq + 1 { continue }
+            try recovery.replay(segment: firstSeq, in: directory, isLast: isLast, logger: logger)
+        }
+        recovery.openSegment = segments.last
+        return recovery
+    }
+
+    private mutating func replay(
+        segment firstSeq: UInt64, in directory: DataDirectory, isLast: Bool, logger: Logger
+    ) throws(ReplicaError) {
+        let path = directory.segmentPath(firstSeq: firstSeq)
+        let bytes = try PosixFile.readAll(path)
+        let scan = LogScan.scan(bytes)
+        switch scan.ending {
+        case .clean:
+            break
+        case .corrupt(let offset, let detail):
+            throw .corruptRecord(path: path, offset: offset, detail: detail)
+        case .tornTail(let offset):
+            guard isLast else {
+                throw .corruptRecord(path: path, offset: offset, detail: "a segment other than the last ends torn")
+            }
+            let dropped = bytes.readableBytes - offset
+            guard truncate(path, off_t(offset)) == 0 else { throw .io("truncate", path: path, errno: errno) }
+            logger.warning(
+                "cut a torn WAL tail left by a crash",
+                metadata: ["wal.path": "\(path)", "wal.offset": "\(offset)", "wal.dropped_bytes": "\(dropped)"])
+            self.cutTails.append((path, dropped))
+        }
+        for record in scan.records where record.seq > self.lastSeq {
+            guard record.seq == self.lastSeq + 1 else {
+                throw .gap(path: path, expected: self.lastSeq + 1, found: record.seq)
+            }
+            var payload = record.payload
+            let op: Machine.Op
+            do {
+                op = try Machine.decodeOp(from: &payload)
+            } catch {
+                throw .undecodable(path: path, seq: record.seq, detail: "\(error)")
+            }
+            _ = self.machine.apply(op)
+            self.lastSeq = record.seq
+            self.epoch = record.epoch
+        }
+    }
+}

@@ -1,0 +1,74 @@
+/// What went wrong in the replica's storage; each says what to do in its ``description``.
+public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
+    private enum Base: Hashable, Sendable {
+        case io(operation: String, path: String, errno: Int32)
+        case corruptRecord(path: String, offset: Int, detail: String)
+        case corruptSnapshot(path: String, detail: String)
+        case gap(path: String, expected: UInt64, found: UInt64)
+        case locked(path: String)
+        case closed
+        case undecodable(path: String, seq: UInt64, detail: String)
+    }
+
+    private let base: Base
+
+    private init(_ base: Base) { self.base = base }
+
+    /// A system call on the data directory failed.
+    public static func io(_ operation: String, path: String, errno: Int32) -> ReplicaError {
+        ReplicaError(.io(operation: operation, path: path, errno: errno))
+    }
+    /// A WAL record before the end of the log failed its checksum or framing.
+    public static func corruptRecord(path: String, offset: Int, detail: String) -> ReplicaError {
+        ReplicaError(.corruptRecord(path: path, offset: offset, detail: detail))
+    }
+    /// A snapshot file failed its checksum or framing.
+    public static func corruptSnapshot(path: String, detail: String) -> ReplicaError {
+        ReplicaError(.corruptSnapshot(path: path, detail: detail))
+    }
+    /// The log skips sequence numbers.
+    public static func gap(path: String, expected: UInt64, found: UInt64) -> ReplicaError {
+        ReplicaError(.gap(path: path, expected: expected, found: found))
+    }
+    /// Another process holds the data directory.
+    public static func locked(path: String) -> ReplicaError { ReplicaError(.locked(path: path)) }
+    /// The store was closed; no more writes are taken.
+    public static let closed = ReplicaError(.closed)
+    /// A record's checksum was good but the state machine could not decode its op.
+    public static func undecodable(path: String, seq: UInt64, detail: String) -> ReplicaError {
+        ReplicaError(.undecodable(path: path, seq: seq, detail: detail))
+    }
+
+    /// Whether this is a full disk (ENOSPC or EDQUOT), which an operator can fix by freeing space.
+    public var isDiskFull: Bool {
+        if case .io(_, _, let code) = self.base { return code == 28 || code == 122 }
+        return false
+    }
+
+    public var description: String {
+        switch self.base {
+        case .io(let operation, let path, let code):
+            let reason = String(cString: strerror(code))
+            return "\(operation) \(path) failed: \(reason) (errno \(code)); check the disk and the data_dir's permissions"
+        case .corruptRecord(let path, let offset, let detail):
+            return "corrupt WAL record in \(path) at byte \(offset): \(detail); the log is damaged before its end, "
+                + "so start-up stops rather than skip it: restore the data_dir from the other tracker or a backup"
+        case .corruptSnapshot(let path, let detail):
+            return "corrupt snapshot \(path): \(detail); move it aside to start from the previous snapshot and the WAL"
+        case .gap(let path, let expected, let found):
+            return "WAL \(path) jumps from seq \(expected - 1) to \(found); a segment is missing: restore the data_dir"
+        case .locked(let path):
+            return "\(path) is in use by another tandemd; stop it first or give this tracker its own data_dir"
+        case .closed:
+            return "the tracker is shutting down; retry against the other tracker"
+        case .undecodable(let path, let seq, let detail):
+            return "op \(seq) in \(path) does not decode (\(detail)); was the log written by a newer Tandem?"
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
