@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `tandemd`: the Tandem daemons.
+@main
+struct Tandemd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tandemd",
+        abstract: "Run a Tandem tracker.",
+        subcommands: [TrackerCommand.self]
+    )
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Cluster
+import Logging
+import NIOPosix
+import Replica
+import ServiceLifecycle
+import Tracker
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Tandemd {
+    /// `tandemd tracker --config cluster.yaml --id t1`: one tracker, in the foreground.
+    struct TrackerCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tracker",
+            abstract: "Run one tracker of cluster.yaml in the foreground.",
+            discussion: "SIGTERM, SIGINT or an authenticated QUIT stop it cleanly: open requests are answered, "
+                + "the WAL is flushed and the ports are released."
+        )
+
+        @Option(help: "The cluster file to read.")
+        var config: String = "cluster.yaml"
+
+        @Option(help: "The id of the tracker to run, as listed under trackers: in the cluster file.")
+        var id: String
+
+        @Option(help: "The lowest level of log message to print (trace, debug, info, notice, warning, error).")
+        var logLevel: Logger.Level = .info
+
+        func run() async throws {
+            let cluster: ClusterConfig
+            let secret: [UInt8]
+            do {
+                cluster = try ClusterConfig.load(path: self.config)
+                secret = try cluster.readSecret()
+            } catch {
+                printError("tandemd: \(error)")
+                throw ExitCode(2)
+            }
+            guard let tracker = cluster.tracker(id: self.id) else {
+                let known = cluster.trackers.map(\.id).joined(separator: ", ")
+                printError("tandemd: no tracker '\(self.id)' in \(self.config); the file lists: \(known)")
+                throw ExitCode(2)
+            }
+            let level = self.logLevel
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            var logger = Logger(label: "tandemd")
+            logger[metadataKey: "tracker.id"] = "\(tracker.id)"
+
+            let store: DurableStateMachine<TrackerState>
+            do {
+                store = try DurableStateMachine(
+                    directory: DataDirectory(path: tracker.dataDir),
+                    initial: TrackerState(pieceSize: UInt32(cluster.pieceSize)),
+                    configuration: .init(
+                        snapshotEveryOps: cluster.storage.snapshotEveryOps,
+                        snapshotEveryBytes: cluster.storage.snapshotEveryBytes),
+                    logger: logger)
+            } catch {
+                logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
+                throw ExitCode(1)
+            }
+            let threadPool = NIOThreadPool(numberOfThreads: 2)
+            threadPool.start()
+            let quit = QuitSignal()
+            let engine = TrackerEngine(store: store, secret: secret, threadPool: threadPool, quit: quit, logger: logger)
+            let server = TrackerServer(
+                host: tracker.host, port: tracker.clientPort, limits: cluster.limits, engine: engine,
+                group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [
+                        .init(service: server),
+                        .init(service: QuitWatcher(signal: quit), successTerminationBehavior: .gracefullyShutdownGroup),
+                    ],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            defer {
+                store.close()
+                try? threadPool.syncShutdownGracefully()
+                logger.info("stopped; the WAL is flushed")
+            }
+            try await group.run()
+        }
+    }
+}
+
+/// Prints a line to standard error.
+func printError(_ message: String) {
+    fputs(message + "\n", stderr)
+}

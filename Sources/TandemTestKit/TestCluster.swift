@@ -1,0 +1,195 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a finished `tandemctl` run printed and returned.
+public struct CommandResult: Sendable, CustomStringConvertible {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public var description: String { "exit \(self.status)\nstdout: \(self.stdout)\nstderr: \(self.stderr)" }
+}
+
+/// A cluster of real `tandemd` processes in a temporary directory, on ports picked and checked free.
+///
+/// Writes `cluster.yaml` and a secret, starts and stops trackers, and runs `tandemctl` against them.
+public final class TestCluster {
+    /// The temporary directory holding the cluster file, the secret, data dirs and logs.
+    public let directory: URL
+    /// The cluster file's path.
+    public let configPath: String
+    /// Client ports by tracker id.
+    public let clientPorts: [String: Int]
+    private var processes: [String: Process] = [:]
+
+    /// Writes a two-tracker cluster file; `extraYAML` adds sections (limits, storage).
+    public init(pieceSize: String = "512KiB", extraYAML: String = "") throws {
+        self.directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tandem-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        let ports = try Self.freePorts(4)
+        self.clientPorts = ["t1": ports[0], "t2": ports[1]]
+        let yaml = """
+            cluster:
+              name: test
+              piece_size: \(pieceSize)
+              secret_file: cluster.secret
+            trackers:
+              - { id: t1, host: 127.0.0.1, client_port: \(ports[0]), sync_port: \(ports[2]), data_dir: data/t1 }
+              - { id: t2, host: 127.0.0.1, client_port: \(ports[1]), sync_port: \(ports[3]), data_dir: data/t2 }
+            \(extraYAML)
+            """
+        self.configPath = self.directory.appendingPathComponent("cluster.yaml").path
+        try yaml.write(toFile: self.configPath, atomically: true, encoding: .utf8)
+        try "0123456789abcdef0123456789abcdef\n".write(
+            toFile: self.directory.appendingPathComponent("cluster.secret").path, atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        for process in self.processes.values where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+
+    /// The cluster secret the file holds.
+    public var secret: [UInt8] { Array("0123456789abcdef0123456789abcdef".utf8) }
+
+    /// Starts tracker `id` and waits until its client port accepts connections.
+    public func start(_ id: String = "t1") throws {
+        let process = Process()
+        process.executableURL = Binaries.tandemd
+        process.arguments = ["tracker", "--config", self.configPath, "--id", id]
+        process.currentDirectoryURL = self.directory
+        let log = self.directory.appendingPathComponent("\(id).log")
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.processes[id] = process
+        let port = self.clientPorts[id]!
+        _ = try eventually("tracker \(id) to accept on port \(port)") { () -> Bool? in
+            guard process.isRunning else {
+                throw SocketError(description: "tandemd \(id) exited: \(self.log(id))")
+            }
+            return (try? LineSocket(port: port)) != nil ? true : nil
+        }
+    }
+
+    /// The pid of tracker `id`'s process.
+    public func pid(_ id: String) -> Int32? { self.processes[id]?.processIdentifier }
+
+    /// Sends `signal` to tracker `id` and waits for it to exit; returns its exit status.
+    @discardableResult
+    public func stop(_ id: String = "t1", signal: Int32 = SIGTERM) throws -> Int32 {
+        guard let process = self.processes[id] else { return 0 }
+        kill(process.processIdentifier, signal)
+        _ = try eventually("tracker \(id) to exit") { process.isRunning ? nil : true }
+        self.processes[id] = nil
+        return process.terminationStatus
+    }
+
+    /// Waits for tracker `id` to exit by itself (after QUIT); returns its exit status.
+    public func waitForExit(_ id: String = "t1") throws -> Int32 {
+        guard let process = self.processes[id] else { return 0 }
+        _ = try eventually("tracker \(id) to exit") { process.isRunning ? nil : true }
+        self.processes[id] = nil
+        return process.terminationStatus
+    }
+
+    /// What tracker `id` has logged so far.
+    public func log(_ id: String) -> String {
+        (try? String(contentsOf: self.directory.appendingPathComponent("\(id).log"), encoding: .utf8)) ?? ""
+    }
+
+    /// Runs `tandemctl ARGS --config <cluster> --home <home>` and waits for it.
+    ///
+    /// - Parameters:
+    ///   - home: the user's home dir (session file) under the cluster directory.
+    ///   - stdin: text fed to standard input (for `--password-stdin` and `shell`).
+    public func ctl(_ arguments: [String], home: String = "user", stdin: String? = nil) throws -> CommandResult {
+        let homePath = self.directory.appendingPathComponent(home).path
+        return try Self.run(
+            Binaries.tandemctl, arguments + ["--config", self.configPath, "--home", homePath], stdin: stdin,
+            in: self.directory)
+    }
+
+    /// Runs an executable to completion, capturing its output.
+    public static func run(_ executable: URL, _ arguments: [String], stdin: String?, in directory: URL) throws
+        -> CommandResult
+    {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["TANDEM_PASSWORD"] = nil
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Ports that were free on 127.0.0.1 a moment ago (bound to port 0 and released).
+    public static func freePorts(_ count: Int) throws -> [Int] {
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        return try (0..<count).map { _ in
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            sockets.append(fd)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                    bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+                }
+            }
+            guard bound else { throw SocketError(description: "could not pick a free port: errno \(errno)") }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+    }
+}
+
+/// Where the built `tandemd` and `tandemctl` are: beside the test bundle, in the package's build folder.
+public enum Binaries {
+    /// The build products directory.
+    public static let directory: URL = {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var candidate = exe.deletingLastPathComponent()
+        while candidate.path != "/" {
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("tandemd").path) {
+                return candidate
+            }
+            candidate = candidate.deletingLastPathComponent()
+        }
+        return exe.deletingLastPathComponent()
+    }()
+
+    /// The `tandemd` executable.
+    public static var tandemd: URL { Self.directory.appendingPathComponent("tandemd") }
+    /// The `tandemctl` executable.
+    public static var tandemctl: URL { Self.directory.appendingPathComponent("tandemctl") }
+}
