@@ -62,16 +62,25 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         directory: DataDirectory, initial: Machine, configuration: Configuration = .init(), logger: Logger
     ) throws(ReplicaError) {
         try directory.create()
-        self.lockFD = try directory.lock()
-        let recovery = try Recovery.recover(from: directory, initial: initial, logger: logger)
+        let lockFD = try directory.lock()
+        let recovery: Recovery<Machine>
+        let log: SegmentWriter
+        do throws(ReplicaError) {
+            recovery = try Recovery.recover(from: directory, initial: initial, logger: logger)
+            log = try SegmentWriter(directory: directory, firstSeq: recovery.openSegment ?? recovery.lastSeq + 1)
+        } catch {
+            // The lock lives as long as its descriptor: a failed start must not keep the directory locked.
+            Foundation.close(lockFD)
+            throw error
+        }
+        self.lockFD = lockFD
         self.directory = directory
         self.configuration = configuration
         self.logger = logger
         self.machine = recovery.machine
         self.appliedSeq = recovery.lastSeq
         self.epoch = recovery.epoch
-        self.log = try SegmentWriter(
-            directory: directory, firstSeq: recovery.openSegment ?? recovery.lastSeq + 1)
+        self.log = log
         self.opsSinceSnapshot = Int(recovery.lastSeq - recovery.snapshotSeq)
         logger.info(
             "recovered state from disk",
