@@ -44,6 +44,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     private var failure: ReplicaError?
     private var writerDone = false
     private var snapshotRunning = false
+    private var filesClosed = false
 
     private let stateLock = NSLock()
     private var machine: Machine
@@ -127,12 +128,18 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     }
 
     /// Answers every queued proposal, stops the writer and waits for a running snapshot; later proposals fail.
+    ///
+    /// Calling it again, from any thread, waits the same way and does nothing more.
     public func close() {
         self.queue.lock()
         self.closing = true
         self.queue.broadcast()
         while !self.writerDone || self.snapshotRunning { self.queue.wait() }
+        let filesClosed = self.filesClosed
+        self.filesClosed = true
         self.queue.unlock()
+        // A second close must not close the descriptors again: their numbers may belong to other files by now.
+        if filesClosed { return }
         self.log.close()
         Foundation.close(self.lockFD)
     }
