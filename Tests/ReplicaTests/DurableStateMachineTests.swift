@@ -199,3 +199,21 @@ import Testing
         }
     }
 }
+
+extension DurableStateMachineTests {
+    /// Closing twice must not close the descriptors again: by then their numbers may belong to another store.
+    @Test func secondCloseLeavesOtherStoresAlone() async throws {
+        try await withTemporaryDataDirectory { first in
+            try await withTemporaryDataDirectory { second in
+                let closed = try openStore(first)
+                closed.close()
+                let open = try openStore(second)
+                defer { open.close() }
+                closed.close()
+                #expect(throws: ReplicaError.locked(path: second.path)) { try openStore(second) }
+                #expect(try await open.propose(.set(key: "still", value: "writable")) == nil)
+                #expect(open.lastSeq == 1)
+            }
+        }
+    }
+}
