@@ -165,6 +165,13 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     }
 
     private func commit(_ batch: [Proposal]) {
+        // Once the store has failed, what the log holds past `appliedSeq` is unknown: the failed batch may be on
+        // disk. A batch queued meanwhile would reuse its seqs, and recovery keeps the first record of each seq,
+        // so this batch's ops would be answered and then lost on restart. Refuse it like any later proposal.
+        if let failure = self.queue.withLock({ self.failure }) {
+            for proposal in batch { proposal.continuation.resume(throwing: failure) }
+            return
+        }
         let firstSeq = self.stateLock.withLock { self.appliedSeq } + 1
         var bytes = ByteBufferAllocator().buffer(capacity: batch.reduce(0) { $0 + $1.payload.readableBytes + 24 })
         for (offset, proposal) in batch.enumerated() {
