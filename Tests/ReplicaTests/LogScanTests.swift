@@ -118,3 +118,21 @@ import Testing
         #expect(scan.ending == .tornTail(offset: Self.bytes.count))
     }
 }
+
+extension LogScanTests {
+    /// A damaged length can point anywhere, even past the end of the bytes, like a torn write's would; but a torn
+    /// write is the last one, so whole records after it prove damage. Cutting there would destroy them.
+    @Test(arguments: 0..<32)
+    func damagedLengthInTheMiddleIsCorrupt(bit: Int) {
+        let boundaries = Self.boundaries
+        var bytes = Self.bytes
+        bytes[boundaries[1] + bit / 8] ^= 0x80 >> UInt8(bit % 8)
+        let scan = Self.scan(bytes)
+        #expect(scan.records == [Self.records[0]])
+        guard case .corrupt(let offset, _) = scan.ending else {
+            Issue.record("flipping bit \(bit) of the length gave \(scan.ending)")
+            return
+        }
+        #expect(offset == boundaries[1])
+    }
+}
