@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Replica
 import Testing
@@ -139,6 +140,30 @@ import Testing
             let expected = ReplicaError.corruptSnapshot(path: path, detail: "checksum mismatch")
             #expect(throws: expected) { try Self.recover(directory) }
             #expect(throws: expected) { try openStore(directory) }
+        }
+    }
+}
+
+extension RecoveryTests {
+    /// A snapshot's older snapshots and WAL are deleted once it is written, so moving a corrupt one aside only
+    /// turns the error into a gap: the advice is to restore the data_dir.
+    @Test func corruptSnapshotCannotBeMovedAside() async throws {
+        try await withTemporaryDataDirectory { directory in
+            let store = try openStore(directory, snapshotEveryOps: 5)
+            for op in Self.ops { _ = try await store.propose(op) }
+            store.close()
+            let snapshot = try #require(try directory.snapshots().last)
+            let path = directory.snapshotPath(seq: snapshot)
+            try DiskFile.flipByte(at: 0, in: path)
+            let corrupt = ReplicaError.corruptSnapshot(path: path, detail: "not a Tandem snapshot (bad magic)")
+            #expect(throws: corrupt) { try openStore(directory) }
+            #expect(corrupt.description.contains("restore the data_dir"))
+
+            try FileManager.default.moveItem(atPath: path, toPath: path + ".aside")
+            let segment = directory.segmentPath(firstSeq: snapshot + 1)
+            #expect(throws: ReplicaError.gap(path: segment, expected: 1, found: snapshot + 1)) {
+                try openStore(directory)
+            }
         }
     }
 }
