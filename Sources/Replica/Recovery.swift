@@ -34,6 +34,10 @@ public struct Recovery<Machine: StateMachine>: Sendable {
         if let newest = try directory.snapshots().last {
             let path = directory.snapshotPath(seq: newest)
             let snapshot = try SnapshotFile.decode(try PosixFile.readAll(path), path: path)
+            // The checksum covers only the state; the name is a second copy of the seq that checks the header's.
+            guard snapshot.seq == newest else {
+                throw .corruptSnapshot(path: path, detail: "its header says seq \(snapshot.seq)")
+            }
             var payload = snapshot.payload
             do {
                 recovery.machine = try Machine.decodeSnapshot(from: &payload)
