@@ -167,3 +167,18 @@ extension RecoveryTests {
         }
     }
 }
+
+extension RecoveryTests {
+    /// The snapshot's checksum covers only the state, so a damaged seq in its header is caught by the file name.
+    @Test func snapshotWhoseHeaderDisagreesWithItsNameIsCorrupt() async throws {
+        try await withTemporaryDataDirectory { directory in
+            try directory.create()
+            try Self.writeSnapshot(of: 3, in: directory)
+            try directory.writeSegment(firstSeq: 4, records: Self.records(4...8))
+            let path = directory.snapshotPath(seq: 3)
+            try DiskFile.flipByte(at: 20, in: path)
+            let expected = ReplicaError.corruptSnapshot(path: path, detail: "its header says seq \(0xFC)")
+            #expect(throws: expected) { try Self.recover(directory) }
+        }
+    }
+}
