@@ -44,6 +44,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     private var failure: ReplicaError?
     private var writerDone = false
     private var snapshotRunning = false
+    private var filesClosed = false
 
     private let stateLock = NSLock()
     private var machine: Machine
@@ -62,16 +63,25 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         directory: DataDirectory, initial: Machine, configuration: Configuration = .init(), logger: Logger
     ) throws(ReplicaError) {
         try directory.create()
-        self.lockFD = try directory.lock()
-        let recovery = try Recovery.recover(from: directory, initial: initial, logger: logger)
+        let lockFD = try directory.lock()
+        let recovery: Recovery<Machine>
+        let log: SegmentWriter
+        do throws(ReplicaError) {
+            recovery = try Recovery.recover(from: directory, initial: initial, logger: logger)
+            log = try SegmentWriter(directory: directory, firstSeq: recovery.openSegment ?? recovery.lastSeq + 1)
+        } catch {
+            // The lock lives as long as its descriptor: a failed start must not keep the directory locked.
+            Foundation.close(lockFD)
+            throw error
+        }
+        self.lockFD = lockFD
         self.directory = directory
         self.configuration = configuration
         self.logger = logger
         self.machine = recovery.machine
         self.appliedSeq = recovery.lastSeq
         self.epoch = recovery.epoch
-        self.log = try SegmentWriter(
-            directory: directory, firstSeq: recovery.openSegment ?? recovery.lastSeq + 1)
+        self.log = log
         self.opsSinceSnapshot = Int(recovery.lastSeq - recovery.snapshotSeq)
         logger.info(
             "recovered state from disk",
@@ -118,12 +128,18 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     }
 
     /// Answers every queued proposal, stops the writer and waits for a running snapshot; later proposals fail.
+    ///
+    /// Calling it again, from any thread, waits the same way and does nothing more.
     public func close() {
         self.queue.lock()
         self.closing = true
         self.queue.broadcast()
         while !self.writerDone || self.snapshotRunning { self.queue.wait() }
+        let filesClosed = self.filesClosed
+        self.filesClosed = true
         self.queue.unlock()
+        // A second close must not close the descriptors again: their numbers may belong to other files by now.
+        if filesClosed { return }
         self.log.close()
         Foundation.close(self.lockFD)
     }
@@ -149,6 +165,13 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     }
 
     private func commit(_ batch: [Proposal]) {
+        // Once the store has failed, what the log holds past `appliedSeq` is unknown: the failed batch may be on
+        // disk. A batch queued meanwhile would reuse its seqs, and recovery keeps the first record of each seq,
+        // so this batch's ops would be answered and then lost on restart. Refuse it like any later proposal.
+        if let failure = self.queue.withLock({ self.failure }) {
+            for proposal in batch { proposal.continuation.resume(throwing: failure) }
+            return
+        }
         let firstSeq = self.stateLock.withLock { self.appliedSeq } + 1
         var bytes = ByteBufferAllocator().buffer(capacity: batch.reduce(0) { $0 + $1.payload.readableBytes + 24 })
         for (offset, proposal) in batch.enumerated() {

@@ -97,7 +97,13 @@ public struct LogScan: Sendable {
             guard total <= buffer.readableBytes,
                 let payload = buffer.getSlice(at: buffer.readerIndex + LogRecord.headerLength, length: Int(length))
             else {
-                return LogScan(records: records, validLength: offset, ending: .tornTail(offset: offset))
+                // A torn write's record runs past the end, but so does one whose length field is damaged; only
+                // the second can have whole records after it, and cutting those would destroy acknowledged ops.
+                let ending: Ending =
+                    Self.wholeRecordFollows(in: buffer)
+                    ? .corrupt(offset: offset, detail: "length \(length) runs past the end but whole records follow")
+                    : .tornTail(offset: offset)
+                return LogScan(records: records, validLength: offset, ending: ending)
             }
             let record = LogRecord(epoch: epoch, seq: seq, payload: payload)
             guard record.checksum == checksum else {
@@ -111,6 +117,25 @@ public struct LogScan: Sendable {
             offset += total
         }
         return LogScan(records: records, validLength: offset, ending: .clean)
+    }
+
+    /// Whether a record with a valid checksum lies wholly inside `rest` after its first header.
+    ///
+    /// Only called once, where a scan stops, so looking at every offset is affordable.
+    private static func wholeRecordFollows(in rest: ByteBuffer) -> Bool {
+        var start = rest.readerIndex + LogRecord.headerLength
+        while rest.writerIndex - start >= LogRecord.headerLength {
+            defer { start += 1 }
+            guard let length = rest.getInteger(at: start, as: UInt32.self),
+                Int(length) <= rest.writerIndex - start - LogRecord.headerLength,
+                let checksum = rest.getInteger(at: start + 4, as: UInt32.self),
+                let epoch = rest.getInteger(at: start + 8, as: UInt64.self),
+                let seq = rest.getInteger(at: start + 16, as: UInt64.self),
+                let payload = rest.getSlice(at: start + LogRecord.headerLength, length: Int(length))
+            else { continue }
+            if LogRecord(epoch: epoch, seq: seq, payload: payload).checksum == checksum { return true }
+        }
+        return false
     }
 
     /// A crash tears only the last write: what remains is a prefix of it, perhaps followed by zeros that the

@@ -34,6 +34,10 @@ public struct Recovery<Machine: StateMachine>: Sendable {
         if let newest = try directory.snapshots().last {
             let path = directory.snapshotPath(seq: newest)
             let snapshot = try SnapshotFile.decode(try PosixFile.readAll(path), path: path)
+            // The checksum covers only the state; the name is a second copy of the seq that checks the header's.
+            guard snapshot.seq == newest else {
+                throw .corruptSnapshot(path: path, detail: "its header says seq \(snapshot.seq)")
+            }
             var payload = snapshot.payload
             do {
                 recovery.machine = try Machine.decodeSnapshot(from: &payload)
@@ -48,6 +52,12 @@ public struct Recovery<Machine: StateMachine>: Sendable {
         for (index, firstSeq) in segments.enumerated() {
             let isLast = index == segments.count - 1
             if !isLast, segments[index + 1] <= recovery.lastSeq + 1 { continue }
+            // A segment is named after its first seq even while it is empty (a crash right after a rotation),
+            // so its name alone can show ops missing before it.
+            guard firstSeq <= recovery.lastSeq + 1 else {
+                let path = directory.segmentPath(firstSeq: firstSeq)
+                throw .gap(path: path, expected: recovery.lastSeq + 1, found: firstSeq)
+            }
             try recovery.replay(segment: firstSeq, in: directory, isLast: isLast, logger: logger)
         }
         recovery.openSegment = segments.last

@@ -54,7 +54,8 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
             return "corrupt WAL record in \(path) at byte \(offset): \(detail); the log is damaged before its end, "
                 + "so start-up stops rather than skip it: restore the data_dir from the other tracker or a backup"
         case .corruptSnapshot(let path, let detail):
-            return "corrupt snapshot \(path): \(detail); move it aside to start from the previous snapshot and the WAL"
+            return "corrupt snapshot \(path): \(detail); the older snapshots and the WAL it covers were deleted "
+                + "once it was written, so restore the data_dir from the other tracker or a backup"
         case .gap(let path, let expected, let found):
             return "WAL \(path) jumps from seq \(expected - 1) to \(found); a segment is missing: restore the data_dir"
         case .locked(let path):

@@ -1,0 +1,38 @@
+import Foundation
+import Replica
+import Testing
+
+/// A real ENOSPC from the kernel without a tiny mount: the next segment is a symlink to `/dev/full`.
+///
+/// `/dev/full` cannot be cut back after the failed write (ftruncate on a device fails), so this covers the
+/// report of a full disk and the stop that follows a write that could not be undone, not the cut-back path.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full"), "needs Linux's /dev/full"))
+struct DiskFullTests {
+    @Test func fullDiskIsReportedAndNothingUnsafeIsAcknowledged() async throws {
+        try await withTemporaryDataDirectory { directory in
+            let store = try openStore(directory, snapshotEveryOps: 1)
+            // The first op's snapshot rotates the log to segment 2, which is the full device.
+            let full = directory.segmentPath(firstSeq: 2)
+            try FileManager.default.createSymbolicLink(atPath: full, withDestinationPath: "/dev/full")
+            #expect(try await store.propose(.set(key: "durable", value: "1")) == nil)
+
+            let expected = ReplicaError.io("write", path: full, errno: ENOSPC)
+            await #expect(throws: expected) { try await store.propose(.set(key: "lost", value: "2")) }
+            #expect(expected.isDiskFull)
+            #expect(expected.description.contains("No space left on device"))
+            // The failed write could not be cut back, so the store takes no more writes until a restart.
+            await #expect(throws: expected) { try await store.propose(.set(key: "refused", value: "3")) }
+            #expect(store.lastSeq == 1)
+            #expect(store.read { $0 } == KeyValueMachine(entries: ["durable": "1"]))
+            store.close()
+
+            // Space is back (the device is gone): the restart recovers every acknowledged op and only those.
+            try FileManager.default.removeItem(atPath: full)
+            let reopened = try openStore(directory)
+            defer { reopened.close() }
+            #expect(reopened.lastSeq == 1)
+            #expect(reopened.read { $0 } == KeyValueMachine(entries: ["durable": "1"]))
+            #expect(try await reopened.propose(.set(key: "after", value: "restart")) == nil)
+        }
+    }
+}
