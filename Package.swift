@@ -75,7 +75,14 @@ let package = Package(
             dependencies: ["Wire", .product(name: "NIOTestUtils", package: "swift-nio")]
         ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
-        .testTarget(name: "ReplicaTests", dependencies: ["Replica", "TandemCrypto"]),
+        .testTarget(
+            name: "ReplicaTests",
+            dependencies: [
+                "Replica", "TandemCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TandemTestKit", "Wire", "Cluster"]),
     ]
