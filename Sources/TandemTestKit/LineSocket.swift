@@ -95,6 +95,15 @@ public final class LineSocket {
         while try self.receive() != nil {}
     }
 
+    /// Whatever bytes are buffered or arrive next; nil when the peer closed; throws on timeout.
+    public func readSome() throws -> [UInt8]? {
+        if !self.pending.isEmpty {
+            defer { self.pending.removeAll() }
+            return self.pending
+        }
+        return try self.receive()
+    }
+
     /// The next bytes, nil when the peer closed; throws on timeout or error.
     private func receive() throws -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 65536)
