@@ -170,7 +170,9 @@ public struct ClientRequestDecoder: ByteToMessageDecoder, Sendable {
     }
 
     /// Reports a fatal error and enters the dead state, discarding what is buffered.
-    private mutating func fail(_ format: ClientFormat, _ error: WireError, _ buffer: inout ByteBuffer) -> ClientInbound {
+    private mutating func fail(
+        _ format: ClientFormat, _ error: WireError, _ buffer: inout ByteBuffer
+    ) -> ClientInbound {
         self.state = .dead
         buffer.moveReaderIndex(to: buffer.writerIndex)
         return .invalid(format, requestID: 0, error)

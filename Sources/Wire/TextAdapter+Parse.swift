@@ -148,9 +148,11 @@ private struct Line {
     private func usage(_ forms: [[String]]) -> String {
         let counts = forms.map(\.count)
         let taken =
-            counts == [0] ? "no fields"
-            : counts == [1] ? "1 field"
-            : counts.map(String.init).joined(separator: " or ") + " fields"
+            switch counts {
+            case [0]: "no fields"
+            case [1]: "1 field"
+            default: counts.map(String.init).joined(separator: " or ") + " fields"
+            }
         let examples = forms.map { ([String(self.command)] + $0).joined(separator: "|") }
         return "\(self.command) takes \(taken): \(examples.joined(separator: " or "))"
     }

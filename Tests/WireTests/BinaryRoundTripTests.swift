@@ -44,21 +44,24 @@ import Wire
     @Test func kindBytesAreDistinctAndInTheirRanges() throws {
         var requestKinds: Set<UInt8> = []
         for request in Samples.requests {
-            let kind = try #require(Samples.frame(RequestFrame(requestID: 0, request: request)).getInteger(at: 4, as: UInt8.self))
+            let kind = try #require(
+                Samples.frame(RequestFrame(requestID: 0, request: request)).getInteger(at: 4, as: UInt8.self))
             #expect((0x01..<0x80).contains(kind))
             requestKinds.insert(kind)
         }
         #expect(requestKinds == Set(0x01...0x11))
         var replyKinds: Set<UInt8> = []
         for reply in Samples.replies {
-            let kind = try #require(Samples.frame(ReplyFrame(requestID: 0, reply: reply)).getInteger(at: 4, as: UInt8.self))
+            let kind = try #require(
+                Samples.frame(ReplyFrame(requestID: 0, reply: reply)).getInteger(at: 4, as: UInt8.self))
             replyKinds.insert(kind)
         }
         #expect(replyKinds == Set(0x80...0x89))
     }
 
     @Test func frameLayoutMatchesTheSpecification() {
-        let bytes = Array(Samples.frame(RequestFrame(requestID: 0x0A0B_0C0D, request: .createGroup(group: "é"))).readableBytesView)
+        let bytes = Array(
+            Samples.frame(RequestFrame(requestID: 0x0A0B_0C0D, request: .createGroup(group: "é"))).readableBytesView)
         // length 1 + 4 + 4 + 2 = 11, kind 0x06, request id, string length 2, "é" in UTF-8.
         #expect(bytes == [0, 0, 0, 11, 0x06, 0x0A, 0x0B, 0x0C, 0x0D, 0, 0, 0, 2, 0xC3, 0xA9])
         let reply = Array(Samples.frame(ReplyFrame(requestID: 1, reply: .ok)).readableBytesView)
@@ -79,7 +82,8 @@ import Wire
         #expect(try decoder.decode(buffer: &out) == ReplyFrame(requestID: 9, reply: .token("t")))
 
         out.clear()
-        try encoder.encode(data: .reply(.text, requestID: 9, .groups([GroupEntry(name: "g", membership: .owner)])), out: &out)
+        try encoder.encode(
+            data: .reply(.text, requestID: 9, .groups([GroupEntry(name: "g", membership: .owner)])), out: &out)
         #expect(out == ByteBuffer(string: "OK|g:owner\n"))
     }
 }

@@ -140,7 +140,8 @@ import Wire
                 .invalid(.binary, requestID: 8, .malformedPayload("group: not valid UTF-8")),
                 .invalid(
                     .binary, requestID: 0,
-                    .malformedPayload("frame length is 0; it counts the kind byte and the payload, so it is at least 1")),
+                    .malformedPayload("frame length is 0; it counts the kind byte and the payload, so it is at least 1")
+                ),
                 .request(.binary, requestID: 9, .logout),
             ])
     }

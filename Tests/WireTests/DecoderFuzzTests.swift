@@ -42,7 +42,9 @@ import Wire
             }
         }
         if Int.random(in: 0..<4, using: &generator) == 0 {
-            bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
         }
         return bytes
     }
@@ -96,7 +98,9 @@ import Wire
                 bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
             }
             if Int.random(in: 0..<4, using: &generator) == 0 {
-                bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                }
             }
             var decoder = ReplyFrameDecoder(maxFrame: Self.maxFrame)
             var buffer = ByteBuffer()

@@ -36,15 +36,24 @@ import Wire
         let primed = try ClientDecoderDriver.binaryDecoder(maxFrame: Self.maxFrame, maxLine: 1024)
         var pairs = Samples.requests.enumerated().map { index, request in
             let id = Samples.requestID(index)
-            return (Samples.frame(RequestFrame(requestID: id, request: request)), [ClientInbound.request(.binary, requestID: id, request)])
+            return (
+                Samples.frame(RequestFrame(requestID: id, request: request)),
+                [ClientInbound.request(.binary, requestID: id, request)]
+            )
         }
         // Bad frames are reported and skipped; decoding goes on.
         pairs.append(
-            (Samples.rawFrame(kind: 0x7F, payload: [0, 0, 0, 42]), [.invalid(.binary, requestID: 42, .unknownKind(0x7F))]))
+            (
+                Samples.rawFrame(kind: 0x7F, payload: [0, 0, 0, 42]),
+                [.invalid(.binary, requestID: 42, .unknownKind(0x7F))]
+            ))
         pairs.append(
             (
                 Samples.rawFrame(kind: 0x06, payload: [0, 0, 0, 43, 0, 0, 0, 9]),
-                [.invalid(.binary, requestID: 43, .malformedPayload("group: length 9 runs past the end (0 bytes left)"))]
+                [
+                    .invalid(
+                        .binary, requestID: 43, .malformedPayload("group: length 9 runs past the end (0 bytes left)"))
+                ]
             ))
         try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: pairs, decoderFactory: { primed })
     }
@@ -62,7 +71,11 @@ import Wire
                 ByteBuffer(string: "LOGIN|only\r\n"),
                 [.invalid(.text, requestID: 0, .badLine("LOGIN takes 2 fields: LOGIN|user|password"))]
             ))
-        pairs.append((ByteBuffer(bytes: [0xFF, 0xFE, 0x0A]), [.invalid(.text, requestID: 0, .badLine("line is not valid UTF-8"))]))
+        pairs.append(
+            (
+                ByteBuffer(bytes: [0xFF, 0xFE, 0x0A]),
+                [.invalid(.text, requestID: 0, .badLine("line is not valid UTF-8"))]
+            ))
         try ByteToMessageDecoderVerifier.verifyDecoder(
             inputOutputPairs: pairs, decoderFactory: { ClientRequestDecoder(maxFrame: Self.maxFrame, maxLine: 8192) })
     }

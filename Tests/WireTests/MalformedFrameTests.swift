@@ -107,7 +107,9 @@ import Wire
         #expect(
             self.replyError(Samples.rawFrame(kind: 0x83, payload: self.payload([0, 0, 0, 2, 0, 0, 0, 0, 3])))
                 == .malformedPayload("groups: count 2 cannot fit in the 5 bytes left"))
-        let upload = [0, 0, 0, 1, 0x67, 0, 0, 0, 1, 0x6E, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0, count: 22)
+        let upload =
+            [0, 0, 0, 1, 0x67, 0, 0, 0, 1, 0x6E, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 0xFF, 0xFF, 0xFF]
+            + [UInt8](repeating: 0, count: 22)
         #expect(
             self.requestError(Samples.rawFrame(kind: 0x0C, payload: self.payload(upload)))
                 == .malformedPayload("hashes: count 2147483647 cannot fit in the 22 bytes left"))

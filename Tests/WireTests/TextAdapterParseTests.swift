@@ -21,14 +21,21 @@ import Wire
             ("LOGIN| alice | p w ", .login(user: " alice ", password: " p w ")),
             ("ACCEPT_REQUEST|g|bob", .acceptRequest(group: "g", user: "bob")),
             ("ACCEPT_REQUESTS|g|bob", .acceptRequest(group: "g", user: "bob")),
-            ("UPLOAD_FILE|g|empty|0||7000", .uploadFile(group: "g", name: "empty", size: 0, pieceHashes: .empty, port: 7000)),
+            (
+                "UPLOAD_FILE|g|empty|0||7000",
+                .uploadFile(group: "g", name: "empty", size: 0, pieceHashes: .empty, port: 7000)
+            ),
             (
                 "UPLOAD_FILE|g|f|9|\(Self.hash),\(Self.hash.uppercased())|65535",
                 .uploadFile(
-                    group: "g", name: "f", size: 9, pieceHashes: PieceHashes(bytes: Array(repeating: 0x0F, count: 40)) ?? .empty,
+                    group: "g", name: "f", size: 9,
+                    pieceHashes: PieceHashes(bytes: Array(repeating: 0x0F, count: 40)) ?? .empty,
                     port: 65535)
             ),
-            ("UPLOAD_FILE|g|f|18446744073709551615||1", .uploadFile(group: "g", name: "f", size: .max, pieceHashes: .empty, port: 1)),
+            (
+                "UPLOAD_FILE|g|f|18446744073709551615||1",
+                .uploadFile(group: "g", name: "f", size: .max, pieceHashes: .empty, port: 1)
+            ),
             ("NEW_SEEDER|f|7000", .newSeeder(group: nil, name: "f", port: 7000)),
             ("NEW_SEEDER|g|f|7000", .newSeeder(group: "g", name: "f", port: 7000)),
             ("QUIT", .quit(mac: nil)),
@@ -133,7 +140,9 @@ import Wire
         let size = String(repeating: "9", count: 200)
         #expect(
             self.error("UPLOAD_FILE|g|f|\(size)||1")
-                == .badLine("UPLOAD_FILE: size '\(String(repeating: "9", count: 64))...' is too large (0 to 18446744073709551615)"))
+                == .badLine(
+                    "UPLOAD_FILE: size '\(String(repeating: "9", count: 64))...' is too large"
+                        + " (0 to 18446744073709551615)"))
     }
 
     @Test func randomLinesNeverCrash() {

@@ -34,11 +34,14 @@ import Wire
             (.fileID(Self.id), "OK|\(Self.id)"),
             (
                 .fileInfo(info),
-                "OK|team|a.bin|40|16|\(Self.id)|\(String(repeating: "01", count: 20)),\(String(repeating: "fe", count: 20))"
-                    + "|alice@127.0.0.1:7000,bob@::1:7001"
+                "OK|team|a.bin|40|16|\(Self.id)|"
+                    + "\(String(repeating: "01", count: 20)),\(String(repeating: "fe", count: 20))|"
+                    + "alice@127.0.0.1:7000,bob@::1:7001"
             ),
             (
-                .fileInfo(FileInfo(group: "g", name: "e", size: 0, pieceSize: 16, pieceHashes: .empty, fileID: "x", seeders: [])),
+                .fileInfo(
+                    FileInfo(
+                        group: "g", name: "e", size: 0, pieceSize: 16, pieceHashes: .empty, fileID: "x", seeders: [])),
                 "OK|g|e|0|16|x||"
             ),
             (.challenge([0x00, 0x01, 0xAB, 0xFF]), "CHALLENGE|0001abff"),
