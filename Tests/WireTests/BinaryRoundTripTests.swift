@@ -66,6 +66,12 @@ import Wire
         #expect(bytes == [0, 0, 0, 11, 0x06, 0x0A, 0x0B, 0x0C, 0x0D, 0, 0, 0, 2, 0xC3, 0xA9])
         let reply = Array(Samples.frame(ReplyFrame(requestID: 1, reply: .ok)).readableBytesView)
         #expect(reply == [0, 0, 0, 5, 0x80, 0, 0, 0, 1])
+        // The example in docs/PROTOCOL.md.
+        let login = Samples.frame(RequestFrame(requestID: 1, request: .login(user: "alice", password: "s3cret")))
+        #expect(
+            Array(login.readableBytesView)
+                == [0, 0, 0, 0x18, 0x02, 0, 0, 0, 1, 0, 0, 0, 5] + Array("alice".utf8) + [0, 0, 0, 6]
+                + Array("s3cret".utf8))
     }
 
     @Test func encodersWriteWhatTheDecodersRead() throws {

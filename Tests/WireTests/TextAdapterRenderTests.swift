@@ -85,4 +85,20 @@ import Wire
             #expect(TextAdapter.render(request) == line)
         }
     }
+
+    @Test func theDocumentedMistakesRenderAsInTheProtocolDocument() throws {
+        let lines = ["login|alice|s3cret", "CREATE_USER|alice", "UPLOAD_FILE|team|a.bin|-1||7000"]
+        let expected = [
+            "ERR|unknown_command|unknown command 'login'; see docs/PROTOCOL.md for the list",
+            "ERR|bad_request|CREATE_USER takes 2 fields: CREATE_USER user password",
+            "ERR|bad_request|UPLOAD_FILE: size '-1' is not a decimal number of bytes (0 to 18446744073709551615)",
+        ]
+        for (line, reply) in zip(lines, expected) {
+            guard case .failure(let error) = TextAdapter.parse(Substring(line)) else {
+                Issue.record("\(line) parsed")
+                continue
+            }
+            #expect(TextAdapter.render(.error(error.code, error.description)) == reply)
+        }
+    }
 }
