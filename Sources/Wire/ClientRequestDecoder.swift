@@ -67,7 +67,7 @@ public struct ClientRequestDecoder: ByteToMessageDecoder, Sendable {
     }
 
     /// The next message from the front of `buffer`, consuming its bytes; nil when more bytes are needed.
-    mutating func next(_ buffer: inout ByteBuffer) -> ClientInbound? {
+    private mutating func next(_ buffer: inout ByteBuffer) -> ClientInbound? {
         switch self.state {
         case .undecided:
             guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
@@ -86,7 +86,7 @@ public struct ClientRequestDecoder: ByteToMessageDecoder, Sendable {
     }
 
     /// What the bytes left at the end of the stream amount to, once ``next(_:)`` has taken every whole message.
-    mutating func finish(_ buffer: inout ByteBuffer) -> ClientInbound? {
+    private mutating func finish(_ buffer: inout ByteBuffer) -> ClientInbound? {
         switch self.state {
         case .undecided, .dead:
             return nil
