@@ -24,17 +24,24 @@ public enum Reply: Hashable, Sendable {
 
 /// How the asking user stands with a group.
 public enum Membership: UInt8, Hashable, Sendable, CaseIterable {
+    /// Not a member; the group shows only its name.
     case none = 0
+    /// Asked to join; the owner has not accepted yet.
     case pending = 1
+    /// A member: sees and shares the group's files.
     case member = 2
+    /// Created the group: accepts requests; leaving dissolves the group.
     case owner = 3
 }
 
 /// One line of `LIST_GROUPS`.
 public struct GroupEntry: Hashable, Sendable {
+    /// The group's name.
     public var name: String
+    /// How the asking user stands with the group.
     public var membership: Membership
 
+    /// Creates an entry.
     public init(name: String, membership: Membership) {
         self.name = name
         self.membership = membership
@@ -43,13 +50,16 @@ public struct GroupEntry: Hashable, Sendable {
 
 /// One line of `LIST_FILES`.
 public struct FileEntry: Hashable, Sendable {
+    /// The file's name in the group.
     public var name: String
+    /// The file's size in bytes.
     public var size: UInt64
     /// How many peers seed the file now.
     public var seeders: UInt32
     /// The SHA1 of the piece-hash list, in hex.
     public var fileID: String
 
+    /// Creates an entry.
     public init(name: String, size: UInt64, seeders: UInt32, fileID: String) {
         self.name = name
         self.size = size
@@ -60,10 +70,14 @@ public struct FileEntry: Hashable, Sendable {
 
 /// A peer that serves a file.
 public struct Seeder: Hashable, Sendable {
+    /// The user whose peer daemon serves the file.
     public var user: String
+    /// The address the peer daemon serves pieces on.
     public var host: String
+    /// The port the peer daemon serves pieces on.
     public var port: UInt16
 
+    /// Creates a seeder.
     public init(user: String, host: String, port: UInt16) {
         self.user = user
         self.host = host
@@ -73,15 +87,22 @@ public struct Seeder: Hashable, Sendable {
 
 /// A file's metadata and seeders (`DOWNLOAD_FILE`).
 public struct FileInfo: Hashable, Sendable {
+    /// The group the file is shared in.
     public var group: String
+    /// The file's name in the group.
     public var name: String
+    /// The file's size in bytes.
     public var size: UInt64
+    /// The size of every piece but the last, in bytes (`cluster.piece_size`).
     public var pieceSize: UInt32
+    /// The SHA1 of each piece, in order.
     public var pieceHashes: PieceHashes
     /// The SHA1 of the piece-hash list, in hex.
     public var fileID: String
+    /// The peers that serve the file now.
     public var seeders: [Seeder]
 
+    /// Creates a file's metadata.
     public init(
         group: String, name: String, size: UInt64, pieceSize: UInt32, pieceHashes: PieceHashes, fileID: String,
         seeders: [Seeder]

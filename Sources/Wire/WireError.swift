@@ -55,6 +55,7 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What went wrong and what to do about it, for the error reply's message.
     public var description: String {
         switch self.base {
         case .frameTooLarge(let length, let limit):
