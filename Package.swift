@@ -38,7 +38,10 @@ let package = Package(
             ]
         ),
         // The tracker's pure state machine.
-        .target(name: "Tracker", dependencies: ["Wire", "Replica", "TandemCrypto"]),
+        .target(
+            name: "Tracker",
+            dependencies: ["Wire", "Replica", "TandemCrypto", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // tandemd: NIO servers around the cores.
         .executableTarget(
             name: "Node",

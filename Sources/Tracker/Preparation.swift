@@ -1,0 +1,37 @@
+import Wire
+
+/// What the shell knows about the connection a request came from.
+public struct RequestContext: Hashable, Sendable {
+    /// The session token bound to the connection (by `LOGIN` or `RESUME`), if any.
+    public var session: String?
+    /// The peer's address as the tracker sees it; uploads and new seeders register it with their port.
+    public var peerHost: String
+
+    /// Describes a connection by its session token and the peer's address.
+    public init(session: String?, peerHost: String) {
+        self.session = session
+        self.peerHost = peerHost
+    }
+}
+
+/// What the shell does next with a request, as decided by ``TrackerState/prepare(_:context:)``.
+///
+/// Preparing reads the state and changes nothing. Work the state machine must not do (hashing, randomness, I/O) is
+/// returned to the shell, which then proposes an op that ``TrackerState/apply(_:)`` re-validates.
+public enum Preparation: Hashable, Sendable {
+    /// Answer at once: reads, and refusals of anything that breaks a rule.
+    case reply(Reply)
+    /// Log the op durably, then apply it; what ``TrackerState/apply(_:)`` returns is the reply.
+    case write(TrackerOp)
+    /// `CREATE_USER` passed the checks: salt and PBKDF2-hash `password`, then propose
+    /// ``TrackerOp/createUser(user:password:)``.
+    case hashNewPassword(user: String, password: String)
+    /// `LOGIN`: verify `password` against `stored`, then propose ``TrackerOp/openSession(user:token:)`` with a random
+    /// token.
+    ///
+    /// `stored` is nil for an unknown user; the shell still answers "wrong user or password", so that the reply does
+    /// not tell which users exist.
+    case verifyPassword(user: String, password: String, stored: PasswordHash?)
+    /// `QUIT`: an admin command; the shell runs the HMAC challenge (nil `mac` asks for a nonce).
+    case quit(mac: [UInt8]?)
+}
