@@ -1,0 +1,141 @@
+import NIOCore
+
+// The payload of each reply kind, after the request id (docs/PROTOCOL.md, "Reply kinds").
+extension ByteBuffer {
+    /// Reads the fields of a reply of kind `kind` from a frame's payload, after its request id.
+    ///
+    /// Leaves any bytes after the fields for the caller, which refuses them as trailing bytes.
+    /// - Throws: ``WireError/unknownKind(_:)`` for a kind that is not a reply's, and
+    ///   ``WireError/malformedPayload(_:)`` for fields that do not decode.
+    mutating func readReply(kind: UInt8) throws(WireError) -> Reply {
+        guard let known = ReplyKind(rawValue: kind) else { throw .unknownKind(kind) }
+        switch known {
+        case .ok:
+            return .ok
+        case .token:
+            return .token(try self.readWireString("token"))
+        case .user:
+            return .user(try self.readWireString("user"))
+        case .groups:
+            // A group entry is at least a 4-byte name length and a membership byte.
+            let count = try self.readWireCount("groups", minimumItemSize: 5)
+            var groups: [GroupEntry] = []
+            groups.reserveCapacity(count)
+            for _ in 0..<count {
+                groups.append(try self.readGroupEntry())
+            }
+            return .groups(groups)
+        case .users:
+            return .users(try self.readWireStrings("users"))
+        case .files:
+            // A file entry is at least two 4-byte string lengths, an 8-byte size and a 4-byte seeder count.
+            let count = try self.readWireCount("files", minimumItemSize: 20)
+            var files: [FileEntry] = []
+            files.reserveCapacity(count)
+            for _ in 0..<count {
+                files.append(try self.readFileEntry())
+            }
+            return .files(files)
+        case .fileID:
+            return .fileID(try self.readWireString("file id"))
+        case .fileInfo:
+            return .fileInfo(try self.readFileInfo())
+        case .challenge:
+            return .challenge(try self.readWireByteString("nonce"))
+        case .error:
+            let code = try self.readWireString("error code")
+            guard let known = ErrorCode(rawValue: code) else {
+                throw .malformedPayload("error code: '\(code.prefix(64))' is not a known code")
+            }
+            return .error(known, try self.readWireString("error message"))
+        }
+    }
+
+    /// Writes the fields of `reply`: what ``readReply(kind:)`` reads, without the kind byte and request id.
+    ///
+    /// - Returns: The number of bytes written.
+    @discardableResult
+    mutating func writeReply(_ reply: Reply) -> Int {
+        switch reply {
+        case .ok:
+            return 0
+        case .token(let text), .user(let text), .fileID(let text):
+            return self.writeWireString(text)
+        case .groups(let groups):
+            var written = self.writeWireCount(groups.count)
+            for group in groups {
+                written += self.writeWireString(group.name) + self.writeInteger(group.membership.rawValue)
+            }
+            return written
+        case .users(let users):
+            return self.writeWireStrings(users)
+        case .files(let files):
+            var written = self.writeWireCount(files.count)
+            for file in files {
+                written += self.writeWireString(file.name) + self.writeInteger(file.size)
+                written += self.writeInteger(file.seeders) + self.writeWireString(file.fileID)
+            }
+            return written
+        case .fileInfo(let info):
+            return self.writeFileInfo(info)
+        case .challenge(let nonce):
+            return self.writeWireByteString(nonce)
+        case .error(let code, let message):
+            return self.writeWireString(code.rawValue) + self.writeWireString(message)
+        }
+    }
+
+    private mutating func readGroupEntry() throws(WireError) -> GroupEntry {
+        let name = try self.readWireString("group name")
+        let raw = try self.readWireInteger("membership", as: UInt8.self)
+        guard let membership = Membership(rawValue: raw) else {
+            throw .malformedPayload("membership: \(raw) is not 0 to 3")
+        }
+        return GroupEntry(name: name, membership: membership)
+    }
+
+    private mutating func readFileEntry() throws(WireError) -> FileEntry {
+        FileEntry(
+            name: try self.readWireString("file name"),
+            size: try self.readWireInteger("file size", as: UInt64.self),
+            seeders: try self.readWireInteger("seeder count", as: UInt32.self),
+            fileID: try self.readWireString("file id")
+        )
+    }
+
+    private mutating func readFileInfo() throws(WireError) -> FileInfo {
+        let group = try self.readWireString("group")
+        let name = try self.readWireString("name")
+        let size = try self.readWireInteger("size", as: UInt64.self)
+        let pieceSize = try self.readWireInteger("piece size", as: UInt32.self)
+        let hashes = try self.readWirePieceHashes("hashes")
+        let fileID = try self.readWireString("file id")
+        // A seeder is at least two 4-byte string lengths and a 2-byte port.
+        let count = try self.readWireCount("seeders", minimumItemSize: 10)
+        var seeders: [Seeder] = []
+        seeders.reserveCapacity(count)
+        for _ in 0..<count {
+            seeders.append(
+                Seeder(
+                    user: try self.readWireString("seeder user"),
+                    host: try self.readWireString("seeder host"),
+                    port: try self.readWireInteger("seeder port", as: UInt16.self)
+                ))
+        }
+        return FileInfo(
+            group: group, name: name, size: size, pieceSize: pieceSize, pieceHashes: hashes, fileID: fileID,
+            seeders: seeders)
+    }
+
+    private mutating func writeFileInfo(_ info: FileInfo) -> Int {
+        var written = self.writeWireString(info.group) + self.writeWireString(info.name)
+        written += self.writeInteger(info.size) + self.writeInteger(info.pieceSize)
+        written += self.writeWirePieceHashes(info.pieceHashes) + self.writeWireString(info.fileID)
+        written += self.writeWireCount(info.seeders.count)
+        for seeder in info.seeders {
+            written += self.writeWireString(seeder.user) + self.writeWireString(seeder.host)
+            written += self.writeInteger(seeder.port)
+        }
+        return written
+    }
+}

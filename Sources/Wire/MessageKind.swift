@@ -1,0 +1,77 @@
+/// The kind byte of each request frame (docs/PROTOCOL.md lists them with their payloads).
+enum RequestKind: UInt8, CaseIterable {
+    case createUser = 0x01
+    case login = 0x02
+    case resume = 0x03
+    case logout = 0x04
+    case whoami = 0x05
+    case createGroup = 0x06
+    case joinGroup = 0x07
+    case leaveGroup = 0x08
+    case listGroups = 0x09
+    case listRequests = 0x0A
+    case acceptRequest = 0x0B
+    case uploadFile = 0x0C
+    case listFiles = 0x0D
+    case downloadFile = 0x0E
+    case stopShare = 0x0F
+    case newSeeder = 0x10
+    case quit = 0x11
+}
+
+/// The kind byte of each reply frame: replies start at `0x80` so that a request never reads as a reply.
+enum ReplyKind: UInt8, CaseIterable {
+    case ok = 0x80
+    case token = 0x81
+    case user = 0x82
+    case groups = 0x83
+    case users = 0x84
+    case files = 0x85
+    case fileID = 0x86
+    case fileInfo = 0x87
+    case challenge = 0x88
+    case error = 0x89
+}
+
+extension Request {
+    /// The kind byte this request travels under.
+    var kind: RequestKind {
+        switch self {
+        case .createUser: .createUser
+        case .login: .login
+        case .resume: .resume
+        case .logout: .logout
+        case .whoami: .whoami
+        case .createGroup: .createGroup
+        case .joinGroup: .joinGroup
+        case .leaveGroup: .leaveGroup
+        case .listGroups: .listGroups
+        case .listRequests: .listRequests
+        case .acceptRequest: .acceptRequest
+        case .uploadFile: .uploadFile
+        case .listFiles: .listFiles
+        case .downloadFile: .downloadFile
+        case .stopShare: .stopShare
+        case .newSeeder: .newSeeder
+        case .quit: .quit
+        }
+    }
+}
+
+extension Reply {
+    /// The kind byte this reply travels under.
+    var kind: ReplyKind {
+        switch self {
+        case .ok: .ok
+        case .token: .token
+        case .user: .user
+        case .groups: .groups
+        case .users: .users
+        case .files: .files
+        case .fileID: .fileID
+        case .fileInfo: .fileInfo
+        case .challenge: .challenge
+        case .error: .error
+        }
+    }
+}

@@ -1,0 +1,101 @@
+/// The text protocol: `COMMAND|arg|arg` lines in, `OK|...`, `CHALLENGE|...` or `ERR|code|message` lines out.
+///
+/// ``parse(_:)`` turns a line into the same ``Request`` a binary frame carries, and ``render(_:)-(Reply)`` turns a
+/// ``Reply`` into one line. ``render(_:)-(Request)`` is the inverse of ``parse(_:)`` for `tandemctl shell` and
+/// tests. docs/PROTOCOL.md gives the grammar and an example of every command.
+public enum TextAdapter {
+    /// Renders a reply as one line, without the `\n` that ends it on the wire.
+    ///
+    /// `OK` alone for ``Reply/ok`` and for an empty list; otherwise `OK|` and the fields, `CHALLENGE|<hex nonce>`
+    /// or `ERR|<code>|<message>`. Line breaks in any field become spaces, and so does `|` in an error message, so
+    /// the reply is always one line with the field count the client expects.
+    public static func render(_ reply: Reply) -> String {
+        switch reply {
+        case .ok:
+            return "OK"
+        case .token(let text), .user(let text), .fileID(let text):
+            return Self.line(["OK", text])
+        case .groups(let groups):
+            return Self.line(["OK"] + groups.map { "\($0.name):\(Self.word($0.membership))" })
+        case .users(let users):
+            return Self.line(["OK"] + users)
+        case .files(let files):
+            return Self.line(["OK"] + files.map { "\($0.name):\($0.size):\($0.seeders):\($0.fileID)" })
+        case .fileInfo(let info):
+            return Self.line([
+                "OK", info.group, info.name, String(info.size), String(info.pieceSize), info.fileID,
+                Self.hashList(info.pieceHashes),
+                info.seeders.map { "\($0.user)@\($0.host):\($0.port)" }.joined(separator: ","),
+            ])
+        case .challenge(let nonce):
+            return Self.line(["CHALLENGE", Hex.encode(nonce)])
+        case .error(let code, let message):
+            return Self.line(["ERR", code.rawValue, Self.blanking(message, scalars: ["|"])])
+        }
+    }
+
+    /// Renders a request as the line ``parse(_:)`` reads back, without a `\n`.
+    ///
+    /// The text form cannot express every request: a field that is empty (where ``parse(_:)`` refuses empty
+    /// fields) or holds `|`, `\r` or `\n`, a `NEW_SEEDER` group that is empty, an empty `QUIT` MAC or a port 0.
+    /// Such requests render as lines that parse differently or not at all. ``Request/acceptRequest(group:user:)``
+    /// renders as `ACCEPT_REQUEST`.
+    public static func render(_ request: Request) -> String {
+        let fields: [String]
+        switch request {
+        case .createUser(let user, let password): fields = ["CREATE_USER", user, password]
+        case .login(let user, let password): fields = ["LOGIN", user, password]
+        case .resume(let token): fields = ["RESUME", token]
+        case .logout: fields = ["LOGOUT"]
+        case .whoami: fields = ["WHOAMI"]
+        case .createGroup(let group): fields = ["CREATE_GROUP", group]
+        case .joinGroup(let group): fields = ["JOIN_GROUP", group]
+        case .leaveGroup(let group): fields = ["LEAVE_GROUP", group]
+        case .listGroups: fields = ["LIST_GROUPS"]
+        case .listRequests(let group): fields = ["LIST_REQUESTS", group]
+        case .acceptRequest(let group, let user): fields = ["ACCEPT_REQUEST", group, user]
+        case .uploadFile(let group, let name, let size, let hashes, let port):
+            fields = ["UPLOAD_FILE", group, name, String(size), Self.hashList(hashes), String(port)]
+        case .listFiles(let group): fields = ["LIST_FILES", group]
+        case .downloadFile(let group, let name): fields = ["DOWNLOAD_FILE", group, name]
+        case .stopShare(let group, let name): fields = ["STOP_SHARE", group, name]
+        case .newSeeder(.some(let group), let name, let port): fields = ["NEW_SEEDER", group, name, String(port)]
+        case .newSeeder(.none, let name, let port): fields = ["NEW_SEEDER", name, String(port)]
+        case .quit(.some(let mac)): fields = ["QUIT", Hex.encode(mac)]
+        case .quit(.none): fields = ["QUIT"]
+        }
+        return fields.joined(separator: "|")
+    }
+
+    /// The word `LIST_GROUPS` shows for a membership.
+    static func word(_ membership: Membership) -> String {
+        switch membership {
+        case .none: "none"
+        case .pending: "pending"
+        case .member: "member"
+        case .owner: "owner"
+        }
+    }
+
+    /// Piece hashes as comma-separated lowercase hex; empty for an empty file.
+    static func hashList(_ hashes: PieceHashes) -> String {
+        (0..<hashes.count).map { Hex.encode(hashes[$0]) }.joined(separator: ",")
+    }
+
+    /// Joins fields with `|`, turning line breaks inside them into spaces.
+    private static func line(_ fields: [String]) -> String {
+        fields.map { Self.blanking($0, scalars: ["\n", "\r"]) }.joined(separator: "|")
+    }
+
+    /// The text with each of `scalars` replaced by a space.
+    ///
+    /// Works on Unicode scalars, not characters, so that `\r\n`, or a `|` followed by a combining mark, cannot
+    /// slip through as a single character that differs from the one looked for.
+    private static func blanking(_ text: String, scalars: Set<Unicode.Scalar>) -> String {
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            result.append(scalars.contains(scalar) ? " " : scalar)
+        }
+        return String(result)
+    }
+}
