@@ -1,0 +1,123 @@
+/// Turns the YAML tree of `cluster.yaml` into a ``ClusterConfig``, checking every key on the way.
+///
+/// Checks run in document order, so the error reported is the first mistake in the file.
+struct ClusterConfigParser {
+    /// The absolute directory relative paths are resolved against.
+    let baseDirectory: String
+
+    static let portRange = 1...65535
+    static let pieceSizeRange = (16 << 10)...(16 << 20)
+    static let trackerCount = 2
+
+    func parse(root: ConfigNode) throws(ClusterConfigError) -> ClusterConfig {
+        let top = try root.mapping(allowed: ["cluster", "trackers", "replication", "limits", "storage", "metrics"])
+
+        let cluster = try top.required("cluster").mapping(allowed: ["name", "piece_size", "secret_file"])
+        let name = try cluster.required("name").name()
+        let pieceSizeNode = try cluster.required("piece_size")
+        let pieceSize = try pieceSizeNode.size(in: Self.pieceSizeRange)
+        guard pieceSize & (pieceSize - 1) == 0 else {
+            throw ClusterConfigError.notPowerOfTwo(pieceSizeNode.path, line: pieceSizeNode.valueLine, value: pieceSize)
+        }
+        let secretFile = ConfigPath.resolve(try cluster.required("secret_file").name(), against: self.baseDirectory)
+
+        let trackers = try self.trackers(top.required("trackers"))
+        let replication = try self.replication(top)
+        let limits = try self.limits(top)
+        let storage = try self.storage(top)
+        let metricsPort = try self.metricsPort(top)
+
+        try PortPlan(trackers: trackers, metricsPort: metricsPort).check()
+        return ClusterConfig(
+            name: name, pieceSize: pieceSize, secretFile: secretFile, trackers: trackers.map(\.config),
+            replication: replication, limits: limits, storage: storage, metricsPort: metricsPort?.port)
+    }
+
+    private func trackers(_ node: ConfigNode) throws(ClusterConfigError) -> [ParsedTracker] {
+        var trackers: [ParsedTracker] = []
+        for item in try node.sequence() {
+            let fields = try item.mapping(allowed: ["id", "host", "client_port", "sync_port", "data_dir"])
+            let idNode = try fields.required("id")
+            let id = try idNode.name()
+            guard id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw ClusterConfigError.badTrackerID(idNode.path, line: idNode.valueLine, id: id)
+            }
+            if let first = trackers.first(where: { $0.config.id == id }) {
+                throw ClusterConfigError.duplicateTrackerID(
+                    idNode.path, line: idNode.valueLine, id: id, firstPath: first.idNode.path)
+            }
+            let host = try fields.required("host").name()
+            let clientPort = try fields.required("client_port")
+            let syncPort = try fields.required("sync_port")
+            let dataDir = try fields.required("data_dir").name()
+            let config = TrackerConfig(
+                id: id, host: host, clientPort: try clientPort.integer(in: Self.portRange),
+                syncPort: try syncPort.integer(in: Self.portRange),
+                dataDir: ConfigPath.resolve(dataDir, against: self.baseDirectory))
+            trackers.append(
+                ParsedTracker(config: config, idNode: idNode, clientPortNode: clientPort, syncPortNode: syncPort))
+        }
+        guard trackers.count == Self.trackerCount else {
+            throw ClusterConfigError.trackerCount(node.path, line: node.line, count: trackers.count)
+        }
+        return trackers
+    }
+
+    private func replication(_ top: ConfigMapping) throws(ClusterConfigError) -> ReplicationConfig {
+        var replication = ReplicationConfig()
+        guard let section = try top.section("replication", allowed: ["heartbeat", "failover_timeout"]) else {
+            return replication
+        }
+        if let node = section.optional("heartbeat") { replication.heartbeat = try node.duration() }
+        if let node = section.optional("failover_timeout") { replication.failoverTimeout = try node.duration() }
+        guard replication.failoverTimeout > replication.heartbeat else {
+            let node = section.optional("failover_timeout") ?? section.optional("heartbeat") ?? section.owner
+            throw ClusterConfigError.timeoutNotAboveHeartbeat("replication.failover_timeout", line: node.valueLine)
+        }
+        return replication
+    }
+
+    private func limits(_ top: ConfigMapping) throws(ClusterConfigError) -> LimitsConfig {
+        var limits = LimitsConfig()
+        let keys = ["max_frame", "max_line", "max_connections", "idle_timeout"]
+        guard let section = try top.section("limits", allowed: keys) else { return limits }
+        if let node = section.optional("max_frame") { limits.maxFrame = try node.size(in: 1...Int(UInt32.max)) }
+        if let node = section.optional("max_line") { limits.maxLine = try node.size(in: 1...Int(UInt32.max)) }
+        if let node = section.optional("max_connections") {
+            limits.maxConnections = try node.integer(in: 1...1_000_000)
+        }
+        if let node = section.optional("idle_timeout") { limits.idleTimeout = try node.duration() }
+        return limits
+    }
+
+    private func storage(_ top: ConfigMapping) throws(ClusterConfigError) -> StorageConfig {
+        var storage = StorageConfig()
+        guard let section = try top.section("storage", allowed: ["snapshot_every_ops", "snapshot_every_bytes"]) else {
+            return storage
+        }
+        if let node = section.optional("snapshot_every_ops") {
+            storage.snapshotEveryOps = try node.integer(in: 1...Int.max)
+        }
+        if let node = section.optional("snapshot_every_bytes") {
+            storage.snapshotEveryBytes = try node.size(in: 1...Int.max)
+        }
+        return storage
+    }
+
+    private func metricsPort(_ top: ConfigMapping) throws(ClusterConfigError) -> (port: Int, node: ConfigNode)? {
+        guard let node = top.optional("metrics") else { return nil }
+        let portNode = try node.mapping(allowed: ["port"]).required("port")
+        // Tracker i serves metrics on port + i, so the last tracker's port must be valid too.
+        let port = try portNode.integer(
+            in: Self.portRange.lowerBound...(Self.portRange.upperBound - Self.trackerCount + 1))
+        return (port, portNode)
+    }
+}
+
+/// A tracker and the nodes its checks point at.
+struct ParsedTracker {
+    let config: TrackerConfig
+    let idNode: ConfigNode
+    let clientPortNode: ConfigNode
+    let syncPortNode: ConfigNode
+}

@@ -1,0 +1,22 @@
+/// What a tracker accepts from a connection (`limits` in `cluster.yaml`).
+public struct LimitsConfig: Hashable, Sendable {
+    /// The largest binary frame in bytes; a longer one is refused before it is buffered. Default 16MiB.
+    public var maxFrame: Int
+    /// The longest text line in bytes. Default 64KiB.
+    public var maxLine: Int
+    /// How many client connections a tracker holds at once. Default 1024.
+    public var maxConnections: Int
+    /// How long a client connection may stay silent before the tracker closes it. Default 300s.
+    public var idleTimeout: Duration
+
+    /// Creates the section; the defaults are those of an absent `limits` section.
+    public init(
+        maxFrame: Int = 16 << 20, maxLine: Int = 64 << 10, maxConnections: Int = 1024,
+        idleTimeout: Duration = .seconds(300)
+    ) {
+        self.maxFrame = maxFrame
+        self.maxLine = maxLine
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+    }
+}

@@ -1,0 +1,117 @@
+import Cluster
+import NIOCore
+import NIOPosix
+import Wire
+
+/// How long the client waits: for a tracker to accept and answer the preface, and for each reply.
+struct ClientTimeouts: Sendable {
+    /// TCP connect plus the tracker's preface. Short, so that failover to the next tracker is quick.
+    var connect: TimeAmount = .seconds(2)
+    /// One request's reply; a write waits for the backup too, so this is generous.
+    var request: TimeAmount = .seconds(10)
+}
+
+/// Why a connection attempt failed, as the "no tracker reachable" message shows it.
+struct ConnectFailure: Error {
+    let reason: String
+}
+
+/// One binary connection to one tracker. Requests go out one after another with increasing ids and each awaits
+/// the reply carrying its id.
+struct TrackerConnection: Sendable {
+    /// The tracker at the other end.
+    let tracker: TrackerConfig
+    private let channel: any Channel
+    private let timeouts: ClientTimeouts
+
+    /// `t1 (127.0.0.1:7101)`.
+    var name: String { Self.name(of: self.tracker) }
+
+    /// Connects, exchanges prefaces and returns the open connection.
+    static func connect(
+        to tracker: TrackerConfig, group: any EventLoopGroup, maxFrame: Int, timeouts: ClientTimeouts
+    ) async throws(ConnectFailure) -> TrackerConnection {
+        let loop = group.next()
+        let answered = loop.makePromise(of: Void.self)
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(timeouts.connect)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(PrefaceExchange(answered: answered))
+                    try pipeline.addHandler(ByteToMessageHandler(ReplyFrameDecoder(maxFrame: maxFrame)))
+                    try pipeline.addHandler(MessageToByteHandler(RequestFrameEncoder()))
+                    try pipeline.addHandler(ReplyRouter())
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: tracker.host, port: tracker.clientPort).get()
+        } catch {
+            answered.fail(error)
+            throw ConnectFailure(reason: Self.describe(error))
+        }
+        let timeout = loop.scheduleTask(in: timeouts.connect) {
+            answered.fail(ConnectFailure(reason: "accepted the connection but sent no preface within \(timeouts.connect)"))
+        }
+        do {
+            try await answered.futureResult.get()
+            timeout.cancel()
+        } catch {
+            channel.close(promise: nil)
+            throw error as? ConnectFailure ?? ConnectFailure(reason: "closed the connection before its preface")
+        }
+        return TrackerConnection(tracker: tracker, channel: channel, timeouts: timeouts)
+    }
+
+    /// Sends `request` and waits for its reply.
+    ///
+    /// - Throws: ``CtlError/connectionLost(tracker:detail:)`` when the connection fails or no reply comes within
+    ///   the request timeout (the connection is closed then).
+    func send(_ request: Request) async throws(CtlError) -> Reply {
+        let reply = self.channel.eventLoop.makePromise(of: Reply.self)
+        let channel = self.channel
+        let limit = self.timeouts.request
+        let timeout = channel.eventLoop.scheduleTask(in: limit) {
+            reply.fail(ConnectFailure(reason: "no reply within \(limit)"))
+            channel.close(promise: nil)
+        }
+        channel.writeAndFlush(PendingRequest(request: request, reply: reply)).whenFailure { reply.fail($0) }
+        do {
+            let result = try await reply.futureResult.get()
+            timeout.cancel()
+            return result
+        } catch {
+            timeout.cancel()
+            throw .connectionLost(tracker: self.name, detail: Self.describe(error))
+        }
+    }
+
+    /// Closes the connection.
+    func close() async {
+        try? await self.channel.close()
+    }
+
+    static func name(of tracker: TrackerConfig) -> String {
+        let host = tracker.host.contains(":") ? "[\(tracker.host)]" : tracker.host
+        return "\(tracker.id) (\(host):\(tracker.clientPort))"
+    }
+
+    /// A short reason for a connection error: `connection refused`, `timed out after 2s`.
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case let failure as ConnectFailure: return failure.reason
+        case let wire as WireError: return wire.description
+        case let io as IOError: return String(cString: strerror(io.errnoCode))
+        case let connection as NIOConnectionError:
+            return connection.connectionErrors.first.map { Self.describe($0.error) }
+                ?? (connection.dnsAError ?? connection.dnsAAAAError).map { "cannot resolve host: \(Self.describe($0))" }
+                ?? "cannot connect"
+        case ChannelError.connectTimeout(let amount): return "no answer within \(amount)"
+        case ChannelError.eof, ChannelError.ioOnClosedChannel, ChannelError.alreadyClosed:
+            return "the connection closed"
+        default: return String(describing: error)
+        }
+    }
+}

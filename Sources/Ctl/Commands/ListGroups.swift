@@ -1,0 +1,34 @@
+import ArgumentParser
+import Wire
+
+extension Tandemctl {
+    struct ListGroups: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List every group and how you stand with it.",
+            discussion: """
+                MEMBERSHIP is none, pending (you asked to join), member or owner. With --json: an array of \
+                objects with the keys name and membership.
+                """)
+
+        @OptionGroup var cluster: ClusterOptions
+
+        @Flag(help: "Print the list as JSON.")
+        var json = false
+
+        func run() async throws {
+            let context = try CtlContext(self.cluster)
+            let reply = try await context.sendWithSession(.listGroups)
+            let groups = try reply.expect("a group list") { if case .groups(let groups) = $0 { groups } else { nil } }
+            if self.json {
+                try JSONOutput.print(groups.map { Item(name: $0.name, membership: ReplyText.membership($0.membership)) })
+            } else {
+                print(ReplyText.groups(groups))
+            }
+        }
+
+        private struct Item: Encodable {
+            let name: String
+            let membership: String
+        }
+    }
+}

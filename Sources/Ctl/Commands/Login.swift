@@ -1,0 +1,30 @@
+import ArgumentParser
+
+extension Tandemctl {
+    struct Login: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Log in and store a session token.",
+            discussion: """
+                The token is stored in <home>/session with mode 0600; later commands resume that session. The \
+                password is read from standard input with --password-stdin, else from TANDEM_PASSWORD, else asked \
+                for at a prompt.
+                """)
+
+        @OptionGroup var cluster: ClusterOptions
+
+        @Argument(help: "The user to log in as.")
+        var user: String
+
+        @Flag(help: "Read the password from the first line of standard input.")
+        var passwordStdin = false
+
+        func run() async throws {
+            let password = try PasswordSource(fromStandardInput: self.passwordStdin).read(confirm: false)
+            let context = try CtlContext(self.cluster)
+            let reply = try await context.withConnection { try await $0.send(.login(user: self.user, password: password)) }
+            let token = try reply.expect("a session token") { if case .token(let token) = $0 { token } else { nil } }
+            try context.sessions.save(token)
+            print("logged in as \(self.user)")
+        }
+    }
+}

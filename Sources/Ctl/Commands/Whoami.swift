@@ -1,0 +1,15 @@
+import ArgumentParser
+
+extension Tandemctl {
+    struct Whoami: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the user of the stored session.")
+
+        @OptionGroup var cluster: ClusterOptions
+
+        func run() async throws {
+            let context = try CtlContext(self.cluster)
+            let reply = try await context.sendWithSession(.whoami)
+            print(try reply.expect("a user name") { if case .user(let name) = $0 { name } else { nil } })
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Wire
+
+/// Why a `tandemctl` command failed, and the exit code that says so.
+///
+/// ``description`` is the whole line printed on standard error.
+struct CtlError: Error, Hashable, Sendable, CustomStringConvertible {
+    private enum Base: Hashable, Sendable {
+        case notLoggedIn
+        case refused(message: String)
+        case unexpectedReply(expected: String, reply: String)
+        case unreachable(attempts: [String])
+        case connectionLost(tracker: String, detail: String)
+        case usage(message: String)
+        case failed(message: String)
+    }
+
+    private let base: Base
+
+    private init(_ base: Base) { self.base = base }
+
+    /// The exit code of usage and configuration errors.
+    static let usageExitCode: Int32 = 2
+
+    /// No stored session, or the cluster no longer knows it.
+    static let notLoggedIn = CtlError(.notLoggedIn)
+    /// The cluster answered with an error.
+    static func refused(_ message: String) -> CtlError { CtlError(.refused(message: message)) }
+    /// The cluster answered with a reply of the wrong kind (client and tracker versions disagree).
+    static func unexpectedReply(expected: String, reply: Reply) -> CtlError {
+        CtlError(.unexpectedReply(expected: expected, reply: TextAdapter.render(reply)))
+    }
+    /// No tracker answered; each attempt names the tracker and what went wrong.
+    static func unreachable(attempts: [String]) -> CtlError { CtlError(.unreachable(attempts: attempts)) }
+    /// The tracker went away or went silent before it replied.
+    static func connectionLost(tracker: String, detail: String) -> CtlError {
+        CtlError(.connectionLost(tracker: tracker, detail: detail))
+    }
+    /// The command line or the environment is wrong; `message` says how to fix it.
+    static func usage(_ message: String) -> CtlError { CtlError(.usage(message: message)) }
+    /// A local operation failed (files, child processes).
+    static func failed(_ message: String) -> CtlError { CtlError(.failed(message: message)) }
+
+    /// 0 is success; 1 refused or failed; 2 usage; 3 no tracker reachable.
+    var exitCode: Int32 {
+        switch self.base {
+        case .notLoggedIn, .refused, .unexpectedReply, .failed: 1
+        case .usage: Self.usageExitCode
+        case .unreachable, .connectionLost: 3
+        }
+    }
+
+    var description: String {
+        switch self.base {
+        case .notLoggedIn:
+            "not logged in: run tandemctl login USER"
+        case .refused(let message):
+            "error: \(message)"
+        case .unexpectedReply(let expected, let reply):
+            "error: expected \(expected) from the tracker, got '\(reply)'; check that tandemctl and tandemd match"
+        case .unreachable(let attempts):
+            "error: no tracker reachable; tried " + attempts.joined(separator: "; ")
+        case .connectionLost(let tracker, let detail):
+            "error: lost \(tracker) before its reply (\(detail)); the command may or may not have been applied"
+        case .usage(let message), .failed(let message):
+            "error: \(message)"
+        }
+    }
+}
