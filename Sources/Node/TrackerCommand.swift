@@ -1,14 +1,11 @@
 import ArgumentParser
 import Cluster
+import Foundation
 import Logging
 import NIOPosix
 import Replica
 import ServiceLifecycle
 import Tracker
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension Tandemd {
     /// `tandemd tracker --config cluster.yaml --id t1`: one tracker, in the foreground.
@@ -81,17 +78,24 @@ extension Tandemd {
                     ],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
-            defer {
-                store.close()
-                try? threadPool.syncShutdownGracefully()
-                logger.info("stopped; the WAL is flushed")
+            var failed = false
+            do {
+                try await group.run()
+            } catch {
+                logger.error("stopping after an error", metadata: ["error": "\(error)"])
+                failed = true
             }
-            try await group.run()
+            store.close()
+            try? await threadPool.shutdownGracefully()
+            logger.info("stopped; the WAL is flushed")
+            if failed { throw ExitCode(1) }
         }
     }
 }
 
 /// Prints a line to standard error.
 func printError(_ message: String) {
-    fputs(message + "\n", stderr)
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

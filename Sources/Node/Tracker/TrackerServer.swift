@@ -38,21 +38,19 @@ struct TrackerServer: Service {
             }
         self.logger.info(
             "listening for clients", metadata: ["tracker.address": "\(listener.channel.localAddress.map { "\($0)" } ?? "?")"])
-        let open = Atomic<Int>(0)
+        let open = ConnectionCount()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await listener.executeThenClose { inbound in
                     for try await connection in inbound {
-                        let count = open.add(1, ordering: .relaxed).newValue
-                        guard count <= limits.maxConnections else {
-                            open.subtract(1, ordering: .relaxed)
+                        guard open.enter(limit: limits.maxConnections) else {
                             self.logger.warning("too many connections; closing a new one", metadata: ["limit": "\(limits.maxConnections)"])
                             try? await connection.channel.close()
                             continue
                         }
                         tasks.addTask {
                             await ClientConnection(engine: self.engine, logger: self.logger).serve(connection)
-                            open.subtract(1, ordering: .relaxed)
+                            open.leave()
                         }
                     }
                 }
@@ -60,6 +58,23 @@ struct TrackerServer: Service {
         } onGracefulShutdown: {
             listener.channel.close(promise: nil)
         }
+    }
+}
+
+/// How many client connections are open, against the configured maximum.
+final class ConnectionCount: Sendable {
+    private let open = Atomic<Int>(0)
+
+    /// Counts a new connection; false (and not counted) when `limit` are open already.
+    func enter(limit: Int) -> Bool {
+        if self.open.add(1, ordering: .relaxed).newValue <= limit { return true }
+        self.open.subtract(1, ordering: .relaxed)
+        return false
+    }
+
+    /// Counts a connection that closed.
+    func leave() {
+        self.open.subtract(1, ordering: .relaxed)
     }
 }
 
