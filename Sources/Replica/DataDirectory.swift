@@ -1,9 +1,9 @@
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The files of one tracker's `data_dir`, through plain POSIX calls: WAL segments, snapshots and a lock.
@@ -123,7 +123,8 @@ enum PosixFile {
     }
 
     /// Writes `buffer` to `path` atomically: a temporary file, fsync, rename, directory fsync.
-    static func writeAtomically(_ buffer: ByteBuffer, to path: String, in directory: DataDirectory) throws(ReplicaError) {
+    static func writeAtomically(_ buffer: ByteBuffer, to path: String, in directory: DataDirectory) throws(ReplicaError)
+    {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("open", path: temporary, errno: errno) }

@@ -175,7 +175,8 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         let firstSeq = self.stateLock.withLock { self.appliedSeq } + 1
         var bytes = ByteBufferAllocator().buffer(capacity: batch.reduce(0) { $0 + $1.payload.readableBytes + 24 })
         for (offset, proposal) in batch.enumerated() {
-            bytes.writeLogRecord(LogRecord(epoch: self.epoch, seq: firstSeq + UInt64(offset), payload: proposal.payload))
+            bytes.writeLogRecord(
+                LogRecord(epoch: self.epoch, seq: firstSeq + UInt64(offset), payload: proposal.payload))
         }
         do throws(ReplicaError) {
             try self.log.append(bytes)
@@ -248,7 +249,8 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
                 unlink(self.directory.snapshotPath(seq: old))
             }
             try self.directory.sync()
-            self.logger.info("wrote snapshot", metadata: ["replica.seq": "\(seq)", "snapshot.bytes": "\(payload.readableBytes)"])
+            self.logger.info(
+                "wrote snapshot", metadata: ["replica.seq": "\(seq)", "snapshot.bytes": "\(payload.readableBytes)"])
         } catch {
             self.logger.error("snapshot failed; the WAL is kept", metadata: ["error": "\(error)"])
         }

@@ -49,7 +49,8 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self.base {
         case .io(let operation, let path, let code):
             let reason = String(cString: strerror(code))
-            return "\(operation) \(path) failed: \(reason) (errno \(code)); check the disk and the data_dir's permissions"
+            return "\(operation) \(path) failed: \(reason) (errno \(code)); "
+                + "check the disk and the data_dir's permissions"
         case .corruptRecord(let path, let offset, let detail):
             return "corrupt WAL record in \(path) at byte \(offset): \(detail); the log is damaged before its end, "
                 + "so start-up stops rather than skip it: restore the data_dir from the other tracker or a backup"

@@ -28,7 +28,9 @@ public enum Crypto {
         var length: UInt32 = 0
         key.withUnsafeBufferPointer { keyPtr in
             message.withUnsafeBufferPointer { msgPtr in
-                _ = HMAC(EVP_sha256(), keyPtr.baseAddress, Int32(keyPtr.count), msgPtr.baseAddress, msgPtr.count, &out, &length)
+                _ = HMAC(
+                    EVP_sha256(), keyPtr.baseAddress, Int32(keyPtr.count), msgPtr.baseAddress, msgPtr.count, &out,
+                    &length)
             }
         }
         return Array(out.prefix(Int(length)))
@@ -39,7 +41,9 @@ public enum Crypto {
     /// - Parameters:
     ///   - iterations: the work factor; Tandem stores passwords with at least 100,000.
     ///   - length: the derived key's length in bytes.
-    public static func pbkdf2SHA256(password: [UInt8], salt: [UInt8], iterations: Int, length: Int = 32) throws(CryptoError) -> [UInt8] {
+    public static func pbkdf2SHA256(
+        password: [UInt8], salt: [UInt8], iterations: Int, length: Int = 32
+    ) throws(CryptoError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)
         let status = password.withUnsafeBufferPointer { pw in
             salt.withUnsafeBufferPointer { saltPtr in
@@ -64,6 +68,8 @@ public enum Crypto {
     /// Compares two byte strings in time that depends only on their lengths.
     public static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        return lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in CRYPTO_memcmp(l.baseAddress, r.baseAddress, l.count) == 0 } }
+        return lhs.withUnsafeBytes { left in
+            rhs.withUnsafeBytes { right in CRYPTO_memcmp(left.baseAddress, right.baseAddress, left.count) == 0 }
+        }
     }
 }

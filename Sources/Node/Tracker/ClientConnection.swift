@@ -34,7 +34,8 @@ struct ClientConnection {
                             prefaceSent = true
                             try await outbound.write(.preface)
                         }
-                        try await outbound.write(.reply(format, requestID: requestID, .error(error.code, error.description)))
+                        try await outbound.write(
+                            .reply(format, requestID: requestID, .error(error.code, error.description)))
                         if error.isFatal { return }
                     }
                 }

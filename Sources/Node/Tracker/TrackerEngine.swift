@@ -100,8 +100,11 @@ struct TrackerEngine: Sendable {
         let refusal = Reply.error(.authFailed, "wrong user or password")
         do {
             // An unknown user costs the same time as a known one, so timing does not tell which names exist.
-            let reference = stored ?? PasswordHash(salt: [UInt8](repeating: 0, count: Self.saltLength),
-                hash: [], iterations: Self.passwordIterations)
+            let reference =
+                stored
+                ?? PasswordHash(
+                    salt: [UInt8](repeating: 0, count: Self.saltLength),
+                    hash: [], iterations: Self.passwordIterations)
             let hash = try await self.slowHash(password, salt: reference.salt, iterations: reference.iterations)
             guard stored != nil, Crypto.constantTimeEqual(hash, reference.hash) else { return refusal }
             let token = Hex.encode(try Crypto.randomBytes(Self.tokenLength))
@@ -139,8 +142,10 @@ struct TrackerEngine: Sendable {
         guard let nonce = session.challenge,
             Crypto.constantTimeEqual(mac, Crypto.hmacSHA256(key: self.secret, message: nonce))
         else {
-            self.logger.warning("refused QUIT without the cluster secret", metadata: ["conn.peer": "\(session.peerHost)"])
-            return .error(.authFailed, "QUIT needs the cluster secret: send QUIT, then QUIT|<hex HMAC-SHA256(secret, nonce)>")
+            self.logger.warning(
+                "refused QUIT without the cluster secret", metadata: ["conn.peer": "\(session.peerHost)"])
+            return .error(
+                .authFailed, "QUIT needs the cluster secret: send QUIT, then QUIT|<hex HMAC-SHA256(secret, nonce)>")
         }
         self.logger.notice("QUIT received; shutting down", metadata: ["conn.peer": "\(session.peerHost)"])
         self.quit.fire()

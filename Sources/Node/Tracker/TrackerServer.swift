@@ -30,21 +30,25 @@ struct TrackerServer: Service {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(limits.idleTimeout)))
                     try sync.addHandler(IdleConnectionCloser())
-                    try sync.addHandler(ByteToMessageHandler(
-                        ClientRequestDecoder(maxFrame: limits.maxFrame, maxLine: limits.maxLine)))
+                    try sync.addHandler(
+                        ByteToMessageHandler(
+                            ClientRequestDecoder(maxFrame: limits.maxFrame, maxLine: limits.maxLine)))
                     try sync.addHandler(MessageToByteHandler(ClientReplyEncoder()))
                     return try NIOAsyncChannel<ClientInbound, ClientOutbound>(wrappingChannelSynchronously: channel)
                 }
             }
         self.logger.info(
-            "listening for clients", metadata: ["tracker.address": "\(listener.channel.localAddress.map { "\($0)" } ?? "?")"])
+            "listening for clients",
+            metadata: ["tracker.address": "\(listener.channel.localAddress.map { "\($0)" } ?? "?")"])
         let open = ConnectionCount()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await listener.executeThenClose { inbound in
                     for try await connection in inbound {
                         guard open.enter(limit: limits.maxConnections) else {
-                            self.logger.warning("too many connections; closing a new one", metadata: ["limit": "\(limits.maxConnections)"])
+                            self.logger.warning(
+                                "too many connections; closing a new one",
+                                metadata: ["limit": "\(limits.maxConnections)"])
                             try? await connection.channel.close()
                             continue
                         }
