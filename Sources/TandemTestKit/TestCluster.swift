@@ -61,24 +61,36 @@ public final class TestCluster {
 
     /// Starts tracker `id` and waits until its client port accepts connections.
     public func start(_ id: String = "t1") throws {
+        let process = try self.launch(Binaries.tandemd, ["tracker", "--config", self.configPath, "--id", id], log: id)
+        try self.waitUntilAccepting(id, while: process)
+    }
+
+    /// Starts `executable` in the cluster directory with its output appended to `<log>.log`; the cluster kills
+    /// it when it goes away.
+    public func launch(_ executable: URL, _ arguments: [String], log: String) throws -> Process {
         let process = Process()
-        process.executableURL = Binaries.tandemd
-        process.arguments = ["tracker", "--config", self.configPath, "--id", id]
+        process.executableURL = executable
+        process.arguments = arguments
         process.currentDirectoryURL = self.directory
-        let log = self.directory.appendingPathComponent("\(id).log")
-        if !FileManager.default.fileExists(atPath: log.path) {
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let path = self.directory.appendingPathComponent("\(log).log")
+        if !FileManager.default.fileExists(atPath: path.path) {
+            _ = FileManager.default.createFile(atPath: path.path, contents: nil)
         }
-        let handle = try FileHandle(forWritingTo: log)
+        let handle = try FileHandle(forWritingTo: path)
         handle.seekToEndOfFile()
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        self.processes[id] = process
+        self.processes[log] = process
+        return process
+    }
+
+    /// Waits until tracker `id`'s client port accepts connections; fails early if `process` exits.
+    public func waitUntilAccepting(_ id: String, while process: Process) throws {
         let port = self.clientPorts[id]!
         _ = try eventually("tracker \(id) to accept on port \(port)") { () -> Bool? in
             guard process.isRunning else {
-                throw SocketError(description: "tandemd \(id) exited: \(self.log(id))")
+                throw SocketError(description: "\(process.executableURL?.lastPathComponent ?? "") exited: \(self.log(id))")
             }
             return (try? LineSocket(port: port)) != nil ? true : nil
         }
