@@ -43,9 +43,9 @@ public final class TestCluster {
             \(extraYAML)
             """
         self.configPath = self.directory.appendingPathComponent("cluster.yaml").path
-        try yaml.write(toFile: self.configPath, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: self.configPath, atomically: false, encoding: .utf8)
         try "0123456789abcdef0123456789abcdef\n".write(
-            toFile: self.directory.appendingPathComponent("cluster.secret").path, atomically: true, encoding: .utf8)
+            toFile: self.directory.appendingPathComponent("cluster.secret").path, atomically: false, encoding: .utf8)
     }
 
     deinit {
@@ -135,16 +135,18 @@ public final class TestCluster {
     }
 
     /// Runs an executable to completion, capturing its output.
-    public static func run(_ executable: URL, _ arguments: [String], stdin: String?, in directory: URL) throws
-        -> CommandResult
-    {
+    ///
+    /// - Parameter environment: variables set on top of this process's own (less `TANDEM_PASSWORD`).
+    public static func run(
+        _ executable: URL, _ arguments: [String], stdin: String?, in directory: URL, environment: [String: String] = [:]
+    ) throws -> CommandResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["TANDEM_PASSWORD"] = nil
-        process.environment = environment
+        var inherited = ProcessInfo.processInfo.environment
+        inherited["TANDEM_PASSWORD"] = nil
+        process.environment = inherited.merging(environment) { $1 }
         let out = Pipe()
         let err = Pipe()
         let input = Pipe()
