@@ -64,6 +64,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The load generator behind bench/tracker-ops: closed-loop clients, one request in flight per connection.
+        .executableTarget(
+            name: "tandem-bench",
+            dependencies: [
+                "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/tandem-bench"
+        ),
         // Test support: process harness, clients, waiting on conditions with deadlines.
         .target(
             name: "TandemTestKit",
