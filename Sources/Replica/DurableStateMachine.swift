@@ -30,7 +30,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     private struct Proposal {
         var payload: ByteBuffer
         var op: Machine.Op
-        var continuation: CheckedContinuation<Machine.Output, any Error>
+        var completion: @Sendable (Result<Machine.Output, ReplicaError>) -> Void
     }
 
     private let directory: DataDirectory
@@ -105,25 +105,30 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     ///
     /// - Throws: ``ReplicaError`` when the log could not be written (the op was not applied) or the store is closed.
     public func propose(_ op: Machine.Op) async throws(ReplicaError) -> Machine.Output {
+        let result = await withCheckedContinuation { continuation in
+            self.propose(op) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Logs `op` durably, applies it, then calls `completion` on the writer thread with what applying it answered,
+    /// or with the ``ReplicaError`` that kept it from the log (the op was then not applied).
+    ///
+    /// `completion` runs on the WAL writer thread: it must be quick (hand the result to an event loop).
+    public func propose(
+        _ op: Machine.Op, completion: @escaping @Sendable (Result<Machine.Output, ReplicaError>) -> Void
+    ) {
         var payload = ByteBufferAllocator().buffer(capacity: 128)
         Machine.encode(op, into: &payload)
-        do {
-            return try await withCheckedThrowingContinuation { continuation in
-                self.queue.lock()
-                defer { self.queue.unlock() }
-                if let failure = self.failure {
-                    continuation.resume(throwing: failure)
-                } else if self.closing {
-                    continuation.resume(throwing: ReplicaError.closed)
-                } else {
-                    self.proposals.append(Proposal(payload: payload, op: op, continuation: continuation))
-                    self.queue.signal()
-                }
-            }
-        } catch let error as ReplicaError {
-            throw error
-        } catch {
-            throw .closed
+        self.queue.lock()
+        defer { self.queue.unlock() }
+        if let failure = self.failure {
+            completion(.failure(failure))
+        } else if self.closing {
+            completion(.failure(.closed))
+        } else {
+            self.proposals.append(Proposal(payload: payload, op: op, completion: completion))
+            self.queue.signal()
         }
     }
 
@@ -169,7 +174,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         // disk. A batch queued meanwhile would reuse its seqs, and recovery keeps the first record of each seq,
         // so this batch's ops would be answered and then lost on restart. Refuse it like any later proposal.
         if let failure = self.queue.withLock({ self.failure }) {
-            for proposal in batch { proposal.continuation.resume(throwing: failure) }
+            for proposal in batch { proposal.completion(.failure(failure)) }
             return
         }
         let firstSeq = self.stateLock.withLock { self.appliedSeq } + 1
@@ -183,7 +188,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         } catch {
             if !error.isDiskFull || self.log.isBroken { self.fail(error) }
             self.logger.error("WAL append failed", metadata: ["error": "\(error)"])
-            for proposal in batch { proposal.continuation.resume(throwing: error) }
+            for proposal in batch { proposal.completion(.failure(error)) }
             return
         }
         let (outputs, snapshot) = self.stateLock.withLock {
@@ -191,7 +196,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
             self.appliedSeq = firstSeq + UInt64(batch.count) - 1
             return (outputs, (self.machine, self.appliedSeq))
         }
-        for (proposal, output) in zip(batch, outputs) { proposal.continuation.resume(returning: output) }
+        for (proposal, output) in zip(batch, outputs) { proposal.completion(.success(output)) }
         self.opsSinceSnapshot += batch.count
         self.bytesSinceSnapshot += bytes.readableBytes
         if self.opsSinceSnapshot >= self.configuration.snapshotEveryOps

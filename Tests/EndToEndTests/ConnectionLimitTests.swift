@@ -18,7 +18,15 @@ struct ConnectionLimitTests {
         let cluster = try TestCluster(extraYAML: "limits: { max_connections: 4 }")
         try cluster.start()
         let port = cluster.clientPorts["t1"]!
-        let admitted = try (0..<4).map { _ in try LineSocket(port: port) }
+        // The start-up probe's connection may take a moment to be released, so each admission is awaited.
+        let admitted = try (0..<4).map { index in
+            try eventually("connection \(index) admitted") { () -> LineSocket? in
+                guard let socket = try? LineSocket(port: port),
+                    (try? socket.request("WHOAMI"))?.hasPrefix("ERR|not_logged_in|") == true
+                else { return nil }
+                return socket
+            }
+        }
         for (index, socket) in admitted.enumerated() {
             #expect(try socket.request("CREATE_USER|user\(index)|pw") == "OK")
         }

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import NIOPosix
 import Replica
 import TandemCrypto
@@ -24,8 +25,15 @@ struct ConnectionSession: Sendable {
     }
 }
 
-/// Turns requests into replies: reads from the state, logs writes durably, hashes passwords off the event loops.
+/// Turns requests into replies: reads from the state at once, logs writes durably, hashes passwords on a thread
+/// pool. Every future it returns completes on the event loop it was given, so a connection handler needs no hops.
 struct TrackerEngine: Sendable {
+    /// A reply and the connection's session after the request (LOGIN, RESUME and LOGOUT change it).
+    struct Outcome: Sendable {
+        var reply: Reply
+        var session: ConnectionSession
+    }
+
     /// PBKDF2 work factor for new passwords.
     static let passwordIterations: UInt32 = 100_000
     static let saltLength = 16
@@ -38,92 +46,119 @@ struct TrackerEngine: Sendable {
     let quit: QuitSignal
     let logger: Logger
 
-    /// Answers `request` for the connection in `session`, updating the session on LOGIN, RESUME and LOGOUT.
-    func handle(_ request: Request, session: inout ConnectionSession) async -> Reply {
+    /// Answers `request` for the connection in `session`.
+    func handle(_ request: Request, session: ConnectionSession, on loop: any EventLoop) -> EventLoopFuture<Outcome> {
         let context = RequestContext(session: session.token, peerHost: session.peerHost)
-        let preparation = self.store.read { $0.prepare(request, context: context) }
-        switch preparation {
+        switch self.store.read({ $0.prepare(request, context: context) }) {
         case .reply(let reply):
+            var session = session
             if case .resume(let token) = request, case .user = reply {
                 session.token = token
                 session.endsWithConnection = false
             }
-            return reply
+            return loop.makeSucceededFuture(Outcome(reply: reply, session: session))
         case .write(let op):
-            let reply = await self.propose(op)
-            if case .logout = request, reply == .ok {
-                session.token = nil
-                session.endsWithConnection = false
+            return self.propose(op, on: loop).map { reply in
+                var session = session
+                if case .logout = request, reply == .ok {
+                    session.token = nil
+                    session.endsWithConnection = false
+                }
+                return Outcome(reply: reply, session: session)
             }
-            return reply
         case .hashNewPassword(let user, let password):
-            return await self.createUser(user, password: password)
+            return self.createUser(user, password: password, on: loop).map { Outcome(reply: $0, session: session) }
         case .verifyPassword(let user, let password, let stored):
-            return await self.login(user, password: password, stored: stored, session: &session)
+            return self.login(user, password: password, stored: stored, session: session, on: loop)
         case .quit(let mac):
-            return self.answerQuit(mac: mac, session: &session)
+            var session = session
+            let reply = self.answerQuit(mac: mac, session: &session)
+            return loop.makeSucceededFuture(Outcome(reply: reply, session: session))
         }
     }
 
     /// Ends a session that lives only as long as its connection.
-    func connectionClosed(_ session: ConnectionSession) async {
+    func connectionClosed(_ session: ConnectionSession) {
         guard session.endsWithConnection, let token = session.token else { return }
-        _ = await self.propose(.closeSession(token: token))
+        self.store.propose(.closeSession(token: token)) { _ in }
     }
 
-    private func propose(_ op: TrackerOp) async -> Reply {
-        do {
-            return try await self.store.propose(op)
-        } catch {
-            self.logger.error("write not logged", metadata: ["error": "\(error)"])
-            if error.isDiskFull {
-                return .error(.unavailable, "the tracker's disk is full; nothing was changed: free space and retry")
+    private func propose(_ op: TrackerOp, on loop: any EventLoop) -> EventLoopFuture<Reply> {
+        let promise = loop.makePromise(of: Reply.self)
+        self.store.propose(op) { [logger] result in
+            switch result {
+            case .success(let reply):
+                promise.succeed(reply)
+            case .failure(let error):
+                logger.error("write not logged", metadata: ["error": "\(error)"])
+                let message =
+                    error.isDiskFull
+                    ? "the tracker's disk is full; nothing was changed: free space and retry" : "\(error)"
+                promise.succeed(.error(.unavailable, message))
             }
-            return .error(.unavailable, "\(error)")
         }
+        return promise.futureResult
     }
 
-    private func createUser(_ user: String, password: String) async -> Reply {
+    private func createUser(_ user: String, password: String, on loop: any EventLoop) -> EventLoopFuture<Reply> {
+        let salt: [UInt8]
         do {
-            let salt = try Crypto.randomBytes(Self.saltLength)
-            let hash = try await self.slowHash(password, salt: salt, iterations: Self.passwordIterations)
-            let stored = PasswordHash(salt: salt, hash: hash, iterations: Self.passwordIterations)
-            return await self.propose(.createUser(user: user, password: stored))
+            salt = try Crypto.randomBytes(Self.saltLength)
         } catch {
-            return .error(.unavailable, "could not hash the password: \(error)")
+            return loop.makeSucceededFuture(.error(.unavailable, "could not salt the password: \(error)"))
         }
+        return self.slowHash(password, salt: salt, iterations: Self.passwordIterations, on: loop).flatMap { hash in
+            let stored = PasswordHash(salt: salt, hash: hash, iterations: Self.passwordIterations)
+            return self.propose(.createUser(user: user, password: stored), on: loop)
+        }.recover { .error(.unavailable, "could not hash the password: \($0)") }
     }
 
     private func login(
-        _ user: String, password: String, stored: PasswordHash?, session: inout ConnectionSession
-    ) async -> Reply {
-        let refusal = Reply.error(.authFailed, "wrong user or password")
-        do {
-            // An unknown user costs the same time as a known one, so timing does not tell which names exist.
-            let reference =
-                stored
-                ?? PasswordHash(
-                    salt: [UInt8](repeating: 0, count: Self.saltLength),
-                    hash: [], iterations: Self.passwordIterations)
-            let hash = try await self.slowHash(password, salt: reference.salt, iterations: reference.iterations)
-            guard stored != nil, Crypto.constantTimeEqual(hash, reference.hash) else { return refusal }
-            let token = Hex.encode(try Crypto.randomBytes(Self.tokenLength))
-            if session.endsWithConnection, let old = session.token {
-                _ = await self.propose(.closeSession(token: old))
+        _ user: String, password: String, stored: PasswordHash?, session: ConnectionSession, on loop: any EventLoop
+    ) -> EventLoopFuture<Outcome> {
+        // An unknown user costs the same time as a known one, so timing does not tell which names exist.
+        let reference =
+            stored
+            ?? PasswordHash(
+                salt: [UInt8](repeating: 0, count: Self.saltLength), hash: [], iterations: Self.passwordIterations)
+        return self.slowHash(password, salt: reference.salt, iterations: reference.iterations, on: loop)
+            .flatMap { hash -> EventLoopFuture<Outcome> in
+                guard stored != nil, Crypto.constantTimeEqual(hash, reference.hash) else {
+                    return loop.makeSucceededFuture(
+                        Outcome(reply: .error(.authFailed, "wrong user or password"), session: session))
+                }
+                return self.openSession(for: user, replacing: session, on: loop)
             }
-            let reply = await self.propose(.openSession(user: user, token: token))
+            .recover { Outcome(reply: .error(.unavailable, "could not check the password: \($0)"), session: session) }
+    }
+
+    /// Opens a new session for `user`; a text connection's previous session ends with it.
+    private func openSession(
+        for user: String, replacing session: ConnectionSession, on loop: any EventLoop
+    ) -> EventLoopFuture<Outcome> {
+        let token: String
+        do {
+            token = Hex.encode(try Crypto.randomBytes(Self.tokenLength))
+        } catch {
+            return loop.makeSucceededFuture(Outcome(reply: .error(.unavailable, "\(error)"), session: session))
+        }
+        if session.endsWithConnection, let old = session.token {
+            self.store.propose(.closeSession(token: old)) { _ in }
+        }
+        return self.propose(.openSession(user: user, token: token), on: loop).map { reply in
+            var session = session
             if reply == .token(token) {
                 session.token = token
                 session.endsWithConnection = session.format == .text
             }
-            return reply
-        } catch {
-            return .error(.unavailable, "could not check the password: \(error)")
+            return Outcome(reply: reply, session: session)
         }
     }
 
-    private func slowHash(_ password: String, salt: [UInt8], iterations: UInt32) async throws -> [UInt8] {
-        try await self.threadPool.runIfActive {
+    private func slowHash(
+        _ password: String, salt: [UInt8], iterations: UInt32, on loop: any EventLoop
+    ) -> EventLoopFuture<[UInt8]> {
+        self.threadPool.runIfActive(eventLoop: loop) {
             try Crypto.pbkdf2SHA256(password: Array(password.utf8), salt: salt, iterations: Int(iterations))
         }
     }

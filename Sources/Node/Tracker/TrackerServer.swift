@@ -1,16 +1,18 @@
 import Cluster
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 import Wire
 
-/// The tracker's client port: binary and text clients, each connection served in order by its own task.
+/// The tracker's client port: binary and text clients, each served on its event loop by a
+/// ``ClientConnectionHandler``.
 ///
 /// Bounded: at most `limits.maxConnections` connections (more are closed at once), lines and frames up to the
 /// configured limits, and a connection that sends nothing for `limits.idleTimeout` is closed. On graceful
-/// shutdown the listener closes, each connection finishes the request it is serving, and `run()` returns.
+/// shutdown the listener closes, each connection finishes the request it is serving and closes, and `run()`
+/// returns once all are closed.
 struct TrackerServer: Service {
     let host: String
     let port: Int
@@ -20,65 +22,68 @@ struct TrackerServer: Service {
     let logger: Logger
 
     func run() async throws {
-        let limits = self.limits
+        let connections = OpenConnections()
+        let (limits, engine, logger) = (self.limits, self.engine, self.logger)
         let listener = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .bind(host: self.host, port: self.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .childChannelInitializer { channel in
+                guard connections.admit(channel, limit: limits.maxConnections) else {
+                    logger.warning(
+                        "too many connections; closing a new one", metadata: ["limit": "\(limits.maxConnections)"])
+                    return channel.close()
+                }
+                return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(limits.idleTimeout)))
                     try sync.addHandler(IdleConnectionCloser())
                     try sync.addHandler(
-                        ByteToMessageHandler(
-                            ClientRequestDecoder(maxFrame: limits.maxFrame, maxLine: limits.maxLine)))
+                        ByteToMessageHandler(ClientRequestDecoder(maxFrame: limits.maxFrame, maxLine: limits.maxLine)))
                     try sync.addHandler(MessageToByteHandler(ClientReplyEncoder()))
-                    return try NIOAsyncChannel<ClientInbound, ClientOutbound>(wrappingChannelSynchronously: channel)
+                    try sync.addHandler(
+                        ClientConnectionHandler(engine: engine, logger: logger, peer: channel.remoteAddress))
                 }
             }
+            .bind(host: self.host, port: self.port).get()
         self.logger.info(
             "listening for clients",
-            metadata: ["tracker.address": "\(listener.channel.localAddress.map { "\($0)" } ?? "?")"])
-        let open = ConnectionCount()
+            metadata: ["tracker.address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { tasks in
-                try await listener.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        guard open.enter(limit: limits.maxConnections) else {
-                            self.logger.warning(
-                                "too many connections; closing a new one",
-                                metadata: ["limit": "\(limits.maxConnections)"])
-                            try? await connection.channel.close()
-                            continue
-                        }
-                        tasks.addTask {
-                            await ClientConnection(engine: self.engine, logger: self.logger).serve(connection)
-                            open.leave()
-                        }
-                    }
-                }
-            }
+            try await listener.closeFuture.get()
         } onGracefulShutdown: {
-            listener.channel.close(promise: nil)
+            listener.close(promise: nil)
         }
+        await connections.closeAll()
     }
 }
 
-/// How many client connections are open, against the configured maximum.
-final class ConnectionCount: Sendable {
-    private let open = Atomic<Int>(0)
+/// The open client connections: counted against the limit, and asked to finish when the tracker stops.
+final class OpenConnections: Sendable {
+    private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
-    /// Counts a new connection; false (and not counted) when `limit` are open already.
-    func enter(limit: Int) -> Bool {
-        if self.open.add(1, ordering: .relaxed).newValue <= limit { return true }
-        self.open.subtract(1, ordering: .relaxed)
-        return false
+    /// Registers `channel` unless `limit` connections are open already.
+    func admit(_ channel: any Channel, limit: Int) -> Bool {
+        let admitted = self.channels.withLockedValue { channels in
+            guard channels.count < limit else { return false }
+            channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+        if admitted {
+            channel.closeFuture.whenComplete { _ in
+                _ = self.channels.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+            }
+        }
+        return admitted
     }
 
-    /// Counts a connection that closed.
-    func leave() {
-        self.open.subtract(1, ordering: .relaxed)
+    /// Asks every connection to finish its request in flight and close, and waits until all have closed.
+    func closeAll() async {
+        let open = self.channels.withLockedValue { Array($0.values) }
+        for channel in open {
+            channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(TrackerShutdown()) }
+        }
+        for channel in open { try? await channel.closeFuture.get() }
     }
 }
 
