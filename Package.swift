@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Release builds specialise generics across modules (the replica is generic over the tracker's state machine).
+let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "Tandem",
     platforms: [.macOS(.v14)],
@@ -23,9 +26,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         // Thin Swift wrappers over COpenSSL; no I/O.
-        .target(name: "TandemCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "TandemCrypto", dependencies: ["COpenSSL"], swiftSettings: optimized),
         // Frames, messages, the text adapter. NIOCore only.
-        .target(name: "Wire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "Wire", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: optimized),
         // The cluster.yaml model, loading and validation.
         .target(name: "Cluster", dependencies: ["Yams"]),
         // The op log: WAL records, snapshots, durable storage. Generic over a state machine.
@@ -35,12 +39,14 @@ let package = Package(
                 "TandemCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: optimized
         ),
         // The tracker's pure state machine.
         .target(
             name: "Tracker",
-            dependencies: ["Wire", "Replica", "TandemCrypto", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["Wire", "Replica", "TandemCrypto", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: optimized
         ),
         // tandemd: NIO servers around the cores.
         .executableTarget(

@@ -2,13 +2,13 @@
 ///
 /// A snapshot is taken when either threshold is reached since the last one.
 public struct StorageConfig: Hashable, Sendable {
-    /// Ops appended since the last snapshot. Default 10000.
+    /// Ops appended since the last snapshot. Default 100000: replaying that many ops at start-up takes well under a second.
     public var snapshotEveryOps: Int
     /// WAL bytes written since the last snapshot. Default 64MiB.
     public var snapshotEveryBytes: Int
 
     /// Creates the section; the defaults are those of an absent `storage` section.
-    public init(snapshotEveryOps: Int = 10_000, snapshotEveryBytes: Int = 64 << 20) {
+    public init(snapshotEveryOps: Int = 100_000, snapshotEveryBytes: Int = 64 << 20) {
         self.snapshotEveryOps = snapshotEveryOps
         self.snapshotEveryBytes = snapshotEveryBytes
     }

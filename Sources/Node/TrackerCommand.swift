@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import Replica
 import ServiceLifecycle
@@ -25,6 +26,17 @@ extension Tandemd {
 
         @Option(help: "The lowest level of log message to print (trace, debug, info, notice, warning, error).")
         var logLevel: Logger.Level = .info
+
+        @Option(
+            help: ArgumentHelp(
+                "The number of event-loop threads serving clients.",
+                discussion: "The default is one less than the number of cores, at least one: the WAL writer and "
+                    + "the password-hashing threads need the rest."))
+        var eventLoops: Int = max(1, NIOCore.System.coreCount - 1)
+
+        func validate() throws {
+            guard self.eventLoops >= 1 else { throw ValidationError("--event-loops must be at least 1") }
+        }
 
         func run() async throws {
             let cluster: ClusterConfig
@@ -63,13 +75,14 @@ extension Tandemd {
                 logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
                 throw ExitCode(1)
             }
+            let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: self.eventLoops)
             let threadPool = NIOThreadPool(numberOfThreads: 2)
             threadPool.start()
             let quit = QuitSignal()
             let engine = TrackerEngine(store: store, secret: secret, threadPool: threadPool, quit: quit, logger: logger)
             let server = TrackerServer(
                 host: tracker.host, port: tracker.clientPort, limits: cluster.limits, engine: engine,
-                group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+                group: eventLoops, logger: logger)
             let group = ServiceGroup(
                 configuration: .init(
                     services: [
@@ -87,6 +100,7 @@ extension Tandemd {
             }
             store.close()
             try? await threadPool.shutdownGracefully()
+            try? await eventLoops.shutdownGracefully()
             logger.info("stopped; the WAL is flushed")
             if failed { throw ExitCode(1) }
         }

@@ -21,16 +21,22 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         /// Start a snapshot after this many WAL bytes since the last one.
         public var snapshotEveryBytes: Int
 
-        public init(snapshotEveryOps: Int = 10_000, snapshotEveryBytes: Int = 64 << 20) {
+        public init(snapshotEveryOps: Int = 100_000, snapshotEveryBytes: Int = 64 << 20) {
             self.snapshotEveryOps = snapshotEveryOps
             self.snapshotEveryBytes = snapshotEveryBytes
         }
     }
 
     private struct Proposal {
+        /// Who is told the outcome: a callback on the writer thread, or a promise on its event loop.
+        enum Completion {
+            case callback(@Sendable (Result<Machine.Output, ReplicaError>) -> Void)
+            case promise(EventLoopPromise<Machine.Output>)
+        }
+
         var payload: ByteBuffer
         var op: Machine.Op
-        var completion: @Sendable (Result<Machine.Output, ReplicaError>) -> Void
+        var completion: Completion
     }
 
     private let directory: DataDirectory
@@ -114,21 +120,56 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     /// Logs `op` durably, applies it, then calls `completion` on the writer thread with what applying it answered,
     /// or with the ``ReplicaError`` that kept it from the log (the op was then not applied).
     ///
-    /// `completion` runs on the WAL writer thread: it must be quick (hand the result to an event loop).
+    /// `completion` runs on the WAL writer thread: it must be quick.
     public func propose(
         _ op: Machine.Op, completion: @escaping @Sendable (Result<Machine.Output, ReplicaError>) -> Void
     ) {
+        self.enqueue(op, .callback(completion))
+    }
+
+    /// Logs `op` durably and applies it; the future, on `loop`, succeeds with what applying it answered or fails
+    /// with the ``ReplicaError`` that kept it from the log (the op was then not applied).
+    ///
+    /// The writer completes all of a batch's futures on one loop with one task, so a batch of many connections'
+    /// writes costs each event loop one wake-up.
+    public func propose(_ op: Machine.Op, on loop: any EventLoop) -> EventLoopFuture<Machine.Output> {
+        let promise = loop.makePromise(of: Machine.Output.self)
+        self.enqueue(op, .promise(promise))
+        return promise.futureResult
+    }
+
+    private func enqueue(_ op: Machine.Op, _ completion: Proposal.Completion) {
         var payload = ByteBufferAllocator().buffer(capacity: 128)
         Machine.encode(op, into: &payload)
         self.queue.lock()
         defer { self.queue.unlock() }
-        if let failure = self.failure {
-            completion(.failure(failure))
-        } else if self.closing {
-            completion(.failure(.closed))
+        if let failure = self.failure ?? (self.closing ? .closed : nil) {
+            Self.complete([(completion, .failure(failure))])
         } else {
             self.proposals.append(Proposal(payload: payload, op: op, completion: completion))
             self.queue.signal()
+        }
+    }
+
+    /// Tells each proposer its outcome: callbacks at once, promises grouped into one task per event loop.
+    private static func complete(_ outcomes: [(Proposal.Completion, Result<Machine.Output, ReplicaError>)]) {
+        var byLoop:
+            [ObjectIdentifier: (
+                loop: any EventLoop, items: [(EventLoopPromise<Machine.Output>, Result<Machine.Output, ReplicaError>)]
+            )] = [:]
+        for (completion, result) in outcomes {
+            switch completion {
+            case .callback(let callback):
+                callback(result)
+            case .promise(let promise):
+                let loop = promise.futureResult.eventLoop
+                byLoop[ObjectIdentifier(loop), default: (loop, [])].items.append((promise, result))
+            }
+        }
+        for (loop, items) in byLoop.values {
+            loop.execute {
+                for (promise, result) in items { promise.completeWith(result.mapError { $0 }) }
+            }
         }
     }
 
@@ -174,7 +215,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         // disk. A batch queued meanwhile would reuse its seqs, and recovery keeps the first record of each seq,
         // so this batch's ops would be answered and then lost on restart. Refuse it like any later proposal.
         if let failure = self.queue.withLock({ self.failure }) {
-            for proposal in batch { proposal.completion(.failure(failure)) }
+            Self.complete(batch.map { ($0.completion, .failure(failure)) })
             return
         }
         let firstSeq = self.stateLock.withLock { self.appliedSeq } + 1
@@ -188,7 +229,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         } catch {
             if !error.isDiskFull || self.log.isBroken { self.fail(error) }
             self.logger.error("WAL append failed", metadata: ["error": "\(error)"])
-            for proposal in batch { proposal.completion(.failure(error)) }
+            Self.complete(batch.map { ($0.completion, .failure(error)) })
             return
         }
         let (outputs, snapshot) = self.stateLock.withLock {
@@ -196,7 +237,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
             self.appliedSeq = firstSeq + UInt64(batch.count) - 1
             return (outputs, (self.machine, self.appliedSeq))
         }
-        for (proposal, output) in zip(batch, outputs) { proposal.completion(.success(output)) }
+        Self.complete(zip(batch, outputs).map { ($0.completion, .success($1)) })
         self.opsSinceSnapshot += batch.count
         self.bytesSinceSnapshot += bytes.readableBytes
         if self.opsSinceSnapshot >= self.configuration.snapshotEveryOps

@@ -38,7 +38,7 @@ import Testing
         #expect(config.limits.maxLine == 64 * 1024)
         #expect(config.limits.maxConnections == 1024)
         #expect(config.limits.idleTimeout == .seconds(300))
-        #expect(config.storage.snapshotEveryOps == 10_000)
+        #expect(config.storage.snapshotEveryOps == 100_000)
         #expect(config.storage.snapshotEveryBytes == 64 * 1024 * 1024)
         #expect(config.metricsPort == nil)
     }

@@ -84,20 +84,13 @@ struct TrackerEngine: Sendable {
     }
 
     private func propose(_ op: TrackerOp, on loop: any EventLoop) -> EventLoopFuture<Reply> {
-        let promise = loop.makePromise(of: Reply.self)
-        self.store.propose(op) { [logger] result in
-            switch result {
-            case .success(let reply):
-                promise.succeed(reply)
-            case .failure(let error):
-                logger.error("write not logged", metadata: ["error": "\(error)"])
-                let message =
-                    error.isDiskFull
-                    ? "the tracker's disk is full; nothing was changed: free space and retry" : "\(error)"
-                promise.succeed(.error(.unavailable, message))
+        self.store.propose(op, on: loop).recover { [logger] error in
+            logger.error("write not logged", metadata: ["error": "\(error)"])
+            if let error = error as? ReplicaError, error.isDiskFull {
+                return .error(.unavailable, "the tracker's disk is full; nothing was changed: free space and retry")
             }
+            return .error(.unavailable, "\(error)")
         }
-        return promise.futureResult
     }
 
     private func createUser(_ user: String, password: String, on loop: any EventLoop) -> EventLoopFuture<Reply> {
