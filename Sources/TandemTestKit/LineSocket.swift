@@ -7,6 +7,10 @@ import Glibc
 /// What a ``LineSocket`` could not do.
 public struct SocketError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// A blocking TCP client for tests: raw bytes and text lines, with a receive timeout.
