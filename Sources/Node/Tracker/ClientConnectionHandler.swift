@@ -24,6 +24,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var readPaused = false
     private var prefaceSent = false
     private var stopping = false
+    private var closed = false
 
     init(engine: TrackerEngine, logger: Logger, peer: SocketAddress?) {
         self.engine = engine
@@ -55,7 +56,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.engine.connectionClosed(self.session)
+        self.closed = true
+        // With a request in flight (a LOGIN, say), the session ends once that request has settled it.
+        if !self.inFlight { self.engine.connectionClosed(self.session) }
         context.fireChannelInactive()
     }
 
@@ -85,6 +88,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     .whenSuccess { outcome in
                         self.session = outcome.session
                         self.inFlight = false
+                        if self.closed {
+                            self.engine.connectionClosed(self.session)
+                            return
+                        }
                         context.writeAndFlush(
                             self.wrapOutboundOut(.reply(format, requestID: requestID, outcome.reply)), promise: nil)
                         if self.stopping {
