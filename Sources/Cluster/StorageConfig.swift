@@ -2,7 +2,7 @@
 ///
 /// A snapshot is taken when either threshold is reached since the last one.
 public struct StorageConfig: Hashable, Sendable {
-    /// Ops appended since the last snapshot. Default 100000: replaying that many ops at start-up takes well under a second.
+    /// Ops appended since the last snapshot. Default 100000: replaying that many at start-up takes under a second.
     public var snapshotEveryOps: Int
     /// WAL bytes written since the last snapshot. Default 64MiB.
     public var snapshotEveryBytes: Int

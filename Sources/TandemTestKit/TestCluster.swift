@@ -90,7 +90,8 @@ public final class TestCluster {
         let port = self.clientPorts[id]!
         _ = try eventually("tracker \(id) to accept on port \(port)") { () -> Bool? in
             guard process.isRunning else {
-                throw SocketError(description: "\(process.executableURL?.lastPathComponent ?? "") exited: \(self.log(id))")
+                let name = process.executableURL?.lastPathComponent ?? "the process"
+                throw SocketError(description: "\(name) exited: \(self.log(id))")
             }
             return (try? LineSocket(port: port)) != nil ? true : nil
         }

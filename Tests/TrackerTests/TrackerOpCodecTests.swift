@@ -26,7 +26,8 @@ import Wire
         .acceptRequest(group: "", owner: "", user: ""),
         .acceptRequest(group: "g", owner: "alice", user: "bob"),
         .addFile(group: "", name: "", size: 0, pieceHashes: .empty, seeder: Self.emptySeeder),
-        .addFile(group: "g", name: "日本語 ファイル.txt", size: .max, pieceHashes: pieceHashes(300), seeder: Self.maxSeeder),
+        .addFile(
+            group: "g", name: "日本語 ファイル.txt", size: .max, pieceHashes: pieceHashes(300), seeder: Self.maxSeeder),
         .addSeeder(group: "", name: "", seeder: Self.emptySeeder),
         .addSeeder(group: "g", name: "é", seeder: Self.maxSeeder),
         .removeSeeder(group: "", name: "", user: ""),

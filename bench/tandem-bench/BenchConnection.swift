@@ -92,7 +92,8 @@ final class BenchConnection: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: 64)
         switch self.run.format {
         case .binary:
-            buffer.writeRequestFrame(RequestFrame(requestID: UInt32(truncatingIfNeeded: self.sequence), request: request))
+            let requestID = UInt32(truncatingIfNeeded: self.sequence)
+            buffer.writeRequestFrame(RequestFrame(requestID: requestID, request: request))
         case .text: buffer.writeString(TextAdapter.render(request) + "\n")
         }
         self.sentAt = .now()

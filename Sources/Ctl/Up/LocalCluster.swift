@@ -54,7 +54,8 @@ struct LocalCluster {
             do {
                 try child.start()
                 started.append(child)
-                Console.error("[up] started \(child.tracker.id) (pid \(child.pid)) on \(TrackerConnection.name(of: child.tracker))")
+                let address = TrackerConnection.name(of: child.tracker)
+                Console.error("[up] started \(child.tracker.id) (pid \(child.pid)) on \(address)")
             } catch {
                 failures.append(error.description)
                 for running in started { running.send(SIGTERM) }

@@ -48,7 +48,8 @@ final class TrackerProcess: Sendable {
         do {
             try self.process.run()
         } catch {
-            throw .failed("cannot start \(self.process.executableURL?.path ?? "tandemd"): \(error.localizedDescription)")
+            throw .failed(
+                "cannot start \(self.process.executableURL?.path ?? "tandemd"): \(error.localizedDescription)")
         }
         try PrivateFile.write("\(self.pid)\n", to: self.pidFile)
     }
