@@ -93,18 +93,18 @@ let package = Package(
         ),
         .testTarget(
             name: "WireTests",
-            dependencies: ["Wire", .product(name: "NIOTestUtils", package: "swift-nio")]
+            dependencies: ["Wire", "TandemTestKit", .product(name: "NIOTestUtils", package: "swift-nio")]
         ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(
             name: "ReplicaTests",
             dependencies: [
-                "Replica", "TandemCrypto",
+                "Replica", "TandemCrypto", "TandemTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica"]),
+        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica", "TandemTestKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TandemTestKit", "Wire", "Cluster"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Replica
+import TandemTestKit
 import Testing
 
 @Suite struct CRC32CTests {

@@ -1,5 +1,6 @@
 import NIOCore
 import Replica
+import TandemTestKit
 import Testing
 
 /// Random op sequences, then a crash at a random byte of the last segment: whatever the cut, a reopen gives

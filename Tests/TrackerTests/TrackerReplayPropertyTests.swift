@@ -1,4 +1,5 @@
 import NIOCore
+import TandemTestKit
 import Testing
 import Tracker
 import Wire

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import TandemTestKit
 import Testing
 import Wire
 

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TandemTestKit
 import Testing
 import Wire
 

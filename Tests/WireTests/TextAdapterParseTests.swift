@@ -1,3 +1,4 @@
+import TandemTestKit
 import Testing
 import Wire
 
