@@ -53,7 +53,8 @@ struct TrackerConnection: Sendable {
             throw ConnectFailure(reason: Self.describe(error))
         }
         let timeout = loop.scheduleTask(in: timeouts.connect) {
-            answered.fail(ConnectFailure(reason: "accepted the connection but sent no preface within \(timeouts.connect)"))
+            answered.fail(
+                ConnectFailure(reason: "accepted the connection but sent no preface within \(timeouts.connect)"))
         }
         do {
             try await answered.futureResult.get()

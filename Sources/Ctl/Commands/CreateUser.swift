@@ -20,7 +20,9 @@ extension Tandemctl {
         func run() async throws {
             let password = try PasswordSource(fromStandardInput: self.passwordStdin).read(confirm: true)
             let context = try CtlContext(self.cluster)
-            let reply = try await context.withConnection { try await $0.send(.createUser(user: self.user, password: password)) }
+            let reply = try await context.withConnection {
+                try await $0.send(.createUser(user: self.user, password: password))
+            }
             try reply.expectOK()
             print("created user \(self.user)")
         }

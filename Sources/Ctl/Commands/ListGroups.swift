@@ -20,7 +20,8 @@ extension Tandemctl {
             let reply = try await context.sendWithSession(.listGroups)
             let groups = try reply.expect("a group list") { if case .groups(let groups) = $0 { groups } else { nil } }
             if self.json {
-                try JSONOutput.print(groups.map { Item(name: $0.name, membership: ReplyText.membership($0.membership)) })
+                try JSONOutput.print(
+                    groups.map { Item(name: $0.name, membership: ReplyText.membership($0.membership)) })
             } else {
                 print(ReplyText.groups(groups))
             }

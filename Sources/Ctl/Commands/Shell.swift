@@ -18,7 +18,8 @@ extension Tandemctl {
             let context = try CtlContext(self.cluster)
             let history = try ShellHistory(home: self.cluster.homeDirectory())
             try await context.withConnection { connection in
-                var session = ShellSession(connection: connection, history: history, interactive: Console.inputIsTerminal)
+                var session = ShellSession(
+                    connection: connection, history: history, interactive: Console.inputIsTerminal)
                 try await session.run()
             }
         }

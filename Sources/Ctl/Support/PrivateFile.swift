@@ -60,7 +60,8 @@ enum PrivateFile {
     }
 
     private static func reason(_ error: any Error) -> String {
-        if let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+        if let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain
+        {
             return String(cString: strerror(Int32(posix.code)))
         }
         return (error as NSError).localizedDescription

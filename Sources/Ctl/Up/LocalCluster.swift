@@ -54,7 +54,8 @@ struct LocalCluster {
             do {
                 try child.start()
                 started.append(child)
-                Console.error("[up] started \(child.tracker.id) (pid \(child.pid)) on \(TrackerConnection.name(of: child.tracker))")
+                let tracker = child.tracker
+                Console.error("[up] started \(tracker.id) (pid \(child.pid)), clients on \(tracker.host):\(tracker.clientPort)")
             } catch {
                 failures.append(error.description)
                 for running in started { running.send(SIGTERM) }

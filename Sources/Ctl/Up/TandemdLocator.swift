@@ -16,7 +16,8 @@ enum TandemdLocator {
 
     /// Where ``find(environment:)`` looked, for the error message.
     static var searched: String {
-        let directory = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let directory =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             .map { ($0 as NSString).deletingLastPathComponent } ?? "the directory of tandemctl"
         return "\(directory) and PATH"
     }
