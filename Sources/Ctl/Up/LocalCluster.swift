@@ -55,7 +55,8 @@ struct LocalCluster {
                 try child.start()
                 started.append(child)
                 let tracker = child.tracker
-                Console.error("[up] started \(tracker.id) (pid \(child.pid)), clients on \(tracker.host):\(tracker.clientPort)")
+                let clients = "\(tracker.host):\(tracker.clientPort)"
+                Console.error("[up] started \(tracker.id) (pid \(child.pid)), clients on \(clients)")
             } catch {
                 failures.append(error.description)
                 for running in started { running.send(SIGTERM) }
