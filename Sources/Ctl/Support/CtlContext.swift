@@ -46,8 +46,9 @@ struct CtlContext {
     ///
     /// - Throws: ``CtlError/notLoggedIn`` without a stored session or when the cluster no longer knows it.
     func withSession<T>(_ body: (TrackerConnection) async throws -> T) async throws -> T {
-        guard let token = try self.sessions.load() else { throw CtlError.notLoggedIn }
-        return try await self.withConnection { connection in
+        // Reach the cluster first: an unreachable cluster (exit 3) matters more than a missing session (exit 1).
+        try await self.withConnection { connection in
+            guard let token = try self.sessions.load() else { throw CtlError.notLoggedIn }
             let reply = try await connection.send(.resume(token: token))
             if case .error(.notFound, _) = reply { throw CtlError.notLoggedIn }
             _ = try reply.expect("the session's user") { if case .user(let name) = $0 { name } else { nil } }

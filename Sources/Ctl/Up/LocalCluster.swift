@@ -54,8 +54,9 @@ struct LocalCluster {
             do {
                 try child.start()
                 started.append(child)
-                let address = TrackerConnection.name(of: child.tracker)
-                Console.error("[up] started \(child.tracker.id) (pid \(child.pid)) on \(address)")
+                let tracker = child.tracker
+                let clients = "\(tracker.host):\(tracker.clientPort)"
+                Console.error("[up] started \(tracker.id) (pid \(child.pid)), clients on \(clients)")
             } catch {
                 failures.append(error.description)
                 for running in started { running.send(SIGTERM) }

@@ -10,7 +10,11 @@ final class SignalForwarder {
 
     init(signals: [Int32] = [SIGINT, SIGTERM], handler: @escaping @Sendable (Int32) -> Void) {
         self.sources = signals.map { number in
-            signal(number, SIG_IGN)
+            #if canImport(Darwin)
+                // Darwin's kqueue sees a signal only when its default action is off; Linux's Dispatch installs its own
+                // handler, and ignoring the signal there would discard it before Dispatch sees it.
+                signal(number, SIG_IGN)
+            #endif
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { handler(number) }
             source.resume()
@@ -18,11 +22,8 @@ final class SignalForwarder {
         }
     }
 
-    /// Stops catching; the signals get their default action again.
+    /// Stops handing signals on (for use just before exiting).
     func cancel() {
-        for source in self.sources {
-            source.cancel()
-            signal(Int32(source.handle), SIG_DFL)
-        }
+        for source in self.sources { source.cancel() }
     }
 }

@@ -45,6 +45,13 @@ final class TrackerProcess: Sendable {
             ended.yield(ending)
             ended.finish()
         }
+        // The child inherits the signal mask of the spawning thread, and Dispatch's threads block most signals:
+        // spawn with none blocked, or the tracker could not be stopped with SIGINT or SIGTERM.
+        var unblocked = sigset_t()
+        var saved = sigset_t()
+        sigemptyset(&unblocked)
+        pthread_sigmask(SIG_SETMASK, &unblocked, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
         do {
             try self.process.run()
         } catch {
