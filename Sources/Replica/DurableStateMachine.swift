@@ -232,18 +232,20 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
             Self.complete(batch.map { ($0.completion, .failure(error)) })
             return
         }
+        self.opsSinceSnapshot += batch.count
+        self.bytesSinceSnapshot += bytes.readableBytes
+        let snapshotDue =
+            self.opsSinceSnapshot >= self.configuration.snapshotEveryOps
+            || self.bytesSinceSnapshot >= self.configuration.snapshotEveryBytes
+        // The state is copied (a reference to the same storage until the next write) only when a snapshot is due.
         let (outputs, snapshot) = self.stateLock.withLock {
             let outputs = batch.map { self.machine.apply($0.op) }
             self.appliedSeq = firstSeq + UInt64(batch.count) - 1
-            return (outputs, (self.machine, self.appliedSeq))
+            return (outputs, snapshotDue ? (self.machine, self.appliedSeq) : nil)
         }
         Self.complete(zip(batch, outputs).map { ($0.completion, .success($1)) })
-        self.opsSinceSnapshot += batch.count
-        self.bytesSinceSnapshot += bytes.readableBytes
-        if self.opsSinceSnapshot >= self.configuration.snapshotEveryOps
-            || self.bytesSinceSnapshot >= self.configuration.snapshotEveryBytes
-        {
-            self.startSnapshot(of: snapshot.0, at: snapshot.1)
+        if let (machine, seq) = snapshot {
+            self.startSnapshot(of: machine, at: seq)
         }
     }
 
