@@ -39,7 +39,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if self.waiting.count >= Self.maxQueued {
+        // Replies the client does not read fill the outbound buffer: stop reading (and serving) until it drains.
+        if self.waiting.count >= Self.maxQueued || !context.channel.isWritable {
             self.readPaused = true
         } else {
             context.read()
@@ -62,6 +63,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.serveNext(context: context)
+            if self.readPaused && self.waiting.count < Self.maxQueued {
+                self.readPaused = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.logger.debug("connection failed", metadata: ["error": "\(error)"])
         context.close(promise: nil)
@@ -69,7 +81,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Starts the next waiting request unless one is in flight.
     private func serveNext(context: ChannelHandlerContext) {
-        while !self.inFlight, !self.stopping, let message = self.waiting.popFirst() {
+        while !self.inFlight, !self.stopping, context.channel.isWritable, let message = self.waiting.popFirst() {
             if self.readPaused && self.waiting.count < Self.maxQueued {
                 self.readPaused = false
                 context.read()
@@ -92,10 +104,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                             self.engine.connectionClosed(self.session)
                             return
                         }
-                        context.writeAndFlush(
-                            self.wrapOutboundOut(.reply(format, requestID: requestID, outcome.reply)), promise: nil)
+                        let written = context.writeAndFlush(
+                            self.wrapOutboundOut(.reply(format, requestID: requestID, outcome.reply)))
                         if self.stopping {
-                            context.close(promise: nil)
+                            // Close once the reply is on the socket: closing at once would fail the pending write.
+                            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
                         } else {
                             self.serveNext(context: context)
                         }
