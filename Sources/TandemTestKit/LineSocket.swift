@@ -60,14 +60,6 @@ public final class LineSocket {
         return true
     }
 
-    /// Sends raw bytes, giving up once a send has been blocked for `timeout`; false if not all were sent.
-    public func send(_ bytes: [UInt8], timeout: Duration) -> Bool {
-        var tv = timeval(
-            tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(self.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        return self.send(bytes)
-    }
-
     /// Sends `line` followed by a newline.
     @discardableResult
     public func send(line: String) -> Bool { self.send(Array((line + "\n").utf8)) }
