@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import Replica
+import TandemTestKit
 import Testing
 
 @Suite struct DurableStateMachineTests {
@@ -182,7 +183,8 @@ import Testing
             #expect(first.lastSeq == 1)
             first.close()
 
-            let second = try openStore(directory)
+            // A process another test forks at this moment shares the lock until it execs; wait for that briefly.
+            let second = try eventually("the lock to be released") { try? openStore(directory) }
             defer { second.close() }
             #expect(second.read { $0.entries["owner"] } == "first")
         }
