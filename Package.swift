@@ -105,6 +105,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica", "TandemTestKit"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TandemTestKit", "Wire", "Cluster"]),
     ]
 )

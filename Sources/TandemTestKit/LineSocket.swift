@@ -18,10 +18,16 @@ public final class LineSocket {
     private let fd: Int32
     private var pending: [UInt8] = []
 
-    /// Connects to `host:port` (IPv4), with `timeout` on every receive.
-    public init(host: String = "127.0.0.1", port: Int, timeout: Duration = .seconds(10)) throws {
+    /// Connects to `host:port` (IPv4), with `timeout` on every receive. A `receiveBuffer` size (bytes) pins the
+    /// kernel's receive buffer small, so a client that does not read pushes back on the sender soon.
+    public init(
+        host: String = "127.0.0.1", port: Int, timeout: Duration = .seconds(10), receiveBuffer: Int32? = nil
+    ) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SocketError(description: "socket: errno \(errno)") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -58,6 +64,31 @@ public final class LineSocket {
             offset += count
         }
         return true
+    }
+
+    /// Sends as much of `bytes` as the peer takes, until all are sent or it takes nothing for `stall`; returns how
+    /// many bytes were sent.
+    public func send(_ bytes: [UInt8], untilStalledFor stall: Duration) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes {
+                Glibc.send(self.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if count > 0 {
+                offset += count
+                continue
+            }
+            guard count < 0, errno == EAGAIN || errno == EWOULDBLOCK else { return offset }
+            var pending = pollfd(fd: self.fd, events: Int16(POLLOUT), revents: 0)
+            let milliseconds = Int32(stall.components.seconds * 1000 + stall.components.attoseconds / 1_000_000_000_000_000)
+            if poll(&pending, 1, milliseconds) <= 0 { return offset }
+        }
+        return offset
+    }
+
+    /// Closes the sending side (the client says it will send nothing more) and keeps receiving.
+    public func shutdownWrite() {
+        shutdown(self.fd, Int32(SHUT_WR))
     }
 
     /// Sends `line` followed by a newline.

@@ -47,9 +47,17 @@ public struct ClientRequestDecoder: ByteToMessageDecoder, Sendable {
         self.maxLine = maxLine
     }
 
+    /// The next message at the front of `buffer`, consuming its bytes; nil when more bytes are needed. With
+    /// `atEnd` (the client will send nothing more) what is left is decoded too, as
+    /// ``decodeLast(context:buffer:seenEOF:)`` does. A connection handler that takes messages only when it has
+    /// room for them calls this directly.
+    public mutating func nextMessage(from buffer: inout ByteBuffer, atEnd: Bool) -> ClientInbound? {
+        self.next(&buffer) ?? (atEnd ? self.finish(&buffer) : nil)
+    }
+
     /// Emits the next message once its bytes are all there.
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let message = self.next(&buffer) else { return .needMoreData }
+        guard let message = self.nextMessage(from: &buffer, atEnd: false) else { return .needMoreData }
         context.fireChannelRead(Self.wrapInboundOut(message))
         return .continue
     }
@@ -59,7 +67,7 @@ public struct ClientRequestDecoder: ByteToMessageDecoder, Sendable {
     public mutating func decodeLast(
         context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
     ) throws -> DecodingState {
-        guard let message = self.next(&buffer) ?? (seenEOF ? self.finish(&buffer) : nil) else {
+        guard let message = self.nextMessage(from: &buffer, atEnd: seenEOF) else {
             return .needMoreData
         }
         context.fireChannelRead(Self.wrapInboundOut(message))

@@ -81,7 +81,7 @@ import Wire
         #expect(out == Samples.frame(request))
 
         out.clear()
-        let encoder = ClientReplyEncoder()
+        let encoder = ClientReplyEncoder(maxFrame: 1 << 20)
         try encoder.encode(data: .preface, out: &out)
         try encoder.encode(data: .reply(.binary, requestID: 9, .token("t")), out: &out)
         var decoder = ReplyFrameDecoder(maxFrame: 1 << 20)
@@ -91,5 +91,25 @@ import Wire
         try encoder.encode(
             data: .reply(.text, requestID: 9, .groups([GroupEntry(name: "g", membership: .owner)])), out: &out)
         #expect(out == ByteBuffer(string: "OK|g:owner\n"))
+    }
+
+    @Test func aReplyOverMaxFrameBecomesATooLargeError() throws {
+        let encoder = ClientReplyEncoder(maxFrame: 64)
+        let groups = (0..<20).map { GroupEntry(name: "group-\($0)", membership: .member) }
+        var out = ByteBuffer()
+        try encoder.encode(data: .preface, out: &out)
+        try encoder.encode(data: .reply(.binary, requestID: 4, .groups(groups)), out: &out)
+        var decoder = ReplyFrameDecoder(maxFrame: 1 << 20)
+        let frame = try #require(try decoder.decode(buffer: &out))
+        #expect(frame.requestID == 4)
+        guard case .error(.tooLarge, let message) = frame.reply else {
+            Issue.record("expected a too_large error, got \(frame.reply)")
+            return
+        }
+        #expect(message.contains("max_frame (64)"))
+        #expect(out.readableBytes == 0)
+
+        try encoder.encode(data: .reply(.binary, requestID: 5, .groups(Array(groups.prefix(1)))), out: &out)
+        #expect(try decoder.decode(buffer: &out) == ReplyFrame(requestID: 5, reply: .groups(Array(groups.prefix(1)))))
     }
 }

@@ -3,13 +3,17 @@ import NIOCore
 import Wire
 
 /// Serves one client connection on its event loop: one request at a time, in order, each answered before the
-/// next is started; the session lives here between requests.
+/// next is started; the session lives here between requests. The discipline (queue bound, back-pressure,
+/// half-close, shutdown) is ``ClientConnectionStateMachine``'s; this handler carries out its steps.
 ///
-/// Bounded: at most ``maxQueued`` decoded requests wait behind the one in flight; past that the handler stops
-/// reading from the socket until the queue drains. On ``TrackerShutdown`` it finishes the request in flight,
-/// then closes. When the connection closes, a session bound to it (a text LOGIN) ends.
+/// It takes the connection's bytes and decodes a message only when the machine has room for it, so what a
+/// client can make it hold is bounded in bytes: one partial line or frame (the configured limits), one read, and
+/// ``maxQueued`` decoded requests.
+///
+/// On ``TrackerShutdown`` it finishes the request in flight, answers each waiting one `unavailable`, and closes.
+/// When the connection closes, a session bound to it (a text LOGIN) ends.
 final class ClientConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = ClientInbound
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ClientOutbound
     typealias OutboundOut = ClientOutbound
 
@@ -19,58 +23,66 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private let engine: TrackerEngine
     private var logger: Logger
     private var session: ConnectionSession
-    private var waiting = CircularBuffer<ClientInbound>()
-    private var inFlight = false
-    private var readPaused = false
+    private var machine = ClientConnectionStateMachine<ClientInbound>(maxQueued: ClientConnectionHandler.maxQueued)
+    private var decoder: ClientRequestDecoder
+    /// Bytes received and not yet decoded.
+    private var inbound = ByteBuffer()
+    /// The client will send nothing more: what is left in ``inbound`` is its last message.
+    private var streamEnded = false
     private var prefaceSent = false
-    private var stopping = false
-    private var closed = false
+    /// The most recent write; closing waits for it.
+    private var lastWrite: EventLoopFuture<Void>?
+    /// Whether ``advance(context:)`` is running: a request answered at once does not start it again, so a long
+    /// pipeline is served in a loop rather than in ever deeper recursion.
+    private var advancing = false
 
-    init(engine: TrackerEngine, logger: Logger, peer: SocketAddress?) {
+    init(engine: TrackerEngine, decoder: ClientRequestDecoder, logger: Logger, peer: SocketAddress?) {
         self.engine = engine
+        self.decoder = decoder
         self.logger = logger
         self.logger[metadataKey: "conn.peer"] = "\(peer.map { "\($0)" } ?? "unknown")"
         self.session = ConnectionSession(format: .text, peerHost: peer?.ipAddress ?? "unknown")
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.waiting.append(self.unwrapInboundIn(data))
-        self.serveNext(context: context)
+        guard self.machine.acceptsInput else { return }
+        var bytes = self.unwrapInboundIn(data)
+        if self.inbound.readableBytes == 0 {
+            self.inbound = bytes
+        } else {
+            if self.inbound.readerIndex > self.inbound.readableBytes { self.inbound.discardReadBytes() }
+            self.inbound.writeBuffer(&bytes)
+        }
+        self.advance(context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        // Replies the client does not read fill the outbound buffer: stop reading (and serving) until it drains.
-        if self.waiting.count >= Self.maxQueued || !context.channel.isWritable {
-            self.readPaused = true
-        } else {
+        if self.machine.readRequested(writable: context.channel.isWritable) {
             context.read()
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is TrackerShutdown else {
+        switch event {
+        case is TrackerShutdown:
+            self.machine.shutdownRequested()
+        case ChannelEvent.inputClosed:
+            self.streamEnded = true
+        default:
             context.fireUserInboundEventTriggered(event)
             return
         }
-        self.stopping = true
-        if !self.inFlight { context.close(promise: nil) }
+        self.advance(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.closed = true
         // With a request in flight (a LOGIN, say), the session ends once that request has settled it.
-        if !self.inFlight { self.engine.connectionClosed(self.session) }
+        if self.machine.channelClosed() { self.engine.connectionClosed(self.session) }
         context.fireChannelInactive()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            self.serveNext(context: context)
-            if self.readPaused && self.waiting.count < Self.maxQueued {
-                self.readPaused = false
-                context.read()
-            }
-        }
+        self.advance(context: context)
         context.fireChannelWritabilityChanged()
     }
 
@@ -79,41 +91,68 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// Starts the next waiting request unless one is in flight.
-    private func serveNext(context: ChannelHandlerContext) {
-        while !self.inFlight, !self.stopping, context.channel.isWritable, let message = self.waiting.popFirst() {
-            if self.readPaused && self.waiting.count < Self.maxQueued {
-                self.readPaused = false
+    /// Carries out the machine's steps until it waits for the next event.
+    private func advance(context: ChannelHandlerContext) {
+        guard !self.advancing else { return }
+        self.advancing = true
+        defer { self.advancing = false }
+        while true {
+            self.decodeWhileThereIsRoom()
+            switch self.machine.nextStep(writable: context.channel.isWritable) {
+            case .wait:
+                return
+            case .resumeReading:
                 context.read()
+            case .close:
+                self.afterLastWrite(context: context) { context.close(promise: nil) }
+            case .closeOutput:
+                self.afterLastWrite(context: context) {
+                    context.close(mode: .output, promise: nil)
+                    context.read()
+                }
+            case .serve(let message):
+                self.serve(message, context: context)
+            case .refuse(.request(let format, let requestID, _)):
+                self.write(
+                    .reply(format, requestID: requestID, .error(.unavailable, "the tracker is shutting down; retry")),
+                    context: context)
+            case .refuse(let message):
+                self.serve(message, context: context)
             }
-            switch message {
-            case .preface:
-                self.session.format = .binary
-                self.prefaceSent = true
-                context.writeAndFlush(self.wrapOutboundOut(.preface), promise: nil)
-            case .invalid(let format, let requestID, let error):
-                self.refuse(error, format: format, requestID: requestID, context: context)
-            case .request(let format, let requestID, let request):
-                self.session.format = format
-                self.inFlight = true
-                self.engine.handle(request, session: self.session, on: context.eventLoop).assumeIsolated()
-                    .whenSuccess { outcome in
+        }
+    }
+
+    /// Answers one message; a request is answered when the engine is done with it.
+    private func serve(_ message: ClientInbound, context: ChannelHandlerContext) {
+        switch message {
+        case .preface:
+            self.session.format = .binary
+            self.prefaceSent = true
+            self.write(.preface, context: context)
+            self.machine.finished()
+        case .invalid(let format, let requestID, let error):
+            self.refuse(error, format: format, requestID: requestID, context: context)
+            self.machine.finished()
+        case .request(let format, let requestID, let request):
+            self.session.format = format
+            self.engine.handle(request, session: self.session, on: context.eventLoop).assumeIsolated()
+                .whenComplete { result in
+                    let reply: Reply
+                    switch result {
+                    case .success(let outcome):
                         self.session = outcome.session
-                        self.inFlight = false
-                        if self.closed {
-                            self.engine.connectionClosed(self.session)
-                            return
-                        }
-                        let written = context.writeAndFlush(
-                            self.wrapOutboundOut(.reply(format, requestID: requestID, outcome.reply)))
-                        if self.stopping {
-                            // Close once the reply is on the socket: closing at once would fail the pending write.
-                            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-                        } else {
-                            self.serveNext(context: context)
-                        }
+                        reply = outcome.reply
+                    case .failure(let error):
+                        reply = .error(.unavailable, "the tracker could not serve the request: \(error)")
                     }
-            }
+                    self.machine.finished()
+                    if self.machine.isClosed {
+                        self.engine.connectionClosed(self.session)
+                        return
+                    }
+                    self.write(.reply(format, requestID: requestID, reply), context: context)
+                    self.advance(context: context)
+                }
         }
     }
 
@@ -123,17 +162,30 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if format == .binary && !self.prefaceSent {
             // A bad preface: answer with ours first, so the client learns which version we speak.
             self.prefaceSent = true
-            context.write(self.wrapOutboundOut(.preface), promise: nil)
+            self.write(.preface, context: context)
         }
-        let reply = ClientOutbound.reply(format, requestID: requestID, .error(error.code, error.description))
-        if error.isFatal {
-            self.stopping = true
-            context.writeAndFlush(self.wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
-        } else {
-            context.writeAndFlush(self.wrapOutboundOut(reply), promise: nil)
+        self.write(.reply(format, requestID: requestID, .error(error.code, error.description)), context: context)
+        if error.isFatal { self.machine.closeAfterInFlight() }
+    }
+
+    /// Runs `body` once every reply written so far is on the socket (closing earlier would fail those writes).
+    private func afterLastWrite(context: ChannelHandlerContext, _ body: @escaping () -> Void) {
+        guard let last = self.lastWrite else { return body() }
+        last.assumeIsolated().whenComplete { _ in body() }
+    }
+
+    /// Hands the machine the messages it has room for; tells it when the client's last one is in.
+    private func decodeWhileThereIsRoom() {
+        while self.machine.hasRoom,
+            let message = self.decoder.nextMessage(from: &self.inbound, atEnd: self.streamEnded)
+        {
+            self.machine.received(message)
         }
+        if self.streamEnded && self.machine.hasRoom { self.machine.inputClosed() }
+    }
+
+    private func write(_ message: ClientOutbound, context: ChannelHandlerContext) {
+        self.lastWrite = context.writeAndFlush(self.wrapOutboundOut(message))
     }
 }
 

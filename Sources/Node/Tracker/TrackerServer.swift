@@ -10,9 +10,11 @@ import Wire
 /// ``ClientConnectionHandler``.
 ///
 /// Bounded: at most `limits.maxConnections` connections (more are closed at once), lines and frames up to the
-/// configured limits, and a connection that sends nothing for `limits.idleTimeout` is closed. On graceful
-/// shutdown the listener closes, each connection finishes the request it is serving and closes, and `run()`
-/// returns once all are closed.
+/// configured limits, and a connection that sends nothing for `limits.idleTimeout` is closed. A client that
+/// half-closes gets the replies to what it sent, then the connection closes. On graceful shutdown the listener
+/// closes, each connection finishes the request it is serving, answers the ones waiting `unavailable` and closes,
+/// and `run()` returns once all are closed (a client that reads none of it is cut off after
+/// ``OpenConnections/shutdownGrace``).
 struct TrackerServer: Service {
     let host: String
     let port: Int
@@ -28,22 +30,29 @@ struct TrackerServer: Service {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 << 10, high: 256 << 10))
             .childChannelInitializer { channel in
-                guard connections.admit(channel, limit: limits.maxConnections) else {
+                switch connections.admit(channel, limit: limits.maxConnections) {
+                case .admitted:
+                    break
+                case .full:
                     logger.warning(
                         "too many connections; closing a new one", metadata: ["limit": "\(limits.maxConnections)"])
+                    return channel.close()
+                case .closing:
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(limits.idleTimeout)))
                     try sync.addHandler(IdleConnectionCloser())
+                    try sync.addHandler(MessageToByteHandler(ClientReplyEncoder(maxFrame: limits.maxFrame)))
                     try sync.addHandler(
-                        ByteToMessageHandler(ClientRequestDecoder(maxFrame: limits.maxFrame, maxLine: limits.maxLine)))
-                    try sync.addHandler(MessageToByteHandler(ClientReplyEncoder()))
-                    try sync.addHandler(
-                        ClientConnectionHandler(engine: engine, logger: logger, peer: channel.remoteAddress))
+                        ClientConnectionHandler(
+                            engine: engine,
+                            decoder: ClientRequestDecoder(maxFrame: limits.maxFrame, maxLine: limits.maxLine),
+                            logger: logger, peer: channel.remoteAddress))
                 }
             }
             .bind(host: self.host, port: self.port).get()
@@ -61,28 +70,51 @@ struct TrackerServer: Service {
 
 /// The open client connections: counted against the limit, and asked to finish when the tracker stops.
 final class OpenConnections: Sendable {
-    private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
-
-    /// Registers `channel` unless `limit` connections are open already.
-    func admit(_ channel: any Channel, limit: Int) -> Bool {
-        let admitted = self.channels.withLockedValue { channels in
-            guard channels.count < limit else { return false }
-            channels[ObjectIdentifier(channel)] = channel
-            return true
-        }
-        if admitted {
-            channel.closeFuture.whenComplete { _ in
-                _ = self.channels.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
-            }
-        }
-        return admitted
+    /// Whether a new connection may be served.
+    enum Admission: Equatable {
+        case admitted
+        /// `limit` connections are open already.
+        case full
+        /// The tracker is stopping.
+        case closing
     }
 
-    /// Asks every connection to finish its request in flight and close, and waits until all have closed.
+    /// How long a stopping connection may take to deliver its last replies before it is closed regardless.
+    static let shutdownGrace = TimeAmount.seconds(10)
+
+    private struct Registry {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var closing = false
+    }
+
+    private let registry = NIOLockedValueBox(Registry())
+
+    /// Registers `channel` unless `limit` connections are open already or the tracker is stopping.
+    func admit(_ channel: any Channel, limit: Int) -> Admission {
+        let admission = self.registry.withLockedValue { registry -> Admission in
+            if registry.closing { return .closing }
+            guard registry.channels.count < limit else { return .full }
+            registry.channels[ObjectIdentifier(channel)] = channel
+            return .admitted
+        }
+        if admission == .admitted {
+            channel.closeFuture.whenComplete { _ in
+                _ = self.registry.withLockedValue { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+            }
+        }
+        return admission
+    }
+
+    /// Refuses new connections, asks every open one to finish and close, and waits until all have closed.
     func closeAll() async {
-        let open = self.channels.withLockedValue { Array($0.values) }
+        let open = self.registry.withLockedValue { registry in
+            registry.closing = true
+            return Array(registry.channels.values)
+        }
         for channel in open {
             channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(TrackerShutdown()) }
+            let cutOff = channel.eventLoop.scheduleTask(in: Self.shutdownGrace) { channel.close(promise: nil) }
+            channel.closeFuture.whenComplete { _ in cutOff.cancel() }
         }
         for channel in open { try? await channel.closeFuture.get() }
     }
