@@ -13,6 +13,7 @@ public struct DataDirectory: Sendable {
     /// The directory's path.
     public let path: String
 
+    /// The data directory at `path`; nothing is touched until a method is called.
     public init(path: String) {
         self.path = path
     }

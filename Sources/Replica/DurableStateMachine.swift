@@ -21,6 +21,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         /// Start a snapshot after this many WAL bytes since the last one.
         public var snapshotEveryBytes: Int
 
+        /// When to snapshot; the defaults are those of `storage:` in cluster.yaml.
         public init(snapshotEveryOps: Int = 100_000, snapshotEveryBytes: Int = 64 << 20) {
             self.snapshotEveryOps = snapshotEveryOps
             self.snapshotEveryBytes = snapshotEveryBytes
@@ -55,6 +56,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     private let stateLock = NSLock()
     private var machine: Machine
     private var appliedSeq: UInt64
+    private var batches = 0
 
     // Owned by the writer thread.
     private var log: SegmentWriter
@@ -100,6 +102,10 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     /// The seq of the last op applied (and so durable).
     public var lastSeq: UInt64 { self.stateLock.withLock { self.appliedSeq } }
 
+    /// How many batches have been committed, each with one `write` and one `fdatasync`: fewer than the ops when
+    /// concurrent proposals share them.
+    public var committedBatches: Int { self.stateLock.withLock { self.batches } }
+
     /// Runs `body` on the current durable state.
     public func read<Result>(_ body: (Machine) throws -> Result) rethrows -> Result {
         self.stateLock.lock()
@@ -141,14 +147,14 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
     private func enqueue(_ op: Machine.Op, _ completion: Proposal.Completion) {
         var payload = ByteBufferAllocator().buffer(capacity: 128)
         Machine.encode(op, into: &payload)
-        self.queue.lock()
-        defer { self.queue.unlock() }
-        if let failure = self.failure ?? (self.closing ? .closed : nil) {
-            Self.complete([(completion, .failure(failure))])
-        } else {
+        let refusal = self.queue.withLock { () -> ReplicaError? in
+            if let failure = self.failure ?? (self.closing ? .closed : nil) { return failure }
             self.proposals.append(Proposal(payload: payload, op: op, completion: completion))
             self.queue.signal()
+            return nil
         }
+        // Outside the lock: a completion may propose again.
+        if let refusal { Self.complete([(completion, .failure(refusal))]) }
     }
 
     /// Tells each proposer its outcome: callbacks at once, promises grouped into one task per event loop.
@@ -241,6 +247,7 @@ public final class DurableStateMachine<Machine: StateMachine>: @unchecked Sendab
         let (outputs, snapshot) = self.stateLock.withLock {
             let outputs = batch.map { self.machine.apply($0.op) }
             self.appliedSeq = firstSeq + UInt64(batch.count) - 1
+            self.batches += 1
             return (outputs, snapshotDue ? (self.machine, self.appliedSeq) : nil)
         }
         Self.complete(zip(batch, outputs).map { ($0.completion, .success($1)) })

@@ -17,6 +17,7 @@ public struct LogRecord: Hashable, Sendable {
     /// The state machine's encoding of the op.
     public var payload: ByteBuffer
 
+    /// A record of the op encoded in `payload`, at `seq` in `epoch`.
     public init(epoch: UInt64, seq: UInt64, payload: ByteBuffer) {
         self.epoch = epoch
         self.seq = seq

@@ -15,6 +15,7 @@ public struct SnapshotFile: Sendable {
     /// The state machine's encoding of its state.
     public var payload: ByteBuffer
 
+    /// A snapshot of the state encoded in `payload`, taken after op `seq` of `epoch`.
     public init(epoch: UInt64, seq: UInt64, payload: ByteBuffer) {
         self.epoch = epoch
         self.seq = seq

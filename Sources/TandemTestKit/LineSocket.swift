@@ -6,8 +6,10 @@ import Glibc
 
 /// What a ``LineSocket`` could not do.
 public struct SocketError: Error, CustomStringConvertible {
+    /// What failed, with the errno.
     public let description: String
 
+    /// An error that says `description`.
     public init(description: String) {
         self.description = description
     }

@@ -6,10 +6,14 @@ import Glibc
 
 /// What a finished `tandemctl` run printed and returned.
 public struct CommandResult: Sendable, CustomStringConvertible {
+    /// The exit status.
     public var status: Int32
+    /// What it printed on standard output.
     public var stdout: String
+    /// What it printed on standard error.
     public var stderr: String
 
+    /// Status and both outputs, for a failed expectation's message.
     public var description: String { "exit \(self.status)\nstdout: \(self.stdout)\nstderr: \(self.stderr)" }
 }
 

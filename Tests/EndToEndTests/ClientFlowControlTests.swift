@@ -5,14 +5,6 @@ import Testing
 /// How a tracker treats clients that stop reading, stop sending, or are cut off by a shutdown.
 @Suite(.serialized)
 struct ClientFlowControlTests {
-    /// The tracker's resident memory, from /proc.
-    static func residentBytes(of pid: Int32) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
-        let kilobytes = try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
-        return kilobytes * 1024
-    }
-
     @Test func aClientThatNeverReadsCannotMakeTheTrackerBufferWithoutBound() throws {
         let cluster = try TestCluster()
         try cluster.start()
@@ -28,13 +20,13 @@ struct ClientFlowControlTests {
         // Each 12-byte LIST_GROUPS gets a reply of some 20 KB. Served without pause, the 12 MB of requests would
         // pile up gigabytes of replies in the tracker; with back-pressure it stops reading once about 256 KiB of
         // replies wait, and the flood stalls with the tracker's memory where it was.
-        let before = try Self.residentBytes(of: pid)
+        let before = try residentBytes(of: pid)
         let flood = try LineSocket(port: port, timeout: .seconds(30), receiveBuffer: 4096)
         #expect(try flood.request("LOGIN|olga|pw").hasPrefix("OK|"))
         let requests = Array(String(repeating: "LIST_GROUPS\n", count: 1_000_000).utf8)
         let sent = flood.send(requests, untilStalledFor: .seconds(3))
         #expect(sent < requests.count, "the tracker took all of a flood from a client that reads nothing")
-        let growth = try Self.residentBytes(of: pid) - before
+        let growth = try residentBytes(of: pid) - before
         #expect(growth < 16 << 20, "the tracker grew by \(growth) bytes")
 
         #expect(try owner.request("LIST_GROUPS").hasPrefix("OK|"))

@@ -16,7 +16,7 @@ struct FullDiskEndToEndTests {
             stdin: nil, in: cluster.directory)
         try #require(mount.status == 0, "could not mount a tmpfs: \(mount)")
         defer {
-            try? cluster.stop()
+            _ = try? cluster.stop()
             _ = try? TestCluster.run(
                 URL(fileURLWithPath: "/bin/umount"), ["-l", dataDir.path], stdin: nil, in: cluster.directory)
         }

@@ -28,8 +28,8 @@ import Testing
         }
     }
 
-    /// Group commit under contention: every proposer is answered in its own order, and the log holds every op
-    /// exactly once, seqs 1...1600 with no gap, whatever batches the writer made of them.
+    /// Group commit under contention: proposals share batches, every proposer is answered in its own order, and
+    /// the log holds every op exactly once, seqs 1...1600 with no gap, whatever batches the writer made of them.
     @Test func concurrentProposersAreAllAnsweredAndLoggedWithoutGaps() async throws {
         try await withTemporaryDataDirectory { directory in
             let store = try openStore(directory)
@@ -54,6 +54,7 @@ import Testing
             let expected: [String?] = (0..<200).map { $0 >= 10 ? "\($0 - 10)" : nil }
             for task in 0..<8 { #expect(answers[task] == expected, "task \(task)") }
             #expect(store.lastSeq == 1600)
+            #expect(store.committedBatches < 1600, "concurrent proposals share fsyncs")
             let state = store.read { $0 }
             #expect(state.entries.count == 80)
             #expect(state.entries["task3-7"] == "197")
