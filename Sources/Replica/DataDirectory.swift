@@ -1,9 +1,9 @@
 import NIOCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The files of one tracker's `data_dir`, through plain POSIX calls: WAL segments, snapshots and a lock.

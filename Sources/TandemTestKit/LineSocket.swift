@@ -82,8 +82,8 @@ public final class LineSocket {
             }
             guard count < 0, errno == EAGAIN || errno == EWOULDBLOCK else { return offset }
             var pending = pollfd(fd: self.fd, events: Int16(POLLOUT), revents: 0)
-            let milliseconds = Int32(stall.components.seconds * 1000 + stall.components.attoseconds / 1_000_000_000_000_000)
-            if poll(&pending, 1, milliseconds) <= 0 { return offset }
+            let (seconds, attoseconds) = stall.components
+            if poll(&pending, 1, Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000)) <= 0 { return offset }
         }
         return offset
     }

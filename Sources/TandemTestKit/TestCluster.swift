@@ -63,9 +63,10 @@ public final class TestCluster {
     /// The cluster secret the file holds.
     public var secret: [UInt8] { Array("0123456789abcdef0123456789abcdef".utf8) }
 
-    /// Starts tracker `id` and waits until its client port accepts connections.
-    public func start(_ id: String = "t1") throws {
-        let process = try self.launch(Binaries.tandemd, ["tracker", "--config", self.configPath, "--id", id], log: id)
+    /// Starts tracker `id` logging at `logLevel` and waits until its client port accepts connections.
+    public func start(_ id: String = "t1", logLevel: String = "info") throws {
+        let process = try self.launch(
+            Binaries.tandemd, ["tracker", "--config", self.configPath, "--id", id, "--log-level", logLevel], log: id)
         try self.waitUntilAccepting(id, while: process)
     }
 

@@ -23,7 +23,8 @@ public struct ClientReplyEncoder: MessageToByteEncoder, Sendable {
             out.writeBytes(Preface.bytes)
         case .reply(.binary, let requestID, let reply):
             let start = out.writerIndex
-            let frameLength = out.writeReplyFrame(ReplyFrame(requestID: requestID, reply: reply)) - Frame.lengthFieldSize
+            let written = out.writeReplyFrame(ReplyFrame(requestID: requestID, reply: reply))
+            let frameLength = written - Frame.lengthFieldSize
             if frameLength > self.maxFrame {
                 out.moveWriterIndex(to: start)
                 let refusal = Reply.error(

@@ -71,11 +71,16 @@ struct CtlWalkthroughTests {
 
     @Test func quitWithTheSecretStopsTheTrackerAndItRestartsOnTheSamePortAtOnce() throws {
         let cluster = try TestCluster()
-        try cluster.start()
+        try cluster.start(logLevel: "trace")
         #expect(try cluster.ctl(["create-user", "fay", "--password-stdin"], stdin: "pw\n").status == 0)
         let quit = try cluster.ctl(["quit", "t1"])
         #expect(quit.status == 0, "\(quit)")
         #expect(try cluster.waitForExit() == 0)
+        let log = cluster.log("t1")
+        #expect(log.contains("debug"), "the tracker logged at trace level")
+        let secretText = String(decoding: cluster.secret, as: UTF8.self)
+        let secretBytes = cluster.secret.prefix(8).map { "\($0)" }.joined(separator: ", ")
+        #expect(!log.contains(secretText) && !log.contains(secretBytes), "the log shows the cluster secret")
         #expect(try cluster.ctl(["login", "fay", "--password-stdin"], stdin: "pw\n").status == 3)
         try cluster.start()
         #expect(try cluster.ctl(["login", "fay", "--password-stdin"], stdin: "pw\n").status == 0)

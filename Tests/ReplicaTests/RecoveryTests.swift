@@ -87,8 +87,9 @@ import Testing
             let size = try DiskFile.size(first)
             try DiskFile.truncate(first, to: size - 1)
             let torn = size - Self.records(3...3)[0].encodedLength
-            #expect(throws: ReplicaError.corruptRecord(
-                path: first, offset: torn, detail: "a segment other than the last ends torn")
+            #expect(
+                throws: ReplicaError.corruptRecord(
+                    path: first, offset: torn, detail: "a segment other than the last ends torn")
             ) { try Self.recover(directory) }
             #expect(try DiskFile.size(first) == size - 1)
         }

@@ -129,4 +129,3 @@ final class LogCapture: Sendable {
         }
     }
 }
-

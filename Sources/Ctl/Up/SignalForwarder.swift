@@ -11,9 +11,9 @@ final class SignalForwarder {
     init(signals: [Int32] = [SIGINT, SIGTERM], handler: @escaping @Sendable (Int32) -> Void) {
         self.sources = signals.map { number in
             #if canImport(Darwin)
-                // Darwin's kqueue sees a signal only when its default action is off; Linux's Dispatch installs its own
-                // handler, and ignoring the signal there would discard it before Dispatch sees it.
-                signal(number, SIG_IGN)
+            // Darwin's kqueue sees a signal only when its default action is off; Linux's Dispatch installs its own
+            // handler, and ignoring the signal there would discard it before Dispatch sees it.
+            signal(number, SIG_IGN)
             #endif
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { handler(number) }

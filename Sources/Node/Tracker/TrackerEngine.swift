@@ -27,7 +27,7 @@ struct ConnectionSession: Sendable {
 
 /// Turns requests into replies: reads from the state at once, logs writes durably, hashes passwords on a thread
 /// pool. Every future it returns completes on the event loop it was given, so a connection handler needs no hops.
-struct TrackerEngine: Sendable {
+struct TrackerEngine: Sendable, CustomStringConvertible {
     /// A reply and the connection's session after the request (LOGIN, RESUME and LOGOUT change it).
     struct Outcome: Sendable {
         var reply: Reply
@@ -45,6 +45,9 @@ struct TrackerEngine: Sendable {
     let threadPool: NIOThreadPool
     let quit: QuitSignal
     let logger: Logger
+
+    /// Never the secret.
+    var description: String { "TrackerEngine(seq: \(self.store.lastSeq))" }
 
     /// Answers `request` for the connection in `session`.
     func handle(_ request: Request, session: ConnectionSession, on loop: any EventLoop) -> EventLoopFuture<Outcome> {

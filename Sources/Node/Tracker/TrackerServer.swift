@@ -15,13 +15,16 @@ import Wire
 /// closes, each connection finishes the request it is serving, answers the ones waiting `unavailable` and closes,
 /// and `run()` returns once all are closed (a client that reads none of it is cut off after
 /// ``OpenConnections/shutdownGrace``).
-struct TrackerServer: Service {
+struct TrackerServer: Service, CustomStringConvertible {
     let host: String
     let port: Int
     let limits: LimitsConfig
     let engine: TrackerEngine
     let group: any EventLoopGroup
     let logger: Logger
+
+    /// How service lifecycle logs name it: the address, and nothing of the engine (which holds the secret).
+    var description: String { "TrackerServer(\(self.host):\(self.port))" }
 
     func run() async throws {
         let connections = OpenConnections()
