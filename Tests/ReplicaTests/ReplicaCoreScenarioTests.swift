@@ -1,0 +1,202 @@
+import Replica
+import Testing
+
+/// The pair, step by step: election, replication, failover, fencing, catch-up, all without sockets.
+@Suite struct ReplicaCoreScenarioTests {
+    /// A pair that has elected node 0 and replicated `writes` values, all in sync.
+    static func syncedPair(writes: Int = 3) -> PairSimulation {
+        var pair = PairSimulation()
+        pair.connect()
+        pair.stabilize()
+        for _ in 0..<writes { pair.propose(0) }
+        pair.stabilize()
+        pair.tick(0)
+        pair.stabilize()
+        return pair
+    }
+
+    static func expectSound(_ pair: PairSimulation, _ comment: String = "") {
+        if let problem = pair.checkInvariants() {
+            let steps = pair.transcript.suffix(60).joined(separator: "\n")
+            Issue.record("\(comment) \(problem)\n\(steps)")
+        }
+    }
+
+    @Test func theFirstTrackerIsElectedAndTheOtherFollows() {
+        let pair = Self.syncedPair()
+        #expect(pair.nodes[0].core.role == .primary)
+        #expect(pair.nodes[1].core.role == .backup)
+        #expect(pair.nodes[0].core.epoch == 2 || pair.nodes[0].core.epoch % 2 == 0)
+        #expect(pair.nodes[0].core.backupInSync)
+        #expect(pair.acknowledged.count == 3)
+        #expect(pair.nodes[1].values == ["v0", "v1", "v2"])
+        #expect(pair.values(inLogOf: 0) == pair.values(inLogOf: 1))
+        Self.expectSound(pair)
+    }
+
+    @Test func theLongerLogWinsTheElection() {
+        var pair = Self.syncedPair()
+        pair.crash(1)
+        pair.tick(0, times: 5)
+        pair.propose(0)
+        pair.fsync(0)
+        #expect(pair.acknowledged.count == 4, "a primary whose backup is gone commits alone")
+        pair.crash(0)
+        pair.restart(0)
+        pair.restart(1)
+        pair.connect()
+        pair.stabilize()
+        #expect(pair.nodes[0].core.role == .primary)
+        #expect(pair.nodes[1].values == ["v0", "v1", "v2", "v3"])
+
+        // Node 1 is preferred only on a tie: here it has the longer log after node 0 lost its tail.
+        var other = Self.syncedPair()
+        other.crash(0)
+        other.crash(1)
+        other.nodes[0].disk.removeLast()
+        other.restart(0)
+        other.restart(1)
+        other.connect()
+        other.stabilize()
+        #expect(other.nodes[1].core.role == .primary)
+        #expect(other.nodes[0].core.role == .backup)
+        Self.expectSound(other)
+    }
+
+    @Test func aWriteIsAnsweredOnlyOnceTheInSyncBackupHasIt() {
+        var pair = Self.syncedPair()
+        pair.propose(0)
+        pair.fsync(0)
+        #expect(pair.acknowledged.count == 3, "durable on the primary alone is not enough")
+        pair.deliver(from: 0)
+        pair.fsync(1)
+        #expect(pair.acknowledged.count == 3)
+        pair.deliver(from: 1)
+        #expect(pair.acknowledged.count == 4)
+        #expect(pair.nodes[1].values.last == "v3", "the backup applies before it acknowledges")
+        Self.expectSound(pair)
+    }
+
+    @Test func theBackupPromotesWhenThePrimaryDiesAndTheOldPrimaryRejoins() {
+        var pair = Self.syncedPair()
+        pair.crash(0)
+        pair.tick(1, times: 4)
+        #expect(pair.nodes[1].core.role == .backup)
+        pair.tick(1)
+        #expect(pair.nodes[1].core.role == .primary)
+        #expect(pair.nodes[1].core.epoch % 2 == 1, "node 1 takes odd epochs")
+        pair.stabilize()
+        let accepted = pair.propose(1)
+        #expect(accepted)
+        pair.stabilize()
+        #expect(pair.acknowledged.values.sorted() == ["v0", "v1", "v2", "v3"])
+        Self.expectSound(pair)
+
+        pair.restart(0)
+        pair.connect()
+        pair.stabilize()
+        #expect(pair.nodes[0].core.role == .backup)
+        #expect(pair.nodes[0].values == ["v0", "v1", "v2", "v3"])
+        #expect(pair.nodes[1].core.backupInSync)
+        Self.expectSound(pair)
+    }
+
+    @Test func aBackupThatWasCatchingUpDoesNotPromote() {
+        var pair = PairSimulation()
+        pair.connect()
+        pair.stabilize()
+        pair.disconnect()
+        pair.tick(0, times: 5)
+        for _ in 0..<3 { pair.propose(0) }
+        pair.fsync(0)
+        #expect(pair.acknowledged.count == 3, "written while the backup was away")
+        pair.crash(0)
+        pair.tick(1, times: 20)
+        #expect(pair.nodes[1].core.role == .backup)
+        #expect(pair.nodes[1].core.standbyReason?.contains("will not promote") == true)
+        Self.expectSound(pair)
+    }
+
+    @Test func aPausedPrimaryStepsDownAndAnswersNothingAfterThePromotion() {
+        var pair = Self.syncedPair()
+        pair.pause(0)
+        pair.tick(1, times: 5)
+        #expect(pair.nodes[1].core.role == .primary)
+        pair.resume(0)
+        let accepted = pair.propose(0)
+        #expect(accepted, "the old primary does not know yet")
+        pair.fsync(0)
+        pair.tick(0)
+        pair.stabilize()
+        #expect(pair.nodes[0].core.role == .backup)
+        #expect(!pair.acknowledged.values.contains("v3"))
+        #expect(pair.nodes[0].cutAside.contains { PairSimulation.value($0) == "v3" }, "what was cut is kept")
+        #expect(pair.values(inLogOf: 0) == pair.values(inLogOf: 1))
+        Self.expectSound(pair)
+    }
+
+    @Test func aBackupWhoseEntriesWereTrimmedGetsAFullSync() {
+        var pair = Self.syncedPair(writes: 5)
+        pair.crash(1)
+        pair.tick(0, times: 5)
+        for _ in 0..<4 { pair.propose(0) }
+        pair.fsync(0)
+        pair.snapshotAndTrim(0)
+        pair.nodes[1].disk = []
+        pair.restart(1)
+        pair.connect()
+        pair.stabilize()
+        #expect(pair.nodes[1].snapshot.position == pair.nodes[0].snapshot.position)
+        #expect(pair.nodes[1].values == (0..<9).map { "v\($0)" })
+        pair.propose(0)
+        pair.stabilize()
+        #expect(pair.nodes[0].core.backupInSync)
+        #expect(pair.nodes[1].values.count == 10)
+        Self.expectSound(pair)
+    }
+
+    @Test func catchUpComesInBatchesAndEndsInSync() {
+        var pair = PairSimulation(batchBytes: 8)
+        pair.connect()
+        pair.stabilize()
+        pair.disconnect()
+        pair.tick(0, times: 5)
+        for _ in 0..<20 { pair.propose(0) }
+        pair.fsync(0)
+        pair.connect()
+        var appends = 0
+        while !pair.links[0].isEmpty || !pair.links[1].isEmpty {
+            if case .sync(.append(let append)) = pair.links[0].first, !append.records.isEmpty { appends += 1 }
+            pair.deliver(from: 0)
+            pair.fsync(1)
+            pair.deliver(from: 1)
+        }
+        pair.tick(0)
+        pair.stabilize()
+        #expect(appends > 3, "catch-up came in \(appends) batches")
+        #expect(pair.nodes[0].core.backupInSync)
+        #expect(pair.values(inLogOf: 1) == pair.values(inLogOf: 0))
+        Self.expectSound(pair)
+    }
+
+    @Test func forcingAPromotionSaysWhatIsCut() {
+        var pair = Self.syncedPair()
+        pair.crash(1)
+        pair.tick(0, times: 5)
+        pair.propose(0)
+        pair.fsync(0)
+        pair.crash(0)
+        pair.restart(1)
+        pair.tick(1, times: 20)
+        #expect(pair.nodes[1].core.role == .waiting, "alone after a restart, a tracker waits")
+        pair.forcePromote(1)
+        pair.propose(1)
+        pair.fsync(1)
+        pair.restart(0)
+        pair.connect()
+        pair.stabilize()
+        #expect(pair.nodes[0].core.role == .backup)
+        #expect(pair.nodes[0].cutAside.contains { PairSimulation.value($0) == "v3" })
+        #expect(pair.values(inLogOf: 0) == ["v0", "v1", "v2", "v4"])
+    }
+}
