@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "Replica",
             dependencies: [
-                "TandemCrypto",
+                "Wire", "TandemCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

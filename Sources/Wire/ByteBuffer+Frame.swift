@@ -1,15 +1,21 @@
 import NIOCore
 
 /// One frame cut from a stream: `[UInt32 length][UInt8 kind][payload]`, where the length counts the kind and the
-/// payload.
-struct Frame {
+/// payload. The client port and the sync port both speak in frames; each gives the kinds its own meaning.
+public struct Frame: Sendable {
     /// The bytes of the length field before each frame.
-    static let lengthFieldSize = 4
+    public static let lengthFieldSize = 4
 
-    /// The kind byte: which request or reply the payload holds.
-    var kind: UInt8
+    /// The kind byte: which message the payload holds.
+    public var kind: UInt8
     /// Everything after the kind byte, complete.
-    var payload: ByteBuffer
+    public var payload: ByteBuffer
+
+    /// A frame of `kind` holding `payload`.
+    public init(kind: UInt8, payload: ByteBuffer) {
+        self.kind = kind
+        self.payload = payload
+    }
 
     /// The request id the payload starts with, or 0 when the payload is too short to hold one; for error replies
     /// about a frame that did not decode.
@@ -46,13 +52,9 @@ extension ByteBuffer {
     /// - Returns: The number of bytes written, length field included.
     @discardableResult
     public mutating func writeRequestFrame(_ frame: RequestFrame) -> Int {
-        let start = self.writerIndex
-        self.writeInteger(UInt32(0))
-        let length =
-            self.writeInteger(frame.request.kind.rawValue) + self.writeInteger(frame.requestID)
-            + self.writeRequest(frame.request)
-        self.setFrameLength(length, at: start)
-        return Frame.lengthFieldSize + length
+        self.writeFrame(kind: frame.request.kind.rawValue) { payload in
+            payload.writeInteger(frame.requestID) + payload.writeRequest(frame.request)
+        }
     }
 
     /// Writes `frame` as one binary reply frame.
@@ -60,11 +62,19 @@ extension ByteBuffer {
     /// - Returns: The number of bytes written, length field included.
     @discardableResult
     public mutating func writeReplyFrame(_ frame: ReplyFrame) -> Int {
+        self.writeFrame(kind: frame.reply.kind.rawValue) { payload in
+            payload.writeInteger(frame.requestID) + payload.writeReply(frame.reply)
+        }
+    }
+
+    /// Writes one frame of `kind`; `writePayload` appends the payload and returns how many bytes it wrote.
+    ///
+    /// - Returns: The number of bytes written, length field included.
+    @discardableResult
+    public mutating func writeFrame(kind: UInt8, _ writePayload: (inout ByteBuffer) -> Int) -> Int {
         let start = self.writerIndex
         self.writeInteger(UInt32(0))
-        let length =
-            self.writeInteger(frame.reply.kind.rawValue) + self.writeInteger(frame.requestID)
-            + self.writeReply(frame.reply)
+        let length = self.writeInteger(kind) + writePayload(&self)
         self.setFrameLength(length, at: start)
         return Frame.lengthFieldSize + length
     }
@@ -77,7 +87,7 @@ extension ByteBuffer {
     /// - Throws: ``WireError/frameTooLarge(length:limit:)`` (nothing consumed), or
     ///   ``WireError/malformedPayload(_:)`` for a zero length (the length field is consumed, so the stream stays in
     ///   step).
-    mutating func readFrame(maxFrame: Int) throws(WireError) -> Frame? {
+    public mutating func readFrame(maxFrame: Int) throws(WireError) -> Frame? {
         guard let length = self.getInteger(at: self.readerIndex, as: UInt32.self) else { return nil }
         guard UInt64(length) <= UInt64(max(maxFrame, 0)) else {
             throw .frameTooLarge(length: UInt64(length), limit: maxFrame)
