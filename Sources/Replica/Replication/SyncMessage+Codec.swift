@@ -1,6 +1,13 @@
 import NIOCore
 import Wire
 
+/// The frame kinds of the sync handshake (docs/PROTOCOL.md, "Sync port").
+public enum SyncAuthKind: UInt8, Sendable, CaseIterable {
+    case greeting = 0x30
+    case challenge = 0x31
+    case proof = 0x32
+}
+
 /// The frame kind of each sync message (docs/PROTOCOL.md, "Sync port").
 public enum SyncKind: UInt8, Sendable, CaseIterable {
     case hello = 0x40
@@ -50,6 +57,20 @@ extension ByteBuffer {
             case .snapshotFollows(let epoch, let position):
                 return payload.writeInteger(epoch) + payload.writePosition(position)
             }
+        }
+    }
+
+    /// Writes a handshake frame.
+    /// - Returns: The number of bytes written, length field included.
+    @discardableResult
+    public mutating func writeSyncAuthFrame(_ frame: SyncAuthFrame) -> Int {
+        switch frame {
+        case .greeting(let node, let nonce):
+            self.writeFrame(kind: SyncAuthKind.greeting.rawValue) { $0.writeInteger(node) + $0.writeBytes(nonce) }
+        case .challenge(let nonce, let proof):
+            self.writeFrame(kind: SyncAuthKind.challenge.rawValue) { $0.writeBytes(nonce) + $0.writeBytes(proof) }
+        case .proof(let proof):
+            self.writeFrame(kind: SyncAuthKind.proof.rawValue) { $0.writeBytes(proof) }
         }
     }
 
@@ -165,6 +186,28 @@ extension SyncMessage {
         }
         guard payload.readableBytes == 0 else {
             throw SyncCodecError(description: "\(payload.readableBytes) bytes after the fields of a \(kind) frame")
+        }
+    }
+}
+
+extension SyncAuthFrame {
+    /// Decodes a handshake frame: nonces and proofs are 32 bytes each.
+    /// - Throws: ``SyncAuthError`` for any other kind or length.
+    public init(frame: Frame) throws(SyncAuthError) {
+        var payload = frame.payload
+        let size = SyncHandshake.nonceLength
+        switch (SyncAuthKind(rawValue: frame.kind), payload.readableBytes) {
+        case (.greeting, 1 + size):
+            let node = payload.readInteger(as: UInt8.self)!
+            self = .greeting(node: node, nonce: payload.readBytes(length: size)!)
+        case (.challenge, 2 * size):
+            self = .challenge(nonce: payload.readBytes(length: size)!, proof: payload.readBytes(length: size)!)
+        case (.proof, size):
+            self = .proof(payload.readBytes(length: size)!)
+        default:
+            throw SyncAuthError(
+                description: "frame kind 0x\(String(frame.kind, radix: 16)) of \(payload.readableBytes) bytes "
+                    + "is not a step of the sync handshake")
         }
     }
 }
