@@ -30,11 +30,11 @@ import Testing
     }
 
     @Test func servesOneRequestAtATimeInOrder() {
-        var machine = Machine(maxQueued: 8)
-        machine.received(1)
-        machine.received(2)
+        var machine = Machine(maxQueued: 8, maxQueuedBytes: 1000)
+        machine.received(1, size: 10)
+        machine.received(2, size: 10)
         #expect(Self.steps(&machine) == ["serve 1"])
-        machine.received(3)
+        machine.received(3, size: 10)
         #expect(Self.steps(&machine) == [])
         machine.finished()
         #expect(Self.steps(&machine) == ["serve 2"])
@@ -45,12 +45,12 @@ import Testing
     }
 
     @Test func readingPausesWhenTheQueueIsFullAndResumesWhenItDrains() {
-        var machine = Machine(maxQueued: 2)
+        var machine = Machine(maxQueued: 2, maxQueuedBytes: 1000)
         #expect(Self.reads(&machine, writable: true))
-        machine.received(1)
+        machine.received(1, size: 10)
         #expect(Self.steps(&machine) == ["serve 1"])
-        machine.received(2)
-        machine.received(3)
+        machine.received(2, size: 10)
+        machine.received(3, size: 10)
         #expect(!Self.reads(&machine, writable: true))
         machine.finished()
         #expect(Self.steps(&machine) == ["serve 2", "read"])
@@ -58,9 +58,9 @@ import Testing
     }
 
     @Test func aClientThatDoesNotReadItsRepliesIsNeitherServedNorRead() {
-        var machine = Machine(maxQueued: 64)
-        machine.received(1)
-        machine.received(2)
+        var machine = Machine(maxQueued: 64, maxQueuedBytes: 1000)
+        machine.received(1, size: 10)
+        machine.received(2, size: 10)
         #expect(!Self.reads(&machine, writable: false))
         #expect(Self.steps(&machine, writable: false) == [])
         #expect(Self.steps(&machine, writable: true) == ["read", "serve 1"])
@@ -70,9 +70,9 @@ import Testing
     }
 
     @Test func aHalfClosedClientGetsEveryReplyThenTheConnectionCloses() {
-        var machine = Machine(maxQueued: 8)
-        machine.received(1)
-        machine.received(2)
+        var machine = Machine(maxQueued: 8, maxQueuedBytes: 1000)
+        machine.received(1, size: 10)
+        machine.received(2, size: 10)
         machine.inputClosed()
         #expect(Self.steps(&machine) == ["serve 1"])
         #expect(!Self.reads(&machine, writable: true))
@@ -84,53 +84,65 @@ import Testing
     }
 
     @Test func shutdownFinishesTheRequestInFlightAndRefusesTheWaitingOnes() {
-        var machine = Machine(maxQueued: 8)
-        machine.received(1)
-        machine.received(2)
-        machine.received(3)
+        var machine = Machine(maxQueued: 8, maxQueuedBytes: 1000)
+        machine.received(1, size: 10)
+        machine.received(2, size: 10)
+        machine.received(3, size: 10)
         #expect(Self.steps(&machine) == ["serve 1"])
         machine.shutdownRequested()
         #expect(Self.steps(&machine) == [])
         machine.finished()
+        #expect(!machine.hasRoom, "nothing more is decoded once the tracker stops")
         #expect(Self.steps(&machine, writable: false) == ["refuse 2", "refuse 3", "close output"])
 
         // A lingering close: what the client still sends is read and dropped until it closes too.
         #expect(Self.reads(&machine, writable: false))
-        machine.received(4)
+        machine.received(4, size: 10)
         #expect(Self.steps(&machine) == [])
         machine.inputClosed()
         #expect(Self.steps(&machine) == ["close"])
     }
 
     @Test func shutdownOfAnIdleConnectionClosesAtOnce() {
-        var machine = Machine(maxQueued: 8)
+        var machine = Machine(maxQueued: 8, maxQueuedBytes: 1000)
         machine.shutdownRequested()
         #expect(Self.steps(&machine) == ["close output"])
     }
 
     @Test func aFatalInputErrorDropsWhatWaitsAndCloses() {
-        var machine = Machine(maxQueued: 8)
-        machine.received(1)
-        machine.received(2)
+        var machine = Machine(maxQueued: 8, maxQueuedBytes: 1000)
+        machine.received(1, size: 10)
+        machine.received(2, size: 10)
         #expect(Self.steps(&machine) == ["serve 1"])
         machine.closeAfterInFlight()
-        machine.received(3)
+        machine.received(3, size: 10)
         machine.finished()
         #expect(Self.steps(&machine) == ["close output"])
         #expect(Self.steps(&machine) == [])
     }
 
     @Test func aConnectionClosedMidRequestEndsItsSessionWhenTheRequestFinishes() {
-        var machine = Machine(maxQueued: 8)
-        machine.received(1)
-        machine.received(2)
+        var machine = Machine(maxQueued: 8, maxQueuedBytes: 1000)
+        machine.received(1, size: 10)
+        machine.received(2, size: 10)
         #expect(Self.steps(&machine) == ["serve 1"])
         #expect(!Self.close(&machine))
         #expect(machine.isClosed)
         machine.finished()
         #expect(Self.steps(&machine) == [])
 
-        var idle = Machine(maxQueued: 8)
+        var idle = Machine(maxQueued: 8, maxQueuedBytes: 1000)
         #expect(Self.close(&idle))
+    }
+
+    @Test func queuedInputIsBoundedInBytesAsWellAsInRequests() {
+        var machine = Machine(maxQueued: 64, maxQueuedBytes: 100)
+        machine.received(1, size: 60)
+        #expect(machine.hasRoom)
+        machine.received(2, size: 60)
+        #expect(!machine.hasRoom, "two requests from 120 bytes fill a 100-byte queue")
+        #expect(!Self.reads(&machine, writable: true))
+        #expect(Self.steps(&machine) == ["serve 1", "read"])
+        #expect(machine.hasRoom)
     }
 }

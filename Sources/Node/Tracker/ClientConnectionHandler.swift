@@ -6,25 +6,38 @@ import Wire
 /// next is started; the session lives here between requests. The discipline (queue bound, back-pressure,
 /// half-close, shutdown) is ``ClientConnectionStateMachine``'s; this handler carries out its steps.
 ///
-/// It takes the connection's bytes and decodes a message only when the machine has room for it, so what a
-/// client can make it hold is bounded in bytes: one partial line or frame (the configured limits), one read, and
-/// ``maxQueued`` decoded requests.
+/// It takes the connection's bytes and decodes a message only when the machine has room for it, and it encodes
+/// replies into one buffer that goes to the socket every ``flushThreshold`` bytes and whenever it waits. So
+/// what a client can make it hold is bounded in bytes: one partial line or frame and one read of input, the
+/// requests queued (``maxQueuedBytes`` plus one), and replies up to the channel's high water mark plus one
+/// buffer.
 ///
 /// On ``TrackerShutdown`` it finishes the request in flight, answers each waiting one `unavailable`, and closes.
 /// When the connection closes, a session bound to it (a text LOGIN) ends.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ClientOutbound
-    typealias OutboundOut = ClientOutbound
+    typealias OutboundOut = ByteBuffer
 
     /// Requests a pipelining client may have waiting before reads pause.
     static let maxQueued = 64
+    /// Input bytes those waiting requests may come from before reads pause (one more request may push past it).
+    static let maxQueuedBytes = 1 << 20
+    /// Replies are written to the socket once this many bytes of them are ready.
+    static let flushThreshold = 16 << 10
+    /// How long a closing connection keeps dropping what the client still sends before it is cut off.
+    static let lingerTimeout = TimeAmount.seconds(10)
 
     private let engine: TrackerEngine
     private var logger: Logger
     private var session: ConnectionSession
-    private var machine = ClientConnectionStateMachine<ClientInbound>(maxQueued: ClientConnectionHandler.maxQueued)
+    private var machine = ClientConnectionStateMachine<ClientInbound>(
+        maxQueued: ClientConnectionHandler.maxQueued, maxQueuedBytes: ClientConnectionHandler.maxQueuedBytes)
     private var decoder: ClientRequestDecoder
+    private let encoder: ClientReplyEncoder
+    /// Replies encoded and not yet handed to the channel.
+    private var outgoing = ByteBuffer()
+    private var lingerCutOff: Scheduled<Void>?
     /// Bytes received and not yet decoded.
     private var inbound = ByteBuffer()
     /// The client will send nothing more: what is left in ``inbound`` is its last message.
@@ -36,9 +49,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// pipeline is served in a loop rather than in ever deeper recursion.
     private var advancing = false
 
-    init(engine: TrackerEngine, decoder: ClientRequestDecoder, logger: Logger, peer: SocketAddress?) {
+    init(
+        engine: TrackerEngine, decoder: ClientRequestDecoder, encoder: ClientReplyEncoder, logger: Logger,
+        peer: SocketAddress?
+    ) {
         self.engine = engine
         self.decoder = decoder
+        self.encoder = encoder
         self.logger = logger
         self.logger[metadataKey: "conn.peer"] = "\(peer.map { "\($0)" } ?? "unknown")"
         self.session = ConnectionSession(format: .text, peerHost: peer?.ipAddress ?? "unknown")
@@ -78,6 +95,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         // With a request in flight (a LOGIN, say), the session ends once that request has settled it.
         if self.machine.channelClosed() { self.engine.connectionClosed(self.session) }
+        self.lingerCutOff?.cancel()
         context.fireChannelInactive()
     }
 
@@ -100,15 +118,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             self.decodeWhileThereIsRoom()
             switch self.machine.nextStep(writable: context.channel.isWritable) {
             case .wait:
+                self.writeOutgoing(context: context)
                 return
             case .resumeReading:
                 context.read()
             case .close:
+                self.writeOutgoing(context: context)
                 self.afterLastWrite(context: context) { context.close(promise: nil) }
             case .closeOutput:
-                self.afterLastWrite(context: context) {
-                    context.close(mode: .output, promise: nil)
-                    context.read()
+                // Drop the client's input from now on, so it can finish sending and read the last replies;
+                // end the output once they are on the socket, and cut the connection off if the client lingers.
+                self.writeOutgoing(context: context)
+                context.read()
+                self.afterLastWrite(context: context) { context.close(mode: .output, promise: nil) }
+                self.lingerCutOff = context.eventLoop.assumeIsolated().scheduleTask(in: Self.lingerTimeout) {
+                    context.close(promise: nil)
                 }
             case .serve(let message):
                 self.serve(message, context: context)
@@ -176,16 +200,32 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Hands the machine the messages it has room for; tells it when the client's last one is in.
     private func decodeWhileThereIsRoom() {
-        while self.machine.hasRoom,
-            let message = self.decoder.nextMessage(from: &self.inbound, atEnd: self.streamEnded)
-        {
-            self.machine.received(message)
+        while self.machine.hasRoom {
+            let before = self.inbound.readerIndex
+            guard let message = self.decoder.nextMessage(from: &self.inbound, atEnd: self.streamEnded) else { break }
+            self.machine.received(message, size: self.inbound.readerIndex - before)
         }
         if self.streamEnded && self.machine.hasRoom { self.machine.inputClosed() }
     }
 
+    /// Encodes `message` after the replies not yet written; writes them once there are enough to be worth it.
     private func write(_ message: ClientOutbound, context: ChannelHandlerContext) {
-        self.lastWrite = context.writeAndFlush(self.wrapOutboundOut(message))
+        do {
+            try self.encoder.encode(data: message, out: &self.outgoing)
+        } catch {
+            self.logger.error("could not encode a reply", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
+        if self.outgoing.readableBytes >= Self.flushThreshold { self.writeOutgoing(context: context) }
+    }
+
+    /// Hands the encoded replies to the channel, in a buffer of their own (so the channel's count of pending
+    /// bytes is what they hold).
+    private func writeOutgoing(context: ChannelHandlerContext) {
+        guard self.outgoing.readableBytes > 0 else { return }
+        self.lastWrite = context.writeAndFlush(self.wrapOutboundOut(self.outgoing))
+        self.outgoing = context.channel.allocator.buffer(capacity: 0)
     }
 }
 

@@ -4,10 +4,12 @@ import NIOCore
 /// read from the socket, when to close. ``ClientConnectionHandler`` feeds it events and carries out its steps.
 ///
 /// - One request is served at a time, in the order it arrived.
-/// - At most `maxQueued` requests wait; past that, and while the socket is not writable (the client is not
-///   reading its replies), reading pauses. So neither requests nor replies pile up without bound.
+/// - At most `maxQueued` requests, holding at most about `maxQueuedBytes` of input, wait; past that, and while
+///   the socket is not writable (the client is not reading its replies), reading pauses. So neither requests
+///   nor replies pile up without bound.
 /// - When the client half-closes, the requests already received are served, then the connection closes.
-/// - When the tracker stops, the request in flight is finished, each waiting one is refused, then it closes.
+/// - When the tracker stops, the request in flight is finished, each waiting one is refused, no more are
+///   decoded, then it closes.
 /// - Closing while the client may still be sending is a lingering close: the output is closed after the last
 ///   reply (the client reads them all, then end of stream), and input is read and dropped until the client
 ///   closes too. Closing at once would make the kernel reset the connection and drop replies not yet delivered.
@@ -30,7 +32,9 @@ struct ClientConnectionStateMachine<Message> {
     }
 
     private let maxQueued: Int
-    private var waiting = CircularBuffer<Message>()
+    private let maxQueuedBytes: Int
+    private var waiting = CircularBuffer<(message: Message, size: Int)>()
+    private var queuedBytes = 0
     private var inFlight = false
     private var readPaused = false
     private var inputEnded = false
@@ -40,22 +44,27 @@ struct ClientConnectionStateMachine<Message> {
     private var draining = false
     private(set) var isClosed = false
 
-    /// A machine that lets at most `maxQueued` requests wait behind the one in flight.
-    init(maxQueued: Int) {
-        precondition(maxQueued > 0, "a connection must be able to queue a request")
+    /// A machine that lets at most `maxQueued` requests wait behind the one in flight, and takes no more once
+    /// those waiting came from `maxQueuedBytes` of input.
+    init(maxQueued: Int, maxQueuedBytes: Int) {
+        precondition(maxQueued > 0 && maxQueuedBytes > 0, "a connection must be able to queue a request")
         self.maxQueued = maxQueued
+        self.maxQueuedBytes = maxQueuedBytes
     }
 
     /// Whether another message may be queued now: the handler decodes the next one from its bytes only then.
-    var hasRoom: Bool { self.waiting.count < self.maxQueued }
+    var hasRoom: Bool {
+        !self.stopping && self.waiting.count < self.maxQueued && self.queuedBytes < self.maxQueuedBytes
+    }
 
     /// Whether bytes from the client are still wanted; false once the connection is closing and only drains input.
     var acceptsInput: Bool { !self.draining && !self.isClosed }
 
-    /// A message arrived from the client.
-    mutating func received(_ message: Message) {
+    /// A message arrived from the client, decoded from `size` bytes.
+    mutating func received(_ message: Message, size: Int) {
         guard !self.draining else { return }
-        self.waiting.append(message)
+        self.waiting.append((message, size))
+        self.queuedBytes += size
     }
 
     /// The socket is ready for another read; true means read now, false means pause until a later step says
@@ -89,14 +98,14 @@ struct ClientConnectionStateMachine<Message> {
     /// The stream can no longer be trusted (a fatal decode error was answered): drop what waits and close.
     mutating func closeAfterInFlight() {
         self.closeRequested = true
-        self.waiting.removeAll()
+        self.dropWaiting()
     }
 
     /// The connection closed. Returns true when no request is in flight, so whatever the connection held (a
     /// text session) can end now; otherwise it ends when that request finishes and ``isClosed`` is seen.
     mutating func channelClosed() -> Bool {
         self.isClosed = true
-        self.waiting.removeAll()
+        self.dropWaiting()
         return !self.inFlight
     }
 
@@ -104,23 +113,23 @@ struct ClientConnectionStateMachine<Message> {
     /// ``Step/wait`` after every event.
     mutating func nextStep(writable: Bool) -> Step {
         guard !self.isClosed, !self.closeIssued else { return .wait }
-        if writable, self.readPaused, !self.inputEnded, !self.stopping, !self.closeRequested,
-            self.waiting.count < self.maxQueued
-        {
+        if writable, self.readPaused, !self.inputEnded, !self.stopping, !self.closeRequested, self.hasRoom {
             self.readPaused = false
             return .resumeReading
         }
         guard !self.inFlight else { return .wait }
-        if self.stopping, let message = self.waiting.popFirst() {
-            return .refuse(message)
+        if self.stopping, !self.waiting.isEmpty {
+            // At most `maxQueued` refusals, written whether or not the client reads: then the lingering close
+            // drops its input, so a client that sends everything before it reads gets to read them.
+            return .refuse(self.popFirst())
         }
         if self.stopping || self.closeRequested {
             return self.issueClose()
         }
         guard writable else { return .wait }
-        if let message = self.waiting.popFirst() {
+        if !self.waiting.isEmpty {
             self.inFlight = true
-            return .serve(message)
+            return .serve(self.popFirst())
         }
         if self.inputEnded {
             return self.issueClose()
@@ -132,7 +141,18 @@ struct ClientConnectionStateMachine<Message> {
         self.closeIssued = true
         if self.inputEnded || self.draining { return .close }
         self.draining = true
-        self.waiting.removeAll()
+        self.dropWaiting()
         return .closeOutput
+    }
+
+    private mutating func popFirst() -> Message {
+        let (message, size) = self.waiting.removeFirst()
+        self.queuedBytes -= size
+        return message
+    }
+
+    private mutating func dropWaiting() {
+        self.waiting.removeAll()
+        self.queuedBytes = 0
     }
 }

@@ -34,6 +34,8 @@ struct TrackerServer: Service, CustomStringConvertible {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // One read (at most 64 KiB) per read event, so pausing reads takes effect at once.
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 << 10, high: 256 << 10))
             .childChannelInitializer { channel in
                 switch connections.admit(channel, limit: limits.maxConnections) {
@@ -50,11 +52,11 @@ struct TrackerServer: Service, CustomStringConvertible {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(limits.idleTimeout)))
                     try sync.addHandler(IdleConnectionCloser())
-                    try sync.addHandler(MessageToByteHandler(ClientReplyEncoder(maxFrame: limits.maxFrame)))
                     try sync.addHandler(
                         ClientConnectionHandler(
                             engine: engine,
                             decoder: ClientRequestDecoder(maxFrame: limits.maxFrame, maxLine: limits.maxLine),
+                            encoder: ClientReplyEncoder(maxFrame: limits.maxFrame),
                             logger: logger, peer: channel.remoteAddress))
                 }
             }
