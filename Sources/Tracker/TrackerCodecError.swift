@@ -11,6 +11,7 @@ public struct TrackerCodecError: Error, Hashable, Sendable, CustomStringConverti
         case invalidPieceHashes(byteCount: Int)
         case trailingBytes(Int)
         case inconsistentSnapshot(String)
+        case malformedReply(String)
     }
 
     private let base: Base
@@ -38,6 +39,11 @@ public struct TrackerCodecError: Error, Hashable, Sendable, CustomStringConverti
         TrackerCodecError(.inconsistentSnapshot(detail))
     }
 
+    /// A reply kept for retried requests does not decode.
+    public static func malformedReply(_ detail: String) -> TrackerCodecError {
+        TrackerCodecError(.malformedReply(detail))
+    }
+
     /// What went wrong, and what to do about it.
     public var description: String {
         switch self.base {
@@ -55,6 +61,8 @@ public struct TrackerCodecError: Error, Hashable, Sendable, CustomStringConverti
             "\(count) bytes left over after a tracker op or snapshot; the data is damaged"
         case .inconsistentSnapshot(let detail):
             "tracker snapshot is inconsistent (\(detail)); take a fresh snapshot from the other tracker"
+        case .malformedReply(let detail):
+            "a reply kept for retried requests does not decode (\(detail)); the data is damaged"
         }
     }
 }

@@ -16,6 +16,7 @@ import Wire
 /// | 8 | addFile | group, name, size: UInt64, piece hashes (byte string), seeder (user, host, port: UInt16) |
 /// | 9 | addSeeder | group, name, seeder |
 /// | 10 | removeSeeder | group, name, user |
+/// | 11 | identified | client: UInt64, request: UInt64, then the op, whole (format byte, tag, fields); not itself identified |
 extension TrackerOp {
     /// The encoding format this version writes and reads.
     static let format: UInt8 = 1
@@ -31,6 +32,7 @@ extension TrackerOp {
         case addFile = 8
         case addSeeder = 9
         case removeSeeder = 10
+        case identified = 11
     }
 
     /// Appends the op's bytes to `buffer`.
@@ -82,6 +84,11 @@ extension TrackerOp {
             buffer.writeTrackerString(group)
             buffer.writeTrackerString(name)
             buffer.writeTrackerString(user)
+        case .identified(let origin, let op):
+            buffer.writeInteger(Tag.identified.rawValue)
+            buffer.writeInteger(origin.client)
+            buffer.writeInteger(origin.request)
+            op.encode(into: &buffer)
         }
     }
 
@@ -122,6 +129,12 @@ extension TrackerOp {
             return try .removeSeeder(
                 group: buffer.readTrackerString(), name: buffer.readTrackerString(), user: buffer.readTrackerString()
             )
+        case .identified:
+            let origin = try RequestOrigin(
+                client: buffer.readTrackerInteger(as: UInt64.self), request: buffer.readTrackerInteger(as: UInt64.self))
+            let op = try TrackerOp.decode(from: &buffer)
+            if case .identified = op { throw .unknownOp(Tag.identified.rawValue) }
+            return .identified(origin, op)
         }
     }
 }

@@ -28,6 +28,24 @@ public enum TrackerOp: Hashable, Sendable {
     case addSeeder(group: String, name: String, seeder: Seeder)
     /// `user` stops seeding a file; a file whose last seeder stops is removed.
     case removeSeeder(group: String, name: String, user: String)
+    /// `op`, sent by a client that numbers its writes: applied once, and a retry of it (after a failover, say)
+    /// is answered with the first reply. Never nested.
+    indirect case identified(RequestOrigin, TrackerOp)
+}
+
+/// Who sent a write: a client's random id and the number it gave the request. A client retries a write with the
+/// same origin, so the tracker can tell a retry from a new write.
+public struct RequestOrigin: Hashable, Sendable {
+    /// Drawn at random by the client, once per run.
+    public var client: UInt64
+    /// The client's number for this request; a retry keeps it.
+    public var request: UInt64
+
+    /// The origin of request `request` of client `client`.
+    public init(client: UInt64, request: UInt64) {
+        self.client = client
+        self.request = request
+    }
 }
 
 /// A password as the tracker stores it: a PBKDF2 hash with its salt and work factor, never the password itself.

@@ -5,7 +5,7 @@ import Wire
 /// of `ByteBuffer+TrackerCodec.swift`:
 ///
 /// ```
-/// format: UInt8 = 1
+/// format: UInt8 = 2 (1 is read too: it has no retries section)
 /// pieceSize: UInt32
 /// users: count, then per user, sorted by name:
 ///     name, password (salt, hash, iterations), sessions: count + tokens, oldest first
@@ -13,13 +13,16 @@ import Wire
 ///     name, owner, members: count + names, sorted, requests: count + names, in arrival order,
 ///     files: count, then per file, sorted by name:
 ///         name, size: UInt64, piece hashes, seeders: count + seeders, in arrival order
+/// retries: retryClock: UInt64, count, then per client, sorted by id:
+///     client: UInt64, lastHeard: UInt64, replies: count, then per reply, oldest first:
+///         request: UInt64, reply (kind byte, then its fields as in a reply frame)
 /// ```
 ///
 /// Names are sorted so that equal states give equal bytes on both trackers. File ids and the session index are not
 /// stored; decoding derives them. Decoding checks the invariants listed on ``TrackerState``.
 extension TrackerState {
     /// The snapshot format this version writes and reads.
-    static let snapshotFormat: UInt8 = 1
+    static let snapshotFormat: UInt8 = 2
 
     /// Appends the whole state's bytes to `buffer`.
     public func encodeSnapshot(into buffer: inout ByteBuffer) {
@@ -39,6 +42,17 @@ extension TrackerState {
             buffer.writeTrackerString(name)
             group.encode(into: &buffer)
         }
+        buffer.writeInteger(self.retryClock)
+        buffer.writeTrackerCount(self.retries.count)
+        for (id, client) in self.retries.sorted(by: { $0.key < $1.key }) {
+            buffer.writeInteger(id)
+            buffer.writeInteger(client.lastHeard)
+            buffer.writeTrackerCount(client.order.count)
+            for request in client.order {
+                buffer.writeInteger(request)
+                buffer.writeReplyRecord(client.replies[request]!)
+            }
+        }
     }
 
     /// Reads a state written by ``encodeSnapshot(into:)``; `buffer` must hold exactly its bytes.
@@ -47,14 +61,41 @@ extension TrackerState {
     ///   state's invariants; never traps.
     public static func decodeSnapshot(from buffer: inout ByteBuffer) throws(TrackerCodecError) -> TrackerState {
         let format = try buffer.readTrackerInteger(as: UInt8.self)
-        guard format == Self.snapshotFormat else { throw .unsupportedFormat(format) }
+        guard format == 1 || format == Self.snapshotFormat else { throw .unsupportedFormat(format) }
         let pieceSize = try buffer.readTrackerInteger(as: UInt32.self)
         guard pieceSize > 0 else { throw .inconsistentSnapshot("the piece size is 0") }
         var state = TrackerState(pieceSize: pieceSize)
         try state.readUsers(from: &buffer)
         try state.readGroups(from: &buffer)
+        if format >= 2 { try state.readRetries(from: &buffer) }
         guard buffer.readableBytes == 0 else { throw .trailingBytes(buffer.readableBytes) }
         return state
+    }
+
+    private mutating func readRetries(from buffer: inout ByteBuffer) throws(TrackerCodecError) {
+        self.retryClock = try buffer.readTrackerInteger(as: UInt64.self)
+        // A client is at least its id, its clock and a count; a reply at least its number and kind byte.
+        let clients = try buffer.readTrackerCount(minimumElementSize: 20)
+        for _ in 0..<clients {
+            let id = try buffer.readTrackerInteger(as: UInt64.self)
+            var client = ClientReplies(lastHeard: try buffer.readTrackerInteger(as: UInt64.self))
+            let count = try buffer.readTrackerCount(minimumElementSize: 9)
+            for _ in 0..<count {
+                let request = try buffer.readTrackerInteger(as: UInt64.self)
+                do throws(WireError) {
+                    client.replies[request] = try buffer.readReplyRecord()
+                } catch {
+                    throw .malformedReply("\(error)")
+                }
+                client.order.append(request)
+            }
+            guard self.retries.updateValue(client, forKey: id) == nil, client.replies.count == client.order.count,
+                client.order.count <= Self.repliesKeptPerClient, client.lastHeard <= self.retryClock
+            else { throw .inconsistentSnapshot("the retries of client \(id) repeat or overflow") }
+        }
+        guard self.retries.count <= Self.clientsKept else {
+            throw .inconsistentSnapshot("\(self.retries.count) clients' retries kept, over \(Self.clientsKept)")
+        }
     }
 
     private mutating func readUsers(from buffer: inout ByteBuffer) throws(TrackerCodecError) {

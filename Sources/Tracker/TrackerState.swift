@@ -79,6 +79,10 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
     var sessions: [String: String] = [:]
     /// Every group by name.
     var groups: [String: GroupRecord] = [:]
+    /// The latest replies to each numbering client's writes, for retries (`TrackerState+Retries.swift`).
+    var retries: [UInt64: ClientReplies] = [:]
+    /// Counts remembered replies; orders clients by when they were last heard.
+    var retryClock: UInt64 = 0
 
     /// An empty tracker: no users, no groups.
     ///
@@ -98,6 +102,7 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
     /// - Returns: the reply for the client that proposed the op; an ``Wire/Reply/error(_:_:)`` when the op is refused,
     ///   in which case nothing changed.
     public mutating func apply(_ op: TrackerOp) -> Reply {
+        if case .identified(let origin, let op) = op { return self.applyOnce(op, from: origin) }
         do throws(Refusal) {
             try self.check(op)
         } catch {
@@ -124,6 +129,8 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
             return self.performAddSeeder(group, name: name, seeder: seeder)
         case .removeSeeder(let group, let name, let user):
             return self.performRemoveSeeder(group, name: name, user: user)
+        case .identified:
+            preconditionFailure("identified ops are applied by applyOnce above")
         }
     }
 
@@ -151,6 +158,8 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
             try self.checkAddSeeder(group, name: name, seeder: seeder)
         case .removeSeeder(let group, let name, let user):
             try self.checkRemoveSeeder(group, name: name, user: user)
+        case .identified(_, let op):
+            try self.check(op)
         }
     }
 }

@@ -51,6 +51,22 @@ extension ByteBuffer {
         }
     }
 
+    /// Writes `reply` whole, its kind byte then its fields, as it is kept outside a frame (a tracker's record of
+    /// the replies it gave, for retried requests).
+    ///
+    /// - Returns: The number of bytes written.
+    @discardableResult
+    public mutating func writeReplyRecord(_ reply: Reply) -> Int {
+        self.writeInteger(reply.kind.rawValue) + self.writeReply(reply)
+    }
+
+    /// Reads a reply written by ``writeReplyRecord(_:)`` from the front of the buffer, leaving what follows.
+    /// - Throws: ``WireError/unknownKind(_:)`` or ``WireError/malformedPayload(_:)``.
+    public mutating func readReplyRecord() throws(WireError) -> Reply {
+        guard let kind = self.readInteger(as: UInt8.self) else { throw .malformedPayload("a reply record is empty") }
+        return try self.readReply(kind: kind)
+    }
+
     /// Writes the fields of `reply`: what ``readReply(kind:)`` reads, without the kind byte and request id.
     ///
     /// - Returns: The number of bytes written.

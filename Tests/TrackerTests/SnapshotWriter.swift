@@ -22,7 +22,11 @@ struct SnapshotWriter: Sendable {
         Seeder(user: user, host: "host-\(user)", port: 1)
     }
 
+    /// The snapshot in format 1 (no retries section), which decoders still read.
     private(set) var bytes: [UInt8]
+
+    /// The same snapshot as the encoder writes it: format 2, with an empty retries section (clock 0, no clients).
+    var formatTwoBytes: [UInt8] { [2] + self.bytes.dropFirst() + [UInt8](repeating: 0, count: 12) }
 
     init(pieceSize: UInt32 = 16) {
         self.bytes = [1]

@@ -171,6 +171,7 @@ import Wire
         case .addFile: "addFile"
         case .addSeeder: "addSeeder"
         case .removeSeeder: "removeSeeder"
+        case .identified(_, let op): Self.kind(of: op)
         }
     }
 }

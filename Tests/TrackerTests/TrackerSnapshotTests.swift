@@ -23,7 +23,8 @@ import Wire
         let decoded = try Self.decode(Self.snapshot(of: state))
         #expect(decoded == state)
         #expect(decoded.pieceSize == 1 << 20)
-        #expect(Self.snapshot(of: state) == [1, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(
+            Self.snapshot(of: state) == [2, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 12))
     }
 
     @Test func aPopulatedStateRoundTrips() throws {
@@ -168,6 +169,7 @@ import Wire
             #expect(!state.apply(op).isError, "\(op)")
         }
         #expect(try Self.decode(writer.bytes) == state)
-        #expect(Self.snapshot(of: state) == writer.bytes)
+        #expect(try Self.decode(writer.formatTwoBytes) == state)
+        #expect(Self.snapshot(of: state) == writer.formatTwoBytes)
     }
 }

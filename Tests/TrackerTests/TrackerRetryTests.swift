@@ -1,0 +1,92 @@
+import NIOCore
+import Testing
+import Tracker
+import Wire
+
+/// Writes that carry their client's id and request number are applied once; a retry gets the first reply.
+@Suite struct TrackerRetryTests {
+    static let alice = RequestOrigin(client: 0xA11CE, request: 1)
+
+    static func signedUp() -> TrackerState {
+        var state = TrackerState(pieceSize: 16)
+        _ = state.apply(.createUser(user: "alice", password: TrackerHarness.fakeHash("pw")))
+        return state
+    }
+
+    @Test func aRetriedWriteIsAppliedOnceAndAnsweredWithTheFirstReply() {
+        var state = Self.signedUp()
+        let write = TrackerOp.identified(Self.alice, .createGroup(group: "team", owner: "alice"))
+        #expect(state.apply(write) == .ok)
+        let once = state
+        #expect(state.apply(write) == .ok, "a retry is answered as the first attempt was")
+        #expect(state == once, "and changes nothing")
+        // Without its origin, the same op is a new write, and is refused.
+        #expect(state.apply(.createGroup(group: "team", owner: "alice")).isError)
+        #expect(state.rememberedReply(for: Self.alice) == .ok)
+    }
+
+    @Test func aRefusalIsRememberedToo() {
+        var state = Self.signedUp()
+        let write = TrackerOp.identified(Self.alice, .requestJoin(group: "nowhere", user: "alice"))
+        let first = state.apply(write)
+        #expect(first.isError)
+        _ = state.apply(.createGroup(group: "nowhere", owner: "alice"))
+        #expect(state.apply(write) == first, "the retry is not applied against the changed state")
+    }
+
+    @Test func eachClientKeepsOnlyItsLatestReplies() {
+        var state = Self.signedUp()
+        for request in 1...17 {
+            let group = "g\(request)"
+            let origin = RequestOrigin(client: 7, request: UInt64(request))
+            #expect(state.apply(.identified(origin, .createGroup(group: group, owner: "alice"))) == .ok)
+        }
+        #expect(state.rememberedReply(for: RequestOrigin(client: 7, request: 1)) == nil, "the 17th forgot the 1st")
+        #expect(state.rememberedReply(for: RequestOrigin(client: 7, request: 2)) == .ok)
+        #expect(state.rememberedReply(for: RequestOrigin(client: 7, request: 17)) == .ok)
+    }
+
+    @Test func theClientHeardFromLongestAgoIsForgottenFirst() {
+        var state = Self.signedUp()
+        for client in 0..<4_097 {
+            let origin = RequestOrigin(client: UInt64(client), request: 1)
+            _ = state.apply(.identified(origin, .requestJoin(group: "none", user: "alice")))
+            if client == 1 {
+                // Client 0 is heard from again, so client 1 becomes the stalest.
+                _ = state.apply(.identified(RequestOrigin(client: 0, request: 2), .closeSession(token: "x")))
+            }
+        }
+        #expect(state.rememberedReply(for: RequestOrigin(client: 1, request: 1)) == nil)
+        #expect(state.rememberedReply(for: RequestOrigin(client: 0, request: 1)) != nil)
+        #expect(state.rememberedReply(for: RequestOrigin(client: 4_096, request: 1)) != nil)
+    }
+
+    @Test func theRetryTableSurvivesASnapshotAndFormatOneStillReads() throws {
+        var state = Self.signedUp()
+        _ = state.apply(.identified(Self.alice, .openSession(user: "alice", token: "tok")))
+        _ = state.apply(.identified(RequestOrigin(client: 9, request: 4), .createGroup(group: "g", owner: "bob")))
+        var buffer = ByteBuffer()
+        state.encodeSnapshot(into: &buffer)
+        var restored = try TrackerState.decodeSnapshot(from: &buffer)
+        #expect(restored == state)
+        #expect(restored.apply(.identified(Self.alice, .openSession(user: "alice", token: "other"))) == .token("tok"))
+
+        // A format-1 snapshot (issue 2's) has no retries section.
+        var old = ByteBuffer()
+        Self.signedUp().encodeSnapshot(into: &old)
+        old.setInteger(UInt8(1), at: old.readerIndex)
+        old.moveWriterIndex(to: old.writerIndex - 12)
+        #expect(try TrackerState.decodeSnapshot(from: &old) == Self.signedUp())
+    }
+
+    @Test func identifiedOpsRoundTripAndMayNotNest() throws {
+        let op = TrackerOp.identified(Self.alice, .leaveGroup(group: "g", user: "alice"))
+        var buffer = ByteBuffer()
+        TrackerState.encode(op, into: &buffer)
+        #expect(try TrackerState.decodeOp(from: &buffer) == op)
+
+        var nested = ByteBuffer()
+        TrackerState.encode(.identified(Self.alice, op), into: &nested)
+        #expect(throws: TrackerCodecError.self) { try TrackerState.decodeOp(from: &nested) }
+    }
+}
