@@ -90,14 +90,17 @@ public struct Recovery<Machine: StateMachine>: Sendable {
             guard record.seq == self.lastSeq + 1 else {
                 throw .gap(path: path, expected: self.lastSeq + 1, found: record.seq)
             }
-            var payload = record.payload
-            let op: Machine.Op
-            do {
-                op = try Machine.decodeOp(from: &payload)
-            } catch {
-                throw .undecodable(path: path, seq: record.seq, detail: "\(error)")
+            // An empty record marks where a primary's epoch begins (docs/REPLICATION.md); it changes no state.
+            if record.payload.readableBytes > 0 {
+                var payload = record.payload
+                let op: Machine.Op
+                do {
+                    op = try Machine.decodeOp(from: &payload)
+                } catch {
+                    throw .undecodable(path: path, seq: record.seq, detail: "\(error)")
+                }
+                _ = self.machine.apply(op)
             }
-            _ = self.machine.apply(op)
             self.lastSeq = record.seq
             self.epoch = record.epoch
         }

@@ -14,7 +14,7 @@ public protocol StateMachine: Sendable {
     /// Applies `op`, returning what the client that proposed it is told.
     mutating func apply(_ op: Op) -> Output
 
-    /// Appends `op`'s bytes to `buffer`.
+    /// Appends `op`'s bytes to `buffer`: at least one byte, since an empty record in the log is an epoch marker.
     static func encode(_ op: Op, into buffer: inout ByteBuffer)
     /// Reads one op written by ``encode(_:into:)``; `buffer` holds exactly its bytes.
     static func decodeOp(from buffer: inout ByteBuffer) throws -> Op

@@ -45,6 +45,22 @@ import Testing
         }
     }
 
+    /// A new primary's first record is an empty epoch marker: it takes its seq and changes no state.
+    @Test func epochMarkersTakeASeqAndChangeNothing() async throws {
+        try await withTemporaryDataDirectory { directory in
+            try directory.create()
+            let marker = LogRecord(epoch: 2, seq: 4, payload: ByteBuffer())
+            let after = Self.records(5...8).map { LogRecord(epoch: 2, seq: $0.seq, payload: $0.payload) }
+            try directory.writeSegment(firstSeq: 1, records: Self.records(1...3) + [marker] + after)
+            let recovery = try Self.recover(directory)
+            #expect(recovery.lastSeq == 8)
+            #expect(recovery.epoch == 2)
+            var expected = KeyValueMachine.replaying(Self.ops.prefix(3))
+            for op in Self.ops[4...] { _ = expected.apply(op) }
+            #expect(recovery.machine == expected)
+        }
+    }
+
     @Test func missingSegmentIsAGap() async throws {
         try await withTemporaryDataDirectory { directory in
             try directory.create()
