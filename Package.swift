@@ -105,7 +105,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica", "TandemTestKit"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node"]),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: [
+                "Node", "Replica", "Wire", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["TandemTestKit", "Wire", "Cluster"]),
     ]
 )

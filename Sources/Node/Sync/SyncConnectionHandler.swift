@@ -1,0 +1,118 @@
+import Logging
+import NIOCore
+import Replica
+import Wire
+
+/// One end of a sync connection between the two trackers: the handshake (``SyncHandshake``), then sync
+/// messages both ways, in frames.
+///
+/// A frame that does not decode, a failed proof, or a frame over `maxFrame` ends the connection: the sync port
+/// trusts nothing before the handshake and nothing malformed after it. Input is cut into frames as it arrives,
+/// so at most one partial frame (bounded by `maxFrame`) is buffered.
+final class SyncConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// What the connection reports to the replica that owns it.
+    struct Events {
+        /// The handshake succeeded: the other side is tracker `peer` (its index in cluster.yaml).
+        var authenticated: (_ peer: UInt8) -> Void
+        /// A sync message arrived.
+        var received: (SyncMessage) -> Void
+    }
+
+    private var handshake: SyncHandshake
+    private let firstFrame: SyncAuthFrame?
+    private let knownPeer: UInt8?
+    private let maxFrame: Int
+    private let events: Events
+    private let logger: Logger
+    private var inbound = ByteBuffer()
+    private var authenticated = false
+
+    /// The dialing side: it greets with `nonce` and knows it dialed tracker `peer`.
+    init(
+        dialing peer: UInt8, as node: UInt8, secret: [UInt8], nonce: [UInt8], maxFrame: Int, events: Events,
+        logger: Logger
+    ) {
+        let (handshake, greeting) = SyncHandshake.dialer(secret: secret, node: node, nonce: nonce)
+        self.handshake = handshake
+        self.firstFrame = greeting
+        self.knownPeer = peer
+        self.maxFrame = maxFrame
+        self.events = events
+        self.logger = logger
+    }
+
+    /// The listening side: it waits for a greeting, and answers with `nonce`.
+    init(listeningWith secret: [UInt8], nonce: [UInt8], maxFrame: Int, events: Events, logger: Logger) {
+        self.handshake = SyncHandshake.listener(secret: secret, nonce: nonce)
+        self.firstFrame = nil
+        self.knownPeer = nil
+        self.maxFrame = maxFrame
+        self.events = events
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let greeting = self.firstFrame { self.send(greeting, context: context) }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = self.unwrapInboundIn(data)
+        self.inbound.writeBuffer(&bytes)
+        do {
+            while context.channel.isActive, let frame = try self.inbound.readFrame(maxFrame: self.maxFrame) {
+                try self.take(frame, context: context)
+            }
+            if self.inbound.readerIndex > self.inbound.readableBytes { self.inbound.discardReadBytes() }
+        } catch {
+            self.logger.warning("refused a sync connection", metadata: ["error": "\(error)"])
+            self.inbound.clear()
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.logger.debug("sync connection failed", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    /// Encodes `message` and writes it to the connection (once ``Events/authenticated`` was reported).
+    static func write(_ message: SyncMessage, to channel: any Channel) {
+        var buffer = channel.allocator.buffer(capacity: 64)
+        buffer.writeSyncFrame(message)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    private func take(_ frame: Frame, context: ChannelHandlerContext) throws {
+        guard self.authenticated else {
+            switch try self.handshake.receive(SyncAuthFrame(frame: frame)) {
+            case .send(let reply):
+                self.send(reply, context: context)
+            case .sendAndFinish(let proof):
+                self.send(proof, context: context)
+                if let peer = self.knownPeer { self.finish(peer: peer) }
+            case .finish(let peer):
+                self.finish(peer: peer)
+            }
+            return
+        }
+        self.events.received(try SyncMessage(frame: frame))
+    }
+
+    private func finish(peer: UInt8) {
+        self.authenticated = true
+        self.events.authenticated(peer)
+    }
+
+    private func send(_ frame: SyncAuthFrame, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 80)
+        buffer.writeSyncAuthFrame(frame)
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension SyncConnectionHandler: Sendable {}
