@@ -50,7 +50,7 @@ struct ClusterOptions: ParsableArguments {
         return userHome + "/.config/tandem"
     }
 
-    private static func absolute(_ path: String, in directory: String) -> String {
+    static func absolute(_ path: String, in directory: String) -> String {
         path.hasPrefix("/") ? path : directory + "/" + path
     }
 }

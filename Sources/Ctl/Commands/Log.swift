@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import Replica
+import Tracker
+
+extension Tandemctl {
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a tracker's op log from its data directory.",
+            discussion: """
+                Reads the data directory of a tracker of this host (--tracker) or any copy of one (--data-dir), \
+                without changing it: each op with its seq, epoch and fields, where snapshots were taken, and how \
+                each WAL segment ends. Password hashes and session tokens are shown as <redacted>. With --json: \
+                one JSON object per line, each with either seq, epoch, op and fields, or snapshot (seq and \
+                epoch), or segment_end (segment, and the offset and problem of a torn or damaged end).
+                """)
+
+        @OptionGroup var cluster: ClusterOptions
+
+        @Option(help: ArgumentHelp("The tracker whose data directory (from cluster.yaml) to read.", valueName: "id"))
+        var tracker: String?
+
+        @Option(help: ArgumentHelp("A data directory to read instead.", valueName: "path"))
+        var dataDir: String?
+
+        @Option(help: ArgumentHelp("The first seq to print.", valueName: "seq"))
+        var from: UInt64 = 1
+
+        @Option(help: ArgumentHelp("Print at most this many ops.", valueName: "count"))
+        var limit: Int?
+
+        @Flag(help: "Print JSON lines.")
+        var json = false
+
+        func validate() throws {
+            guard (self.tracker == nil) != (self.dataDir == nil) else {
+                throw ValidationError("Name the log to read: --tracker ID, or --data-dir PATH.")
+            }
+            if let limit = self.limit, limit < 0 { throw ValidationError("--limit must be 0 or more.") }
+        }
+
+        func run() throws {
+            let path = try self.directoryPath()
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CtlError.usage("\(path) does not exist: is the tracker's data_dir on this host?")
+            }
+            let listing = try LogListing.read(DataDirectory(path: path))
+            var lines = LogLines(json: self.json)
+            for snapshot in listing.snapshots where snapshot.seq + 1 >= self.from {
+                try lines.snapshot(snapshot)
+            }
+            var left = self.limit ?? .max
+            for segment in listing.segments {
+                for record in segment.records where record.seq >= self.from {
+                    guard left > 0 else { return }
+                    try lines.record(record)
+                    left -= 1
+                }
+                try lines.end(of: segment, in: DataDirectory(path: path))
+            }
+        }
+
+        private func directoryPath() throws -> String {
+            if let dataDir = self.dataDir {
+                return ClusterOptions.absolute(dataDir, in: FileManager.default.currentDirectoryPath)
+            }
+            let config = try self.cluster.loadConfig()
+            guard let tracker = config.trackers.first(where: { $0.id == self.tracker }) else {
+                let known = config.trackers.map(\.id).joined(separator: ", ")
+                throw CtlError.usage("no tracker \(self.tracker ?? "") in cluster.yaml; it lists \(known)")
+            }
+            return tracker.dataDir
+        }
+    }
+}
+
+/// Prints the lines of `tandemctl log`, as text or JSON lines.
+private struct LogLines {
+    let json: Bool
+
+    mutating func record(_ record: LogRecord) throws {
+        guard record.payload.readableBytes > 0 else {
+            return try self.emit(
+                text: "seq \(record.seq)  epoch \(record.epoch)  epoch_start",
+                json: RecordLine(seq: record.seq, epoch: record.epoch, op: "epoch_start", fields: [:]))
+        }
+        var payload = record.payload
+        guard let op = try? TrackerState.decodeOp(from: &payload) else {
+            return try self.emit(
+                text: "seq \(record.seq)  epoch \(record.epoch)  <undecodable op>",
+                json: RecordLine(seq: record.seq, epoch: record.epoch, op: "undecodable", fields: [:]))
+        }
+        let summary = op.summary
+        let fields = summary.fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        try self.emit(
+            text: "seq \(record.seq)  epoch \(record.epoch)  \(summary.name)  \(fields)",
+            json: RecordLine(
+                seq: record.seq, epoch: record.epoch, op: summary.name,
+                fields: Dictionary(summary.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })))
+    }
+
+    mutating func snapshot(_ position: LogPosition) throws {
+        try self.emit(
+            text: "snapshot at seq \(position.seq)  epoch \(position.epoch)",
+            json: SnapshotLine(snapshot: .init(seq: position.seq, epoch: position.epoch)))
+    }
+
+    mutating func end(of segment: LogListing.Segment, in directory: DataDirectory) throws {
+        let name = (directory.segmentPath(firstSeq: segment.firstSeq) as NSString).lastPathComponent
+        switch segment.ending {
+        case .clean:
+            return
+        case .tornTail(let offset):
+            try self.emit(
+                text: "\(name): torn at byte \(offset) (a write cut short; the tracker cuts it at start-up)",
+                json: EndLine(segmentEnd: .init(segment: name, offset: offset, problem: "torn")))
+        case .corrupt(let offset, let detail):
+            try self.emit(
+                text: "\(name): damaged at byte \(offset) (\(detail)); the tracker will not start on it",
+                json: EndLine(segmentEnd: .init(segment: name, offset: offset, problem: detail)))
+        }
+    }
+
+    private func emit(text: String, json: some Encodable) throws {
+        if self.json { try JSONOutput.print(json) } else { print(text) }
+    }
+
+    private struct RecordLine: Encodable {
+        let seq: UInt64
+        let epoch: UInt64
+        let op: String
+        let fields: [String: String]
+    }
+
+    private struct SnapshotLine: Encodable {
+        struct Point: Encodable {
+            let seq: UInt64
+            let epoch: UInt64
+        }
+        let snapshot: Point
+    }
+
+    private struct EndLine: Encodable {
+        struct End: Encodable {
+            let segment: String
+            let offset: Int
+            let problem: String
+        }
+        let segmentEnd: End
+    }
+}

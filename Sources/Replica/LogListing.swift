@@ -1,0 +1,36 @@
+/// What a data directory holds, read without changing it: for `tandemctl log`, on a stopped tracker's data dir
+/// or a copy of one.
+public struct LogListing: Sendable {
+    /// One WAL segment as found.
+    public struct Segment: Sendable {
+        /// The seq its name starts at.
+        public var firstSeq: UInt64
+        /// The records that check out, in file order.
+        public var records: [LogRecord]
+        /// How the file ends: cleanly, torn (what recovery cuts), or damaged.
+        public var ending: LogScan.Ending
+    }
+
+    /// The snapshots, oldest first: the seq and epoch of the last op each includes.
+    public var snapshots: [LogPosition]
+    /// The segments, in seq order.
+    public var segments: [Segment]
+
+    /// Reads every snapshot header and every segment of `directory`. Nothing is written, and nothing is locked,
+    /// so a running tracker's directory can be read too (its newest records may be missing or torn).
+    /// - Throws: ``ReplicaError`` when a file cannot be read, or a snapshot does not decode.
+    public static func read(_ directory: DataDirectory) throws(ReplicaError) -> LogListing {
+        var snapshots: [LogPosition] = []
+        for seq in try directory.snapshots() {
+            let path = directory.snapshotPath(seq: seq)
+            let snapshot = try SnapshotFile.decode(try PosixFile.readAll(path), path: path)
+            snapshots.append(LogPosition(epoch: snapshot.epoch, seq: snapshot.seq))
+        }
+        var segments: [Segment] = []
+        for first in try directory.segments() {
+            let scan = LogScan.scan(try PosixFile.readAll(directory.segmentPath(firstSeq: first)))
+            segments.append(Segment(firstSeq: first, records: scan.records, ending: scan.ending))
+        }
+        return LogListing(snapshots: snapshots, segments: segments)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import TandemTestKit
+import Testing
+
+/// `tandemctl log` on a real tracker's data directory: every op, secrets redacted, torn tails shown.
+@Suite(.serialized)
+struct CtlLogTests {
+    @Test func theLogShowsEveryOpWithSecretsRedacted() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        #expect(try cluster.ctl(["create-user", "ada", "--password-stdin"], stdin: "s3cret-pw\n").status == 0)
+        #expect(try cluster.ctl(["login", "ada", "--password-stdin"], stdin: "s3cret-pw\n").status == 0)
+        #expect(try cluster.ctl(["create-group", "lab"]).status == 0)
+        let token = try String(
+            contentsOfFile: cluster.directory.appendingPathComponent("user/session").path, encoding: .utf8)
+        #expect(try cluster.stop() == 0)
+
+        let text = try cluster.ctl(["log", "--tracker", "t1"])
+        #expect(text.status == 0, "\(text)")
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(lines)")
+        #expect(lines[0] == "seq 1  epoch 1  create_user  user=ada password=<redacted>")
+        #expect(lines[1] == "seq 2  epoch 1  open_session  user=ada token=<redacted>")
+        #expect(lines[2] == "seq 3  epoch 1  create_group  group=lab owner=ada")
+        #expect(!text.stdout.contains(token.trimmingCharacters(in: .whitespacesAndNewlines)))
+
+        let json = try cluster.ctl(["log", "--tracker", "t1", "--json", "--from", "3"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(object?["op"] as? String == "create_group")
+        #expect(object?["seq"] as? Int == 3)
+        #expect((object?["fields"] as? [String: String])?["group"] == "lab")
+    }
+
+    @Test func aTornTailIsShownAndAMissingDirectoryIsAUsageError() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        #expect(try cluster.ctl(["create-user", "bo", "--password-stdin"], stdin: "pw\n").status == 0)
+        #expect(try cluster.stop() == 0)
+        let dataDir = cluster.directory.appendingPathComponent("data/t1")
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: dataDir.path).first { $0.hasPrefix("wal-") })
+        let handle = try FileHandle(forWritingTo: dataDir.appendingPathComponent(segment))
+        handle.seekToEndOfFile()
+        handle.write(Data([0, 0, 0, 9, 1, 2, 3]))
+        try handle.close()
+
+        let log = try cluster.ctl(["log", "--data-dir", dataDir.path])
+        #expect(log.status == 0, "\(log)")
+        #expect(log.stdout.contains("create_user  user=bo"))
+        #expect(log.stdout.contains("\(segment): torn at byte"))
+
+        let missing = try cluster.ctl(["log", "--data-dir", "/nonexistent/tandem"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("does not exist"))
+        #expect(try cluster.ctl(["log"]).status == 2, "a log must be named")
+    }
+}
