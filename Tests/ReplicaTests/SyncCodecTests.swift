@@ -86,4 +86,26 @@ import Wire
             _ = try? SyncMessage(frame: Frame(kind: kind, payload: ByteBuffer(bytes: bytes)))
         }
     }
+
+    @Test func countersNearTheirLimitAreRefused() throws {
+        let huge = SyncMessage.maxCounter
+        let messages: [SyncMessage] = [
+            .hello(Hello(epoch: huge, role: .backup, position: .start, epochStart: 0)),
+            .ack(epoch: 1, position: LogPosition(epoch: 1, seq: UInt64.max), epochStart: 0, number: 1),
+            .truncate(epoch: 1, afterSeq: huge),
+            .append(
+                Append(
+                    epoch: 1, previous: LogPosition(epoch: 1, seq: huge), records: [], commitSeq: 0,
+                    backupInSync: false, ackEcho: 0)),
+        ]
+        for message in messages {
+            #expect(throws: SyncCodecError.self, "\(message)") { try SyncMessage(frame: Self.frame(message)) }
+        }
+        let record = LogRecord(epoch: 1, seq: 0, payload: ByteBuffer(string: "x"))
+        let wrapping = SyncMessage.append(
+            Append(
+                epoch: 1, previous: LogPosition(epoch: 1, seq: UInt64.max), records: [record], commitSeq: 0,
+                backupInSync: false, ackEcho: 0))
+        #expect(throws: SyncCodecError.self) { try SyncMessage(frame: Self.frame(wrapping)) }
+    }
 }

@@ -159,7 +159,8 @@ extension SyncMessage {
                 throw SyncCodecError(description: "the append announces \(count) records; they do not all check out")
             }
             let inOrder = scan.records.enumerated().allSatisfy { index, record in
-                record.seq == previous.seq &+ 1 &+ UInt64(index) && record.epoch <= epoch
+                previous.seq < SyncMessage.maxCounter && record.seq == previous.seq + 1 + UInt64(index)
+                    && record.epoch <= epoch
                     && record.epoch >= (index == 0 ? previous.epoch : scan.records[index - 1].epoch)
             }
             guard inOrder else {
@@ -186,6 +187,31 @@ extension SyncMessage {
         }
         guard payload.readableBytes == 0 else {
             throw SyncCodecError(description: "\(payload.readableBytes) bytes after the fields of a \(kind) frame")
+        }
+        try self.checkBounds()
+    }
+
+    /// The largest epoch or seq a frame may carry: far beyond any real log, and far enough below `UInt64.max`
+    /// that nothing a peer sends can make the arithmetic of the core overflow.
+    public static let maxCounter: UInt64 = 1 << 62
+
+    private func checkBounds() throws(SyncCodecError) {
+        var counters: [UInt64] = [self.epoch]
+        switch self {
+        case .hello(let hello), .requestVote(let hello), .vote(_, let hello):
+            counters += [hello.position.epoch, hello.position.seq, hello.epochStart]
+        case .append(let append):
+            counters += [append.previous.epoch, append.previous.seq + UInt64(append.records.count), append.commitSeq]
+            counters += append.records.map(\.epoch)
+        case .ack(_, let position, let epochStart, _), .mismatch(_, let position, let epochStart):
+            counters += [position.epoch, position.seq, epochStart]
+        case .truncate(_, let seq):
+            counters.append(seq)
+        case .snapshotFollows(_, let position):
+            counters += [position.epoch, position.seq]
+        }
+        guard counters.allSatisfy({ $0 < Self.maxCounter }) else {
+            throw SyncCodecError(description: "a \(self.kind) frame carries an epoch or seq of 2^62 or more")
         }
     }
 }
