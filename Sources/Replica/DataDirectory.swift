@@ -84,14 +84,17 @@ public struct DataDirectory: Sendable {
 
 /// Small POSIX file helpers with typed errors.
 enum PosixFile {
-    /// Reads a whole file.
-    static func readAll(_ path: String) throws(ReplicaError) -> ByteBuffer {
+    /// Reads a whole file, or what follows its first `offset` bytes.
+    static func readAll(_ path: String, from offset: Int = 0) throws(ReplicaError) -> ByteBuffer {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io("open", path: path, errno: errno) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .io("fstat", path: path, errno: errno) }
-        var buffer = ByteBufferAllocator().buffer(capacity: Int(info.st_size))
+        guard offset == 0 || lseek(fd, off_t(offset), SEEK_SET) >= 0 else {
+            throw .io("lseek", path: path, errno: errno)
+        }
+        var buffer = ByteBufferAllocator().buffer(capacity: max(Int(info.st_size) - offset, 0))
         while true {
             var readError: Int32 = 0
             let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 16) { raw in

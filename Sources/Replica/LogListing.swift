@@ -9,6 +9,8 @@ public struct LogListing: Sendable {
         public var records: [LogRecord]
         /// How the file ends: cleanly, torn (what recovery cuts), or damaged.
         public var ending: LogScan.Ending
+        /// The bytes the whole records take, from the start of the file.
+        public var validLength: Int
     }
 
     /// The snapshots, oldest first: the seq and epoch of the last op each includes.
@@ -29,7 +31,8 @@ public struct LogListing: Sendable {
         var segments: [Segment] = []
         for first in try directory.segments() {
             let scan = LogScan.scan(try PosixFile.readAll(directory.segmentPath(firstSeq: first)))
-            segments.append(Segment(firstSeq: first, records: scan.records, ending: scan.ending))
+            segments.append(
+                Segment(firstSeq: first, records: scan.records, ending: scan.ending, validLength: scan.validLength))
         }
         return LogListing(snapshots: snapshots, segments: segments)
     }

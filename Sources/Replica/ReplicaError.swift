@@ -39,6 +39,12 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         ReplicaError(.undecodable(path: path, seq: seq, detail: detail))
     }
 
+    /// Whether a file was not there (it was removed, by a trim behind a snapshot say).
+    public var isMissingFile: Bool {
+        if case .io(_, _, let code) = self.base { return code == 2 }
+        return false
+    }
+
     /// Whether this is a full disk (ENOSPC or EDQUOT), which an operator can fix by freeing space.
     public var isDiskFull: Bool {
         if case .io(_, _, let code) = self.base { return code == 28 || code == 122 }

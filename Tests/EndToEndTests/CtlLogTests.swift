@@ -54,4 +54,22 @@ struct CtlLogTests {
         #expect(missing.stderr.contains("does not exist"))
         #expect(try cluster.ctl(["log"]).status == 2, "a log must be named")
     }
+
+    @Test func followPrintsOpsAsTheyAreLogged() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        #expect(try cluster.ctl(["create-user", "cy", "--password-stdin"], stdin: "pw\n").status == 0)
+        let follower = try cluster.launch(
+            Binaries.tandemctl, ["log", "--config", cluster.configPath, "--tracker", "t1", "--follow"], log: "follow")
+        defer { follower.terminate() }
+        _ = try eventually("the existing op printed") {
+            cluster.log("follow").contains("create_user  user=cy") ? true : nil
+        }
+        #expect(try cluster.ctl(["login", "cy", "--password-stdin"], stdin: "pw\n").status == 0)
+        #expect(try cluster.ctl(["create-group", "late"]).status == 0)
+        _ = try eventually("the new op printed") {
+            cluster.log("follow").contains("seq 3  epoch 1  create_group  group=late owner=cy") ? true : nil
+        }
+        #expect(follower.isRunning)
+    }
 }

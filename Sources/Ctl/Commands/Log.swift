@@ -10,9 +10,10 @@ extension Tandemctl {
             discussion: """
                 Reads the data directory of a tracker of this host (--tracker) or any copy of one (--data-dir), \
                 without changing it: each op with its seq, epoch and fields, where snapshots were taken, and how \
-                each WAL segment ends. Password hashes and session tokens are shown as <redacted>. With --json: \
-                one JSON object per line, each with either seq, epoch, op and fields, or snapshot (seq and \
-                epoch), or segment_end (segment, and the offset and problem of a torn or damaged end).
+                each WAL segment ends. Password hashes and session tokens are shown as <redacted>. With \
+                --follow it then prints ops as the tracker logs them, until interrupted. With --json: one JSON \
+                object per line, each with either seq, epoch, op and fields, or snapshot (seq and epoch), or \
+                segment_end (segment, and the offset and problem of a torn or damaged end).
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -29,6 +30,9 @@ extension Tandemctl {
         @Option(help: ArgumentHelp("Print at most this many ops.", valueName: "count"))
         var limit: Int?
 
+        @Flag(help: "Keep printing ops as they are logged.")
+        var follow = false
+
         @Flag(help: "Print JSON lines.")
         var json = false
 
@@ -44,19 +48,25 @@ extension Tandemctl {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CtlError.usage("\(path) does not exist: is the tracker's data_dir on this host?")
             }
-            let listing = try LogListing.read(DataDirectory(path: path))
-            var lines = LogLines(json: self.json)
+            let directory = DataDirectory(path: path)
+            let listing = try LogListing.read(directory)
+            var lines = LogLines(json: self.json, from: self.from, limit: self.limit ?? .max)
             for snapshot in listing.snapshots where snapshot.seq + 1 >= self.from {
                 try lines.snapshot(snapshot)
             }
-            var left = self.limit ?? .max
             for segment in listing.segments {
-                for record in segment.records where record.seq >= self.from {
-                    guard left > 0 else { return }
-                    try lines.record(record)
-                    left -= 1
-                }
-                try lines.end(of: segment, in: DataDirectory(path: path))
+                for record in segment.records { try lines.record(record) }
+                guard !lines.full else { return }
+                try lines.end(of: segment, in: directory)
+            }
+            guard self.follow else { return }
+            var tail = LogTail(
+                directory: directory, segment: listing.segments.last?.firstSeq,
+                offset: listing.segments.last?.validLength ?? 0)
+            while !lines.full {
+                fflush(nil)  // A pipe or file would otherwise hold the lines until the buffer fills.
+                for record in try tail.poll() { try lines.record(record) }
+                Thread.sleep(forTimeInterval: 0.2)
             }
         }
 
@@ -74,11 +84,18 @@ extension Tandemctl {
     }
 }
 
-/// Prints the lines of `tandemctl log`, as text or JSON lines.
+/// Prints the lines of `tandemctl log`, as text or JSON lines: records from `from` on, at most `limit` of them.
 private struct LogLines {
     let json: Bool
+    let from: UInt64
+    var limit: Int
+
+    /// Whether `limit` records have been printed.
+    var full: Bool { self.limit <= 0 }
 
     mutating func record(_ record: LogRecord) throws {
+        guard record.seq >= self.from, !self.full else { return }
+        self.limit -= 1
         guard record.payload.readableBytes > 0 else {
             return try self.emit(
                 text: "seq \(record.seq)  epoch \(record.epoch)  epoch_start",
