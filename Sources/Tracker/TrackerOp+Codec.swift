@@ -132,9 +132,10 @@ extension TrackerOp {
         case .identified:
             let origin = try RequestOrigin(
                 client: buffer.readTrackerInteger(as: UInt64.self), request: buffer.readTrackerInteger(as: UInt64.self))
-            let op = try TrackerOp.decode(from: &buffer)
-            if case .identified = op { throw .unknownOp(Tag.identified.rawValue) }
-            return .identified(origin, op)
+            // Refuse nesting before decoding the inner op: a deep nest would otherwise recurse off the stack.
+            let innerTag = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)
+            guard innerTag != Tag.identified.rawValue else { throw .unknownOp(Tag.identified.rawValue) }
+            return .identified(origin, try TrackerOp.decode(from: &buffer))
         }
     }
 }

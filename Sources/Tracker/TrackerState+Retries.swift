@@ -43,9 +43,10 @@ extension TrackerState {
         }
         client.lastHeard = self.retryClock
         self.retries[origin.client] = client
-        // Every `lastHeard` is distinct, so the client forgotten is the same on both trackers.
+        // Every `lastHeard` is distinct (snapshots are checked for it), and ties would go to the lower client id
+        // anyway, so the client forgotten is the same on both trackers.
         if self.retries.count > Self.clientsKept,
-            let stalest = self.retries.min(by: { $0.value.lastHeard < $1.value.lastHeard })?.key
+            let stalest = self.retries.min(by: { ($0.value.lastHeard, $0.key) < ($1.value.lastHeard, $1.key) })?.key
         {
             self.retries[stalest] = nil
         }

@@ -76,6 +76,9 @@ extension TrackerState {
         self.retryClock = try buffer.readTrackerInteger(as: UInt64.self)
         // A client is at least its id, its clock and a count; a reply at least its number and kind byte.
         let clients = try buffer.readTrackerCount(minimumElementSize: 20)
+        // Eviction picks the client heard from longest ago: two clients heard at the same tick would make it
+        // depend on dictionary order, which differs between processes.
+        var heard: Set<UInt64> = []
         for _ in 0..<clients {
             let id = try buffer.readTrackerInteger(as: UInt64.self)
             var client = ClientReplies(lastHeard: try buffer.readTrackerInteger(as: UInt64.self))
@@ -90,8 +93,9 @@ extension TrackerState {
                 client.order.append(request)
             }
             guard self.retries.updateValue(client, forKey: id) == nil, client.replies.count == client.order.count,
-                client.order.count <= Self.repliesKeptPerClient, client.lastHeard <= self.retryClock
-            else { throw .inconsistentSnapshot("the retries of client \(id) repeat or overflow") }
+                (1...Self.repliesKeptPerClient).contains(client.order.count), client.lastHeard <= self.retryClock,
+                heard.insert(client.lastHeard).inserted
+            else { throw .inconsistentSnapshot("the retries of client \(id) repeat, overflow or are empty") }
         }
         guard self.retries.count <= Self.clientsKept else {
             throw .inconsistentSnapshot("\(self.retries.count) clients' retries kept, over \(Self.clientsKept)")

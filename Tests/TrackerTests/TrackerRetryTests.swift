@@ -88,5 +88,36 @@ import Wire
         var nested = ByteBuffer()
         TrackerState.encode(.identified(Self.alice, op), into: &nested)
         #expect(throws: TrackerCodecError.self) { try TrackerState.decodeOp(from: &nested) }
+
+        // A hostile nest 100,000 deep is refused at its second level, not recursed into.
+        var deep = ByteBuffer()
+        for _ in 0..<100_000 {
+            deep.writeInteger(UInt8(1))
+            deep.writeInteger(UInt8(11))
+            deep.writeInteger(UInt64(1))
+            deep.writeInteger(UInt64(1))
+        }
+        #expect(throws: TrackerCodecError.self) { try TrackerState.decodeOp(from: &deep) }
+    }
+
+    @Test func aSnapshotWhoseClientsTieOrAreEmptyIsRefused() throws {
+        var state = Self.signedUp()
+        _ = state.apply(.identified(RequestOrigin(client: 1, request: 1), .closeSession(token: "x")))
+        _ = state.apply(.identified(RequestOrigin(client: 2, request: 1), .closeSession(token: "y")))
+        var buffer = ByteBuffer()
+        state.encodeSnapshot(into: &buffer)
+        var bytes = Array(buffer.readableBytesView)
+        // The retries section ends the snapshot: clock, count, then client 1 (id, lastHeard 1, ...), client 2.
+        let secondLastHeard = bytes.count - Self.clientTail(state, client: 2) + 8
+        bytes[secondLastHeard + 7] = 1  // client 2 heard at 1 too
+        var tied = ByteBuffer(bytes: bytes)
+        #expect(throws: TrackerCodecError.self) { try TrackerState.decodeSnapshot(from: &tied) }
+    }
+
+    /// The bytes client `client`'s entry takes at the end of `state`'s snapshot.
+    static func clientTail(_ state: TrackerState, client: UInt64) -> Int {
+        var reply = ByteBuffer()
+        reply.writeReplyRecord(state.rememberedReply(for: RequestOrigin(client: client, request: 1))!)
+        return 8 + 8 + 4 + 8 + reply.readableBytes
     }
 }
