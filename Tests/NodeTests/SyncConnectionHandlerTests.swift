@@ -95,12 +95,28 @@ import Wire
         try listener.writeInbound(garbage)
         #expect(!listener.isActive)
 
-        let (dialer2, listener2, _, _) = try Self.pair(maxFrame: 1024)
+        let (dialer2, listener2, _, listened2) = try Self.pair(maxFrame: 1024)
         try Self.shuttle(dialer2, listener2)
         var huge = ByteBuffer()
         huge.writeInteger(UInt32(1 << 30))
         try listener2.writeInbound(huge)
         #expect(!listener2.isActive, "a 1 GiB length is refused before anything is buffered")
         #expect(listened.messages.isEmpty)
+        #expect(listened2.messages.isEmpty)
+    }
+
+    @Test func beforeTheHandshakeOnlyHandshakeSizedFramesAreTaken() throws {
+        let (_, listener, _, _) = try Self.pair()
+        var long = ByteBuffer()
+        long.writeInteger(UInt32(1_000))
+        try listener.writeInbound(long)
+        #expect(!listener.isActive, "a 1,000-byte frame before the handshake is refused at its length")
+    }
+
+    @Test func aConnectionThatDoesNotCompleteTheHandshakeIsClosed() throws {
+        let (_, listener, _, listened) = try Self.pair()
+        listener.embeddedEventLoop.advanceTime(by: SyncConnectionHandler.handshakeTimeout)
+        #expect(!listener.isActive)
+        #expect(listened.peer == nil)
     }
 }

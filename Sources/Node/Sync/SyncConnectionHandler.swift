@@ -7,8 +7,10 @@ import Wire
 /// messages both ways, in frames.
 ///
 /// A frame that does not decode, a failed proof, or a frame over `maxFrame` ends the connection: the sync port
-/// trusts nothing before the handshake and nothing malformed after it. Input is cut into frames as it arrives,
-/// so at most one partial frame (bounded by `maxFrame`) is buffered.
+/// trusts nothing before the handshake and nothing malformed after it. Until the handshake is done, frames may
+/// be no longer than a handshake step and the handshake must end within ``handshakeTimeout``, so an
+/// unauthenticated connection costs a few bytes and a few seconds. Input is cut into frames as it arrives, so
+/// at most one partial frame is buffered.
 final class SyncConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -29,6 +31,12 @@ final class SyncConnectionHandler: ChannelInboundHandler {
     private let logger: Logger
     private var inbound = ByteBuffer()
     private var authenticated = false
+    private var handshakeDeadline: Scheduled<Void>?
+
+    /// How long the other side has to complete the handshake.
+    static let handshakeTimeout = TimeAmount.seconds(5)
+    /// The longest handshake frame: the kind byte, two 32-byte fields and a node index.
+    static let maxHandshakeFrame = 1 + 2 * SyncHandshake.nonceLength + 1
 
     /// The dialing side: it greets with `nonce` and knows it dialed tracker `peer`.
     init(
@@ -56,14 +64,26 @@ final class SyncConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         if let greeting = self.firstFrame { self.send(greeting, context: context) }
+        self.handshakeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.handshakeTimeout) {
+            self.logger.warning("refused a sync connection: no handshake in time")
+            context.close(promise: nil)
+        }
         context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.handshakeDeadline?.cancel()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = self.unwrapInboundIn(data)
         self.inbound.writeBuffer(&bytes)
         do {
-            while context.channel.isActive, let frame = try self.inbound.readFrame(maxFrame: self.maxFrame) {
+            while context.channel.isActive,
+                let frame = try self.inbound.readFrame(
+                    maxFrame: self.authenticated ? self.maxFrame : Self.maxHandshakeFrame)
+            {
                 try self.take(frame, context: context)
             }
             if self.inbound.readerIndex > self.inbound.readableBytes { self.inbound.discardReadBytes() }
@@ -104,6 +124,7 @@ final class SyncConnectionHandler: ChannelInboundHandler {
 
     private func finish(peer: UInt8) {
         self.authenticated = true
+        self.handshakeDeadline?.cancel()
         self.events.authenticated(peer)
     }
 
