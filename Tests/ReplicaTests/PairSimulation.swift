@@ -153,7 +153,7 @@ struct PairSimulation {
             self.carryOut(ready, on: to, cause: "\(to) <- \(Self.describe(message))")
         case .snapshot(var snapshot):
             // The stream is taken only from the primary whose snapshot-follows the core accepted.
-            guard self.nodes[to].core.acceptsSnapshot(from: snapshot.senderEpoch) else {
+            guard self.nodes[to].core.acceptsSnapshot(from: snapshot.senderEpoch, at: snapshot.position) else {
                 self.transcript.append("\(to) refuses a snapshot from epoch \(snapshot.senderEpoch)")
                 return
             }

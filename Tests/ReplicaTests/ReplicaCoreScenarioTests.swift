@@ -199,4 +199,39 @@ import Testing
         #expect(pair.nodes[0].cutAside.contains { PairSimulation.value($0) == "v3" })
         #expect(pair.values(inLogOf: 0) == ["v0", "v1", "v2", "v4"])
     }
+
+    /// Found in review: two hellos on one connection start two catch-ups, and the second streams an older
+    /// snapshot after the backup made newer entries durable and acknowledged them. Installing it would lose them.
+    @Test func aBackupRefusesASnapshotOlderThanItsDurableLog() {
+        var pair = PairSimulation(batchBytes: 8)
+        pair.connect()
+        pair.stabilize()
+        for _ in 0..<3 { pair.propose(0) }
+        pair.stabilize()
+        pair.tick(0)
+        pair.stabilize()
+        pair.snapshotAndTrim(0)
+        pair.crash(1)
+        for _ in 0..<12 { pair.propose(0) }
+        pair.nodes[1].disk = []
+        pair.restart(1)
+        pair.connect()
+        pair.deliver(from: 1)
+        pair.deliver(from: 0)
+        while case .sync(let message)? = pair.links[0].first, message.kind != .hello { pair.deliver(from: 0) }
+        pair.deliver(from: 0)
+        while !pair.links[0].isEmpty { pair.deliver(from: 0) }
+        pair.fsync(1)
+        pair.fsync(0)
+        pair.deliver(from: 1)
+        while !pair.links[1].isEmpty { pair.deliver(from: 1) }
+        #expect(pair.acknowledged.count == 15, "the first catch-up was acknowledged")
+        for _ in 0..<4 { pair.deliver(from: 0) }
+        pair.fsync(1)
+        pair.pause(0)
+        pair.links = [[], []]
+        pair.tick(1, times: 5)
+        #expect(pair.nodes[1].core.role == .primary)
+        Self.expectSound(pair)
+    }
 }

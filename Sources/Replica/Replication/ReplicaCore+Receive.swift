@@ -77,9 +77,11 @@ extension ReplicaCore {
         return ready
     }
 
-    /// Whether a FULLSYNC stream from the primary of `epoch` may be installed: this node follows that primary.
-    public func acceptsSnapshot(from epoch: UInt64) -> Bool {
-        self.role == .backup && epoch == self.epoch
+    /// Whether a FULLSYNC stream from the primary of `epoch`, of a snapshot at `position`, may be installed: this
+    /// node follows that primary, and its durable log does not already reach past the snapshot (a repeated
+    /// catch-up may stream an older snapshot after newer entries were made durable and acknowledged here).
+    public func acceptsSnapshot(from epoch: UInt64, at position: LogPosition) -> Bool {
+        self.role == .backup && epoch == self.epoch && position.seq > self.durableSeq
     }
 
     /// The backup replaced its state and log with the primary's snapshot at `position` (FULLSYNC).
