@@ -43,6 +43,8 @@ struct PairSimulation {
         /// The applied state.
         var values: [String] = []
         var appliedSeq: UInt64 = 0
+        /// The highest epoch made durable (``ReplicaReady/persistEpoch``).
+        var durableEpoch: UInt64 = 0
         var up = true
         var paused = false
         /// Paused since its last tick: its next tick reports a stall.
@@ -231,7 +233,8 @@ struct PairSimulation {
         for record in node.disk { history.note(epoch: record.epoch, seq: record.seq) }
         let last = node.disk.last.map { LogPosition(epoch: $0.epoch, seq: $0.seq) } ?? node.snapshot.position
         node.core = ReplicaCore(
-            configuration: Self.coreConfiguration(index, batchBytes: self.batchBytes), history: history, last: last)
+            configuration: Self.coreConfiguration(index, batchBytes: self.batchBytes), history: history, last: last,
+            epoch: node.durableEpoch)
         node.values = node.snapshot.values + node.disk.compactMap(Self.value)
         node.appliedSeq = last.seq
         node.up = true
@@ -273,6 +276,7 @@ struct PairSimulation {
     mutating func carryOut(_ ready: ReplicaReady, on index: Int, cause: String) {
         self.transcript.append(cause + (ready.isEmpty ? "" : " => \(Self.describe(ready))"))
         var node = self.nodes[index]
+        if let epoch = ready.persistEpoch { node.durableEpoch = epoch }
         if let seq = ready.truncateAfter {
             if seq < node.snapshot.position.seq { node.snapshot = SimSnapshot(position: .start, values: []) }
             node.cutAside += node.log.filter { $0.seq > seq }
@@ -399,6 +403,7 @@ struct PairSimulation {
 
     static func describe(_ ready: ReplicaReady) -> String {
         var parts: [String] = []
+        if let epoch = ready.persistEpoch { parts.append("epoch \(epoch) durable") }
         if let seq = ready.truncateAfter { parts.append("cut after \(seq)") }
         if !ready.persist.isEmpty { parts.append("persist \(ready.persist.map(\.seq))") }
         if !ready.messages.isEmpty { parts.append("send " + ready.messages.map(Self.describe).joined(separator: ", ")) }

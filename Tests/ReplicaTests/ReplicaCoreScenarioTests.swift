@@ -234,4 +234,36 @@ import Testing
         #expect(pair.nodes[1].core.role == .primary)
         Self.expectSound(pair)
     }
+
+    /// Found in review: a primary whose epoch marker never reached its own disk, while its backup persisted
+    /// entries of that epoch, must not take the same epoch again when forced after a restart; two different
+    /// entries would then share an (epoch, seq) and the logs could never agree.
+    @Test func aRestartedNodeNeverTakesAnEpochItHasSeen() {
+        var pair = PairSimulation()
+        pair.connect()
+        for _ in 0..<6 {
+            pair.deliver(from: 0)
+            pair.deliver(from: 1)
+        }
+        pair.propose(0)
+        for _ in 0..<3 { pair.deliver(from: 0) }
+        pair.fsync(1)
+        let taken = pair.nodes[0].core.epoch
+        pair.crash(0)
+        pair.crash(1)
+        pair.restart(0)
+        pair.forcePromote(0)
+        #expect(pair.nodes[0].core.epoch > taken)
+        pair.propose(0)
+        pair.fsync(0)
+        pair.restart(1)
+        pair.connect()
+        pair.stabilize()
+        for _ in 0..<5 {
+            pair.tick(0)
+            pair.tick(1)
+            pair.stabilize()
+        }
+        #expect(pair.values(inLogOf: 0) == pair.values(inLogOf: 1))
+    }
 }

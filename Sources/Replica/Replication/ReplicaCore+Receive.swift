@@ -13,7 +13,7 @@ extension ReplicaCore {
             return ready
         }
         if message.epoch > self.epoch {
-            self.epoch = message.epoch
+            self.advanceEpoch(to: message.epoch, into: &ready)
             self.campaigning = false  // A candidacy in an older epoch can no longer win.
             if self.role == .primary {
                 // Fenced. The newer primary may not know where this log ends (the link never broke, so no
@@ -119,7 +119,7 @@ extension ReplicaCore {
             let mine = self.durablePosition
             if mine > hello.position || (mine == hello.position && self.configuration.index == 0) {
                 guard !self.campaigning else { break }
-                self.epoch = self.nextEpoch()
+                self.advanceEpoch(to: self.nextEpoch(), into: &ready)
                 self.campaigning = true
                 self.standbyReason = "asking the other tracker to agree that this one becomes primary"
                 ready.messages.append(.requestVote(candidate: self.hello()))
@@ -140,7 +140,7 @@ extension ReplicaCore {
             candidate.epoch > self.epoch && self.role != .primary
             && candidate.position >= self.durablePosition
         if granted {
-            self.epoch = candidate.epoch
+            self.advanceEpoch(to: candidate.epoch, into: &ready)
             self.campaigning = false
             self.standbyReason = "voted for the other tracker to be primary in epoch \(candidate.epoch)"
             self.ticksSinceHeard = 0

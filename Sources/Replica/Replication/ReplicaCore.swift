@@ -99,12 +99,13 @@ public struct ReplicaCore: Sendable {
     /// the log on disk does not have them yet.
     var unpersisted: [LogRecord] = []
 
-    /// A node that recovered from disk with its log ending at `last`, every entry applied.
-    public init(configuration: Configuration, history: EpochHistory, last: LogPosition) {
+    /// A node that recovered from disk with its log ending at `last`, every entry applied, and `epoch` the
+    /// highest epoch it had made durable (``ReplicaReady/persistEpoch``).
+    public init(configuration: Configuration, history: EpochHistory, last: LogPosition, epoch: UInt64 = 0) {
         self.configuration = configuration
         self.history = history
         self.last = last
-        self.epoch = max(history.lastEpoch, last.epoch)
+        self.epoch = max(epoch, history.lastEpoch, last.epoch)
         self.durableSeq = last.seq
         self.commitSeq = last.seq
         self.appliedSeq = last.seq
@@ -324,6 +325,13 @@ public struct ReplicaCore: Sendable {
         ready.applyThrough = point
     }
 
+    /// Moves to `epoch`, which the shell makes durable before anything else of the Ready: a restarted node must
+    /// never take, or vote in, an epoch it has seen already.
+    mutating func advanceEpoch(to epoch: UInt64, into ready: inout ReplicaReady) {
+        self.epoch = epoch
+        ready.persistEpoch = epoch
+    }
+
     /// The smallest epoch of this node's parity above every epoch it knows.
     func nextEpoch() -> UInt64 {
         let above = self.epoch + 1
@@ -332,7 +340,7 @@ public struct ReplicaCore: Sendable {
 
     /// Becomes primary with a new epoch, marking its start in the log with an empty record.
     mutating func promote(into ready: inout ReplicaReady) {
-        self.epoch = self.nextEpoch()
+        self.advanceEpoch(to: self.nextEpoch(), into: &ready)
         self.becomePrimary(into: &ready)
     }
 

@@ -1,10 +1,13 @@
-/// What the shell must do after one input to ``ReplicaCore``, in this order: cut the log, persist records,
-/// send messages, apply, and the rest.
+/// What the shell must do after one input to ``ReplicaCore``, in this order: persist the epoch, cut the log,
+/// persist records, send messages, apply, and the rest.
 ///
 /// Messages may go out before `persist` is durable: the core makes no message that claims durability (acks are
 /// made only by ``ReplicaCore/persisted(through:)``, once the shell says the records are on disk).
 public struct ReplicaReady: Hashable, Sendable {
-    /// Cut the local log back to this seq first. What is cut is written aside (never silently dropped).
+    /// Make this epoch durable first (the highest epoch seen, and so any vote given in it): after a restart the
+    /// node starts from it, so it never takes or votes in an epoch twice.
+    public var persistEpoch: UInt64?
+    /// Cut the local log back to this seq. What is cut is written aside (never silently dropped).
     public var truncateAfter: UInt64?
     /// Append these records to the local log, in order, then report ``ReplicaCore/persisted(through:)``.
     public var persist: [LogRecord] = []
