@@ -370,7 +370,14 @@ struct PairSimulation {
         // it can commit only what its backup acknowledged before taking over, which the new primary holds.
         let primaries = self.nodes.filter { $0.up && !$0.stalled && $0.core.role == .primary }
         if let newest = primaries.max(by: { $0.core.epoch < $1.core.epoch }) {
-            for (position, value) in self.acknowledged where position.seq > newest.snapshot.position.seq {
+            for (position, value) in self.acknowledged {
+                // What the snapshot covers is only in its values; what follows must be in the log, in place.
+                if position.seq <= newest.snapshot.position.seq {
+                    guard newest.snapshot.values.contains(value) else {
+                        return "primary \(newest.index)'s snapshot lacks acknowledged \(value)"
+                    }
+                    continue
+                }
                 guard let record = newest.record(at: position.seq), record.epoch == position.epoch,
                     Self.value(record) == value
                 else { return "primary \(newest.index) lacks acknowledged \(value) at \(position)" }
