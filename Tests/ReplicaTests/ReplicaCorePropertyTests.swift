@@ -95,6 +95,12 @@ import Testing
         }
         let logs = (0..<2).map { pair.values(inLogOf: $0) }
         guard logs[0] == logs[1] else { return Self.report("logs differ: \(logs[0]) vs \(logs[1])", pair) }
+        // Past both snapshots, the entries themselves agree: same epoch at each seq.
+        let base = pair.nodes.map(\.snapshot.position.seq).max() ?? 0
+        let positions = pair.nodes.map { node in
+            node.log.filter { $0.seq > base }.map { LogPosition(epoch: $0.epoch, seq: $0.seq) }
+        }
+        guard positions[0] == positions[1] else { return Self.report("log positions differ past seq \(base)", pair) }
         guard pair.nodes[0].values == pair.nodes[1].values, pair.nodes[0].values == logs[0] else {
             return Self.report("states differ: \(pair.nodes[0].values) vs \(pair.nodes[1].values)", pair)
         }
