@@ -11,12 +11,14 @@ import NIOCore
 /// - The primary gives each proposal the next (epoch, seq). An entry commits, and its proposer is answered,
 ///   once it is durable here and, while the backup is in sync, acknowledged by the backup. The primary applies
 ///   only committed entries; the backup applies what it has made durable and matched, before it acknowledges.
-/// - A backup is in sync once it has every entry that existed when its catch-up ended. A backup silent for
-///   `failoverTicks` drops out of sync, and the primary then commits alone.
+/// - A backup is in sync from the moment catch-up has sent it everything: commits then wait for its acks. A
+///   backup silent for `failoverTicks` drops out of sync, and the primary then commits alone.
 /// - A backup promotes itself when the primary is silent for `failoverTicks`, but only if the primary counted
-///   it in sync; otherwise it stays a backup and says why.
-/// - Two nodes that meet with no primary between them elect the one with the higher log position (tracker
-///   order breaks ties). Each node takes epochs of its own parity, so two promotions never share an epoch.
+///   it in sync (in an append answering an ack sent since the backup last stalled or reconnected); otherwise
+///   it stays a backup and says why. A primary that stalled steps down and says hello.
+/// - Two nodes that meet with no primary between them: the one with the higher log position (tracker order
+///   breaks ties) asks for the other's vote in a new epoch and promotes once it has it. Each node takes epochs
+///   of its own parity and makes the highest epoch it has seen durable, so no epoch is ever taken twice.
 /// - A message with a higher epoch makes any node step down and follow; one with a lower epoch is answered
 ///   with a hello, so its stale sender learns.
 public struct ReplicaCore: Sendable {
