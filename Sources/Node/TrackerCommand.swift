@@ -34,6 +34,13 @@ extension Tandemd {
                     + "the password-hashing threads need the rest."))
         var eventLoops: Int = max(1, NIOCore.System.coreCount - 1)
 
+        @Flag(
+            help: ArgumentHelp(
+                "Serve without the other tracker: take the primary role at once and replicate nothing.",
+                discussion: "For a trial on one host. Whatever the other tracker acknowledged and this one lacks "
+                    + "is not seen; to promote a tracker of a running pair, use `tandemctl promote --force`."))
+        var alone = false
+
         func validate() throws {
             guard self.eventLoops >= 1 else { throw ValidationError("--event-loops must be at least 1") }
         }
@@ -48,11 +55,13 @@ extension Tandemd {
                 printError("tandemd: \(error)")
                 throw ExitCode(2)
             }
-            guard let tracker = cluster.tracker(id: self.id) else {
+            guard let index = cluster.trackers.firstIndex(where: { $0.id == self.id }) else {
                 let known = cluster.trackers.map(\.id).joined(separator: ", ")
                 printError("tandemd: no tracker '\(self.id)' in \(self.config); the file lists: \(known)")
                 throw ExitCode(2)
             }
+            let tracker = cluster.trackers[index]
+            let peer = cluster.trackers[1 - index]
             let level = self.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -62,14 +71,17 @@ extension Tandemd {
             var logger = Logger(label: "tandemd")
             logger[metadataKey: "tracker.id"] = "\(tracker.id)"
 
-            let store: DurableStateMachine<TrackerState>
+            let store: ReplicatedStateMachine<TrackerState>
+            let replication = cluster.replication
+            let failoverTicks = max(2, Int(replication.failoverTimeout / replication.heartbeat))
             do {
-                store = try DurableStateMachine(
+                store = try ReplicatedStateMachine(
                     directory: DataDirectory(path: tracker.dataDir),
                     initial: TrackerState(pieceSize: UInt32(cluster.pieceSize)),
                     configuration: .init(
                         snapshotEveryOps: cluster.storage.snapshotEveryOps,
-                        snapshotEveryBytes: cluster.storage.snapshotEveryBytes),
+                        snapshotEveryBytes: cluster.storage.snapshotEveryBytes,
+                        replica: .init(index: index, heartbeatTicks: 1, failoverTicks: failoverTicks)),
                     logger: logger)
             } catch {
                 logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
@@ -83,9 +95,21 @@ extension Tandemd {
             let server = TrackerServer(
                 host: tracker.host, port: tracker.clientPort, limits: cluster.limits, engine: engine,
                 group: eventLoops, logger: logger)
+            let syncLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if self.alone {
+                logger.warning("serving alone, as primary, without the other tracker (--alone)")
+                store.forcePromote()
+            } else {
+                services.append(
+                    .init(
+                        service: SyncService(
+                            index: index, me: tracker, peer: peer, replication: replication, secret: secret,
+                            maxFrame: cluster.limits.maxFrame, store: store, group: syncLoop, logger: logger)))
+            }
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [
+                    services: services + [
                         .init(service: server),
                         .init(service: QuitWatcher(signal: quit), successTerminationBehavior: .gracefullyShutdownGroup),
                     ],
@@ -101,6 +125,7 @@ extension Tandemd {
             store.close()
             try? await threadPool.shutdownGracefully()
             try? await eventLoops.shutdownGracefully()
+            try? await syncLoop.shutdownGracefully()
             logger.info("stopped; the WAL is flushed")
             if failed { throw ExitCode(1) }
         }

@@ -108,6 +108,27 @@ enum PosixFile {
         }
     }
 
+    /// Reads up to `length` bytes of a file from `offset` (fewer at its end).
+    static func readRange(_ path: String, from offset: Int, length: Int) throws(ReplicaError) -> ByteBuffer {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io("open", path: path, errno: errno) }
+        defer { close(fd) }
+        var buffer = ByteBufferAllocator().buffer(capacity: length)
+        while buffer.readableBytes < length {
+            var readError: Int32 = 0
+            let have = buffer.readableBytes
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length - have) { raw in
+                let count = pread(fd, raw.baseAddress, length - have, off_t(offset + have))
+                if count < 0 { readError = errno }
+                return max(count, 0)
+            }
+            if readError == EINTR { continue }
+            if readError != 0 { throw .io("pread", path: path, errno: readError) }
+            if count == 0 { break }
+        }
+        return buffer
+    }
+
     /// Writes all of `buffer` to `fd`, retrying short writes.
     static func writeAll(_ fd: Int32, _ buffer: ByteBuffer, path: String) throws(ReplicaError) {
         var failure: Int32 = 0

@@ -11,12 +11,14 @@ import Darwin
 public struct Recovery<Machine: StateMachine>: Sendable {
     /// The state after the last valid record.
     public var machine: Machine
-    /// The epoch of the last op (1 for an empty log).
-    public var epoch: UInt64
+    /// The epochs of the log and where each begins (the snapshot's epoch begins at its seq).
+    public var history: EpochHistory
     /// The seq of the last op (0 for an empty log).
     public var lastSeq: UInt64
     /// The seq of the snapshot recovery started from (0 when there was none).
     public var snapshotSeq: UInt64
+    /// Where the log ends.
+    public var last: LogPosition { LogPosition(epoch: self.history.epoch(of: self.lastSeq) ?? 0, seq: self.lastSeq) }
     /// The first seq of the segment new records go to, if a segment exists.
     public var openSegment: UInt64?
     /// Torn tails that were cut: the segment's path and how many bytes were dropped.
@@ -30,7 +32,7 @@ public struct Recovery<Machine: StateMachine>: Sendable {
         from directory: DataDirectory, initial: Machine, logger: Logger
     ) throws(ReplicaError) -> Recovery {
         var recovery = Recovery(
-            machine: initial, epoch: 1, lastSeq: 0, snapshotSeq: 0, openSegment: nil, cutTails: [])
+            machine: initial, history: EpochHistory(), lastSeq: 0, snapshotSeq: 0, openSegment: nil, cutTails: [])
         if let newest = try directory.snapshots().last {
             let path = directory.snapshotPath(seq: newest)
             let snapshot = try SnapshotFile.decode(try PosixFile.readAll(path), path: path)
@@ -44,7 +46,7 @@ public struct Recovery<Machine: StateMachine>: Sendable {
             } catch {
                 throw .corruptSnapshot(path: path, detail: "state does not decode: \(error)")
             }
-            recovery.epoch = snapshot.epoch
+            recovery.history = EpochHistory([EpochHistory.Start(epoch: snapshot.epoch, firstSeq: snapshot.seq)])
             recovery.lastSeq = snapshot.seq
             recovery.snapshotSeq = snapshot.seq
         }
@@ -90,6 +92,11 @@ public struct Recovery<Machine: StateMachine>: Sendable {
             guard record.seq == self.lastSeq + 1 else {
                 throw .gap(path: path, expected: self.lastSeq + 1, found: record.seq)
             }
+            guard record.epoch >= self.history.lastEpoch else {
+                throw .corruptRecord(
+                    path: path, offset: 0,
+                    detail: "op \(record.seq) has epoch \(record.epoch), older than the \(self.history.lastEpoch) before it")
+            }
             // An empty record marks where a primary's epoch begins (docs/REPLICATION.md); it changes no state.
             if record.payload.readableBytes > 0 {
                 var payload = record.payload
@@ -102,7 +109,7 @@ public struct Recovery<Machine: StateMachine>: Sendable {
                 _ = self.machine.apply(op)
             }
             self.lastSeq = record.seq
-            self.epoch = record.epoch
+            self.history.note(epoch: record.epoch, seq: record.seq)
         }
     }
 }

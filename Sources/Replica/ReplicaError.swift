@@ -8,6 +8,8 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case locked(path: String)
         case closed
         case undecodable(path: String, seq: UInt64, detail: String)
+        case notPrimary(role: ReplicaRole, reason: String?)
+        case steppedDown
     }
 
     private let base: Base
@@ -37,6 +39,22 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A record's checksum was good but the state machine could not decode its op.
     public static func undecodable(path: String, seq: UInt64, detail: String) -> ReplicaError {
         ReplicaError(.undecodable(path: path, seq: seq, detail: detail))
+    }
+
+    /// This tracker is not the primary, so it takes no writes; `reason` says why when it is not a plain backup.
+    public static func notPrimary(role: ReplicaRole, reason: String?) -> ReplicaError {
+        ReplicaError(.notPrimary(role: role, reason: reason))
+    }
+    /// This tracker stopped being primary before the write was acknowledged; the new primary may or may not
+    /// have it, so the client retries there (its request id makes the retry safe).
+    public static let steppedDown = ReplicaError(.steppedDown)
+
+    /// Whether the write was refused because this tracker is not the primary (or stopped being it).
+    public var isNotPrimary: Bool {
+        switch self.base {
+        case .notPrimary, .steppedDown: true
+        default: false
+        }
     }
 
     /// Whether a file was not there (it was removed, by a trim behind a snapshot say).
@@ -71,6 +89,12 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
             return "the tracker is shutting down; retry against the other tracker"
         case .undecodable(let path, let seq, let detail):
             return "op \(seq) in \(path) does not decode (\(detail)); was the log written by a newer Tandem?"
+        case .notPrimary(let role, let reason):
+            return "this tracker is the \(role), not the primary" + (reason.map { ": \($0)" } ?? "")
+                + "; send writes to the primary"
+        case .steppedDown:
+            return "this tracker stopped being the primary before the write was acknowledged; retry it on the "
+                + "new primary (a retry with the same request id is applied at most once)"
         }
     }
 }

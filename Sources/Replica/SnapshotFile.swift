@@ -35,6 +35,17 @@ public struct SnapshotFile: Sendable {
         return buffer
     }
 
+    /// The position a snapshot file holds the state at, read from its header alone.
+    public static func position(ofFileAt path: String) throws(ReplicaError) -> LogPosition {
+        var header = try PosixFile.readRange(path, from: 0, length: Self.headerLength)
+        guard header.readBytes(length: 4) == Self.magic, header.readInteger(as: UInt8.self) == Self.version,
+            let epoch = header.readInteger(as: UInt64.self), let seq = header.readInteger(as: UInt64.self)
+        else {
+            throw .corruptSnapshot(path: path, detail: "not a Tandem snapshot (bad header)")
+        }
+        return LogPosition(epoch: epoch, seq: seq)
+    }
+
     /// Parses a snapshot file's bytes; `path` names it in errors.
     public static func decode(_ bytes: ByteBuffer, path: String) throws(ReplicaError) -> SnapshotFile {
         var buffer = bytes

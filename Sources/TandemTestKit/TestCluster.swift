@@ -64,10 +64,19 @@ public final class TestCluster {
     public var secret: [UInt8] { Array("0123456789abcdef0123456789abcdef".utf8) }
 
     /// Starts tracker `id` logging at `logLevel` and waits until its client port accepts connections.
-    public func start(_ id: String = "t1", logLevel: String = "info") throws {
-        let process = try self.launch(
-            Binaries.tandemd, ["tracker", "--config", self.configPath, "--id", id, "--log-level", logLevel], log: id)
+    ///
+    /// - Parameter alone: run it with `--alone` (primary at once, no replication), for tests of one tracker;
+    ///   otherwise it joins the pair.
+    public func start(_ id: String = "t1", logLevel: String = "info", alone: Bool = true) throws {
+        let arguments = ["tracker", "--config", self.configPath, "--id", id, "--log-level", logLevel]
+        let process = try self.launch(Binaries.tandemd, arguments + (alone ? ["--alone"] : []), log: id)
         try self.waitUntilAccepting(id, while: process)
+    }
+
+    /// Starts both trackers as a pair.
+    public func startPair(logLevel: String = "info") throws {
+        try self.start("t1", logLevel: logLevel, alone: false)
+        try self.start("t2", logLevel: logLevel, alone: false)
     }
 
     /// Starts `executable` in the cluster directory with its output appended to `<log>.log`; the cluster kills

@@ -18,16 +18,17 @@ struct CtlLogTests {
         let text = try cluster.ctl(["log", "--tracker", "t1"])
         #expect(text.status == 0, "\(text)")
         let lines = text.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 3, "\(lines)")
-        #expect(lines[0] == "seq 1  epoch 1  create_user  user=ada password=<redacted>")
-        #expect(lines[1] == "seq 2  epoch 1  open_session  user=ada token=<redacted>")
-        #expect(lines[2] == "seq 3  epoch 1  create_group  group=lab owner=ada")
+        #expect(lines.count == 4, "\(lines)")
+        #expect(lines[0] == "seq 1  epoch 2  epoch_start", "the first tracker's first epoch begins")
+        #expect(lines[1] == "seq 2  epoch 2  create_user  user=ada password=<redacted>")
+        #expect(lines[2] == "seq 3  epoch 2  open_session  user=ada token=<redacted>")
+        #expect(lines[3] == "seq 4  epoch 2  create_group  group=lab owner=ada")
         #expect(!text.stdout.contains(token.trimmingCharacters(in: .whitespacesAndNewlines)))
 
-        let json = try cluster.ctl(["log", "--tracker", "t1", "--json", "--from", "3"])
+        let json = try cluster.ctl(["log", "--tracker", "t1", "--json", "--from", "4"])
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(object?["op"] as? String == "create_group")
-        #expect(object?["seq"] as? Int == 3)
+        #expect(object?["seq"] as? Int == 4)
         #expect((object?["fields"] as? [String: String])?["group"] == "lab")
     }
 
@@ -68,7 +69,7 @@ struct CtlLogTests {
         #expect(try cluster.ctl(["login", "cy", "--password-stdin"], stdin: "pw\n").status == 0)
         #expect(try cluster.ctl(["create-group", "late"]).status == 0)
         _ = try eventually("the new op printed") {
-            cluster.log("follow").contains("seq 3  epoch 1  create_group  group=late owner=cy") ? true : nil
+            cluster.log("follow").contains("seq 4  epoch 2  create_group  group=late owner=cy") ? true : nil
         }
         #expect(follower.isRunning)
     }

@@ -15,10 +15,13 @@ import Wire
     final class Record: @unchecked Sendable {
         var peer: UInt8?
         var messages: [SyncMessage] = []
+        var snapshot: [UInt8] = []
+        var snapshotEnded = false
 
         var events: SyncConnectionHandler.Events {
             SyncConnectionHandler.Events(
-                authenticated: { self.peer = $0 }, received: { self.messages.append($0) })
+                authenticated: { self.peer = $0 }, received: { self.messages.append($0) },
+                snapshotBytes: { self.snapshot += Array(buffer: $0) }, snapshotEnd: { self.snapshotEnded = true })
         }
     }
 

@@ -11,8 +11,9 @@ struct DiskFullTests {
     @Test func fullDiskIsReportedAndNothingUnsafeIsAcknowledged() async throws {
         try await withTemporaryDataDirectory { directory in
             let store = try openStore(directory, snapshotEveryOps: 1)
-            // The first op's snapshot rotates the log to segment 2, which is the full device.
-            let full = directory.segmentPath(firstSeq: 2)
+            // The epoch marker's snapshot rotated the log to segment 2; the first op's rotates it to segment 3,
+            // which is the full device.
+            let full = directory.segmentPath(firstSeq: 3)
             try FileManager.default.createSymbolicLink(atPath: full, withDestinationPath: "/dev/full")
             #expect(try await store.propose(.set(key: "durable", value: "1")) == nil)
 
@@ -22,7 +23,7 @@ struct DiskFullTests {
             #expect(expected.description.contains("No space left on device"))
             // The failed write could not be cut back, so the store takes no more writes until a restart.
             await #expect(throws: expected) { try await store.propose(.set(key: "refused", value: "3")) }
-            #expect(store.lastSeq == 1)
+            #expect(store.lastSeq == 2)
             #expect(store.read { $0 } == KeyValueMachine(entries: ["durable": "1"]))
             store.close()
 
@@ -30,7 +31,7 @@ struct DiskFullTests {
             try FileManager.default.removeItem(atPath: full)
             let reopened = try openStore(directory)
             defer { reopened.close() }
-            #expect(reopened.lastSeq == 1)
+            #expect(reopened.lastSeq == 3, "the op, between two epoch markers")
             #expect(reopened.read { $0 } == KeyValueMachine(entries: ["durable": "1"]))
             #expect(try await reopened.propose(.set(key: "after", value: "restart")) == nil)
         }

@@ -27,7 +27,7 @@ import Testing
             try directory.create()
             let recovery = try Self.recover(directory)
             #expect(recovery.lastSeq == 0)
-            #expect(recovery.epoch == 1)
+            #expect(recovery.last == .start)
             #expect(recovery.openSegment == nil)
             #expect(recovery.machine == KeyValueMachine())
         }
@@ -54,7 +54,8 @@ import Testing
             try directory.writeSegment(firstSeq: 1, records: Self.records(1...3) + [marker] + after)
             let recovery = try Self.recover(directory)
             #expect(recovery.lastSeq == 8)
-            #expect(recovery.epoch == 2)
+            #expect(recovery.last == LogPosition(epoch: 2, seq: 8))
+            #expect(recovery.history.starts.map(\.firstSeq) == [1, 4])
             var expected = KeyValueMachine.replaying(Self.ops.prefix(3))
             for op in Self.ops[4...] { _ = expected.apply(op) }
             #expect(recovery.machine == expected)

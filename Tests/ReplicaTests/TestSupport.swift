@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import Replica
 import Synchronization
+import TandemTestKit
 
 /// Runs `body` with a fresh data directory under the system's temporary directory, removed afterwards.
 ///
@@ -16,20 +17,27 @@ func withTemporaryDataDirectory<Result>(
     return try await body(DataDirectory(path: url.path))
 }
 
-typealias KeyValueStore = DurableStateMachine<KeyValueMachine>
+typealias KeyValueStore = ReplicatedStateMachine<KeyValueMachine>
 
 extension Logger {
     /// A logger that drops everything, for tests that do not look at logs.
     static let quiet = Logger(label: "tandem.replica.tests") { _ in SwiftLogNoOpLogHandler() }
 }
 
-/// Opens the store in `directory` with the test state machine.
+/// Opens the store in `directory` with the test state machine. With `promote` it becomes a primary without a
+/// backup, as `tandemd --alone` does: each opening starts an epoch, whose marker takes one seq, and this waits
+/// until the marker is applied. Without it the store only recovers (and takes no writes).
 func openStore(
-    _ directory: DataDirectory, snapshotEveryOps: Int = 10_000, logger: Logger = .quiet
-) throws(ReplicaError) -> KeyValueStore {
-    try KeyValueStore(
+    _ directory: DataDirectory, snapshotEveryOps: Int = 10_000, logger: Logger = .quiet, promote: Bool = true
+) throws -> KeyValueStore {
+    let store = try KeyValueStore(
         directory: directory, initial: KeyValueMachine(),
         configuration: .init(snapshotEveryOps: snapshotEveryOps), logger: logger)
+    guard promote else { return store }
+    let recovered = store.lastSeq
+    store.forcePromote()
+    _ = try eventually("the epoch marker to be applied") { store.lastSeq > recovered ? true : nil }
+    return store
 }
 
 /// A test's own precondition that did not hold.

@@ -21,6 +21,10 @@ final class SyncConnectionHandler: ChannelInboundHandler {
         var authenticated: (_ peer: UInt8) -> Void
         /// A sync message arrived.
         var received: (SyncMessage) -> Void
+        /// The next bytes of a FULLSYNC snapshot arrived.
+        var snapshotBytes: (ByteBuffer) -> Void
+        /// A FULLSYNC snapshot ended.
+        var snapshotEnd: () -> Void
     }
 
     private var handshake: SyncHandshake
@@ -119,7 +123,14 @@ final class SyncConnectionHandler: ChannelInboundHandler {
             }
             return
         }
-        self.events.received(try SyncMessage(frame: frame))
+        switch SyncStreamKind(rawValue: frame.kind) {
+        case .snapshotBytes:
+            self.events.snapshotBytes(frame.payload)
+        case .snapshotEnd:
+            self.events.snapshotEnd()
+        case nil:
+            self.events.received(try SyncMessage(frame: frame))
+        }
     }
 
     private func finish(peer: UInt8) {

@@ -40,7 +40,7 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     /// Session tokens: 32 random bytes, 256 bits.
     static let tokenLength = 32
 
-    let store: DurableStateMachine<TrackerState>
+    let store: ReplicatedStateMachine<TrackerState>
     let secret: [UInt8]
     let threadPool: NIOThreadPool
     let quit: QuitSignal
@@ -89,6 +89,9 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     private func propose(_ op: TrackerOp, on loop: any EventLoop) -> EventLoopFuture<Reply> {
         self.store.propose(op, on: loop).recover { [logger] error in
             logger.error("write not logged", metadata: ["error": "\(error)"])
+            if let error = error as? ReplicaError, error.isNotPrimary {
+                return .error(.unavailable, "\(error)")
+            }
             if let error = error as? ReplicaError, error.isDiskFull {
                 return .error(.unavailable, "the tracker's disk is full; nothing was changed: free space and retry")
             }

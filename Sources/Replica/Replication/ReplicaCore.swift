@@ -249,6 +249,28 @@ public struct ReplicaCore: Sendable {
         return ready
     }
 
+    /// The shell could not write the records from `position` on (the disk is full): they are cut from the
+    /// bookkeeping. A primary that may have sent them to the backup steps down, since the backup may hold them
+    /// and this node would give their seqs to other records; one that sent none goes on. A report for a record
+    /// that was cut meanwhile is ignored.
+    public mutating func persistFailed(at position: LogPosition, log: some ReplicaLogReader) -> ReplicaReady {
+        var ready = ReplicaReady()
+        guard position.seq > self.durableSeq, position.seq <= self.last.seq,
+            self.history.epoch(of: position.seq) == position.epoch
+        else { return ready }
+        let sent = self.backup.map { $0.next > position.seq } ?? false
+        self.truncate(after: position.seq - 1, log: log, into: &ready)
+        if self.role == .primary && sent {
+            self.stepDown(to: .waiting, into: &ready)
+            self.standbyReason = "this tracker could not write its log; confirming with the other tracker who is primary"
+            ready.messages.append(.hello(self.hello()))
+        }
+        return ready
+    }
+
+    /// Primary: where the backup's log is known to match this one (nil without a backup).
+    public var backupMatch: UInt64? { self.backup?.match }
+
     /// An ack of the durable log, numbered.
     mutating func makeAck() -> SyncMessage {
         self.acksSent += 1

@@ -20,6 +20,13 @@ public enum SyncKind: UInt8, Sendable, CaseIterable {
     case snapshotFollows = 0x47
 }
 
+/// The frame kinds of a FULLSYNC stream, which follows a ``SyncMessage/snapshotFollows(epoch:position:)``: the
+/// snapshot file's bytes in order, then its end. The file carries its own checksum, checked before it is used.
+public enum SyncStreamKind: UInt8, Sendable, CaseIterable {
+    case snapshotBytes = 0x48
+    case snapshotEnd = 0x49
+}
+
 /// A sync frame that does not decode; the connection that sent it is closed.
 public struct SyncCodecError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What was wrong, for the log.
@@ -27,6 +34,18 @@ public struct SyncCodecError: Error, Hashable, Sendable, CustomStringConvertible
 }
 
 extension ByteBuffer {
+    /// Writes the next bytes of a snapshot file as one FULLSYNC frame.
+    @discardableResult
+    public mutating func writeSnapshotBytesFrame(_ bytes: ByteBuffer) -> Int {
+        self.writeFrame(kind: SyncStreamKind.snapshotBytes.rawValue) { $0.writeImmutableBuffer(bytes) }
+    }
+
+    /// Writes the frame that ends a FULLSYNC stream.
+    @discardableResult
+    public mutating func writeSnapshotEndFrame() -> Int {
+        self.writeFrame(kind: SyncStreamKind.snapshotEnd.rawValue) { _ in 0 }
+    }
+
     /// Writes `message` as one sync frame.
     ///
     /// Records travel as they lie in the WAL (`len | CRC-32C | epoch | seq | payload`), so the receiver checks

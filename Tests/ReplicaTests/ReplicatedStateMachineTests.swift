@@ -4,27 +4,35 @@ import Replica
 import TandemTestKit
 import Testing
 
-@Suite struct DurableStateMachineTests {
+@Suite struct ReplicatedStateMachineTests {
     @Test func stateAndLastSeqSurviveAReopen() async throws {
         try await withTemporaryDataDirectory { directory in
             let ops = KeyValueMachine.Op.randomSequence(count: 150, seed: 7)
             var reference = KeyValueMachine()
             let store = try openStore(directory)
-            #expect(store.lastSeq == 0)
+            #expect(store.lastSeq == 1, "the epoch marker")
             for op in ops {
                 let expected = reference.apply(op)
                 #expect(try await store.propose(op) == expected)
             }
-            #expect(store.lastSeq == 150)
+            #expect(store.lastSeq == 151)
             #expect(store.read { $0 } == reference)
             store.close()
 
+            let recovered = try openStore(directory, promote: false)
+            #expect(recovered.lastSeq == 151)
+            #expect(recovered.read { $0 } == reference)
+            await #expect(throws: ReplicaError.notPrimary(role: .waiting, reason: "waiting for the other tracker")) {
+                try await recovered.propose(.set(key: "next", value: "0"))
+            }
+            recovered.close()
+
             let reopened = try openStore(directory)
             defer { reopened.close() }
-            #expect(reopened.lastSeq == 150)
+            #expect(reopened.lastSeq == 152, "a new epoch's marker")
             #expect(reopened.read { $0 } == reference)
             #expect(try await reopened.propose(.set(key: "next", value: "1")) == nil)
-            #expect(reopened.lastSeq == 151)
+            #expect(reopened.lastSeq == 153)
         }
     }
 
@@ -53,7 +61,7 @@ import Testing
             // Each key belongs to one task, so each answer is the value that task set ten proposals earlier.
             let expected: [String?] = (0..<200).map { $0 >= 10 ? "\($0 - 10)" : nil }
             for task in 0..<8 { #expect(answers[task] == expected, "task \(task)") }
-            #expect(store.lastSeq == 1600)
+            #expect(store.lastSeq == 1601)
             #expect(store.committedBatches < 1600, "concurrent proposals share fsyncs")
             let state = store.read { $0 }
             #expect(state.entries.count == 80)
@@ -62,8 +70,9 @@ import Testing
 
             let (records, endings) = try directory.scanSegments()
             #expect(endings.allSatisfy { $0 == .clean })
-            #expect(records.map(\.seq) == Array(1...1600))
-            let logged = try records.map { record in
+            #expect(records.map(\.seq) == Array(1...1601))
+            #expect(records.first?.payload.readableBytes == 0, "the epoch marker")
+            let logged = try records.dropFirst().map { record in
                 var payload = record.payload
                 return try KeyValueMachine.decodeOp(from: &payload)
             }
@@ -76,9 +85,9 @@ import Testing
                 #expect(values == (0..<200).map { "\($0)" }, "task \(task)'s ops are logged in the order it made them")
             }
 
-            let reopened = try openStore(directory)
+            let reopened = try openStore(directory, promote: false)
             defer { reopened.close() }
-            #expect(reopened.lastSeq == 1600)
+            #expect(reopened.lastSeq == 1601)
             #expect(reopened.read { $0 } == state)
         }
     }
@@ -96,25 +105,25 @@ import Testing
             let snapshots = try directory.snapshots()
             #expect(snapshots.count == 1)
             let snapshotSeq = try #require(snapshots.last)
-            #expect(snapshotSeq >= 100 && snapshotSeq <= 1000)
+            #expect(snapshotSeq >= 100 && snapshotSeq <= 1001)
             #expect(try directory.segments() == [snapshotSeq + 1])
             let path = directory.snapshotPath(seq: snapshotSeq)
             let snapshot = try SnapshotFile.decode(ByteBuffer(bytes: try DiskFile.read(path)), path: path)
             var payload = snapshot.payload
             #expect(snapshot.seq == snapshotSeq)
-            #expect(try KeyValueMachine.decodeSnapshot(from: &payload) == .replaying(ops.prefix(Int(snapshotSeq))))
+            #expect(try KeyValueMachine.decodeSnapshot(from: &payload) == .replaying(ops.prefix(Int(snapshotSeq) - 1)))
 
             let recovery = try Recovery.recover(from: directory, initial: KeyValueMachine(), logger: .quiet)
             #expect(recovery.snapshotSeq == snapshotSeq)
-            #expect(recovery.lastSeq == 1000)
+            #expect(recovery.lastSeq == 1001)
             #expect(recovery.machine == state)
 
             let reopened = try openStore(directory, snapshotEveryOps: 100)
             defer { reopened.close() }
-            #expect(reopened.lastSeq == 1000)
+            #expect(reopened.lastSeq == 1002)
             #expect(reopened.read { $0 } == state)
             _ = try await reopened.propose(.set(key: "after", value: "reopen"))
-            #expect(reopened.lastSeq == 1001)
+            #expect(reopened.lastSeq == 1003)
         }
     }
 
@@ -129,21 +138,24 @@ import Testing
             let segment = try directory.lastSegmentPath()
             let whole = try DiskFile.size(segment)
             var torn = ByteBuffer()
-            torn.writeLogRecord(LogRecord(seq: 11, op: .set(key: "torn", value: "never acknowledged")))
+            torn.writeLogRecord(LogRecord(seq: 12, op: .set(key: "torn", value: "never acknowledged")))
             try DiskFile.append(Array(torn.readableBytesView.prefix(torn.readableBytes / 2)), to: segment)
 
             let capture = LogCapture()
-            let reopened = try openStore(directory, logger: capture.logger)
-            #expect(reopened.lastSeq == 10)
-            #expect(reopened.read { $0 } == .replaying(ops))
+            let recovered = try openStore(directory, logger: capture.logger, promote: false)
+            #expect(recovered.lastSeq == 11, "ten ops after the epoch marker")
+            #expect(recovered.read { $0 } == .replaying(ops))
             #expect(try DiskFile.size(segment) == whole)
             #expect(capture.messages.contains { $0.level == .warning && $0.message.contains("torn WAL tail") })
+            recovered.close()
 
+            let reopened = try openStore(directory)
+            #expect(reopened.lastSeq == 12, "a new epoch's marker takes the torn record's seq")
             #expect(try await reopened.propose(.set(key: "torn", value: "acknowledged")) == nil)
             reopened.close()
-            let again = try openStore(directory)
+            let again = try openStore(directory, promote: false)
             defer { again.close() }
-            #expect(again.lastSeq == 11)
+            #expect(again.lastSeq == 13)
             #expect(again.read { $0.entries["torn"] } == "acknowledged")
             #expect(try directory.scanSegments().endings == [.clean])
         }
@@ -169,9 +181,9 @@ import Testing
 
             // Repaired, the directory opens (a failed start-up must not keep it locked) with every op.
             try DiskFile.flipByte(at: fifth + LogRecord.headerLength, in: segment)
-            let repaired = try openStore(directory)
+            let repaired = try openStore(directory, promote: false)
             defer { repaired.close() }
-            #expect(repaired.lastSeq == 10)
+            #expect(repaired.lastSeq == 11)
             #expect(repaired.read { $0 } == .replaying(ops))
         }
     }
@@ -181,7 +193,7 @@ import Testing
             let first = try openStore(directory)
             _ = try await first.propose(.set(key: "owner", value: "first"))
             #expect(throws: ReplicaError.locked(path: directory.path)) { try openStore(directory) }
-            #expect(first.lastSeq == 1)
+            #expect(first.lastSeq == 2)
             first.close()
 
             // A process another test forks at this moment shares the lock until it execs; wait for that briefly.
@@ -198,12 +210,12 @@ import Testing
             store.close()
             await #expect(throws: ReplicaError.closed) { try await store.propose(.delete(key: "k")) }
             #expect(store.read { $0.entries["k"] } == "v")
-            #expect(store.lastSeq == 1)
+            #expect(store.lastSeq == 2)
         }
     }
 }
 
-extension DurableStateMachineTests {
+extension ReplicatedStateMachineTests {
     /// Closing twice must not close the descriptors again: by then their numbers may belong to another store.
     @Test func secondCloseLeavesOtherStoresAlone() async throws {
         try await withTemporaryDataDirectory { first in
@@ -215,7 +227,7 @@ extension DurableStateMachineTests {
                 closed.close()
                 #expect(throws: ReplicaError.locked(path: second.path)) { try openStore(second) }
                 #expect(try await open.propose(.set(key: "still", value: "writable")) == nil)
-                #expect(open.lastSeq == 1)
+                #expect(open.lastSeq == 2)
             }
         }
     }

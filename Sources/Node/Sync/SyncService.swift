@@ -1,0 +1,205 @@
+import Cluster
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Replica
+import ServiceLifecycle
+import TandemCrypto
+import Tracker
+
+/// The tracker's sync port and its link to the other tracker: the listener, the dialer, and the replica's clock.
+///
+/// Both trackers listen on their sync port; the second tracker of cluster.yaml dials the first, and dials again
+/// a heartbeat after the connection drops, so the pair has one connection when both run. Every connection
+/// proves the cluster secret both ways (``SyncConnectionHandler``) before a message is taken. The clock ticks
+/// every heartbeat; a tick that comes more than half the failover timeout after the one before tells the
+/// replica the process stalled (it was stopped, or starved), so it does not count its own pause as the peer's
+/// silence. The sync port has an event loop of its own: a FULLSYNC install blocks it, not the clients.
+struct SyncService: Service, CustomStringConvertible {
+    let index: Int
+    let me: TrackerConfig
+    let peer: TrackerConfig
+    let replication: ReplicationConfig
+    let secret: [UInt8]
+    let maxFrame: Int
+    let store: ReplicatedStateMachine<TrackerState>
+    let group: any EventLoopGroup
+    let logger: Logger
+
+    /// Never the secret.
+    var description: String { "SyncService(\(self.me.host):\(self.me.syncPort))" }
+
+    func run() async throws {
+        let open = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let listener = try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                self.track(channel, in: open)
+                return channel.eventLoop.makeCompletedFuture { try self.setUp(channel, dialing: false) }
+            }
+            .bind(host: self.me.host, port: self.me.syncPort).get()
+        self.logger.info(
+            "listening for the other tracker",
+            metadata: ["sync.address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
+        let ticker = self.startClock(on: self.group.next())
+        let dialer = self.index == 1 ? Task { await self.keepDialing(open: open) } : nil
+        try await withGracefulShutdownHandler {
+            try await listener.closeFuture.get()
+        } onGracefulShutdown: {
+            listener.close(promise: nil)
+        }
+        ticker.cancel()
+        dialer?.cancel()
+        for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
+    }
+
+    private func track(_ channel: any Channel, in open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
+        open.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
+        channel.closeFuture.whenComplete { _ in
+            _ = open.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
+    }
+
+    /// Connects to the first tracker whenever there is no connection, until the service stops.
+    private func keepDialing(open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) async {
+        var failures = 0
+        while !Task.isCancelled {
+            let bootstrap = ClientBootstrap(group: self.group)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .connectTimeout(.seconds(1))
+                .channelInitializer { channel in
+                    self.track(channel, in: open)
+                    return channel.eventLoop.makeCompletedFuture { try self.setUp(channel, dialing: true) }
+                }
+            do {
+                let channel = try await bootstrap.connect(host: self.peer.host, port: self.peer.syncPort).get()
+                failures = 0
+                try? await channel.closeFuture.get()
+            } catch {
+                failures += 1
+                // Once, not every heartbeat: the other tracker is simply not up.
+                if failures == 1 {
+                    self.logger.info(
+                        "the other tracker's sync port does not answer; retrying",
+                        metadata: ["sync.peer": "\(self.peer.host):\(self.peer.syncPort)", "error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: self.replication.heartbeat)
+        }
+    }
+
+    /// Ticks the replica every heartbeat, telling it when the process stalled.
+    private func startClock(on loop: any EventLoop) -> RepeatedTask {
+        let interval = TimeAmount(self.replication.heartbeat)
+        let stallLimit = TimeAmount(self.replication.failoverTimeout / 2)
+        let lastTick = NIOLockedValueBox(NIODeadline.now())
+        let store = self.store
+        return loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            let now = NIODeadline.now()
+            let gap = lastTick.withLockedValue { last in
+                defer { last = now }
+                return now - last
+            }
+            store.tick(stalled: gap > stallLimit)
+        }
+    }
+
+    /// Puts the sync handler on a new connection and ties its events to the replica.
+    private func setUp(_ channel: any Channel, dialing: Bool) throws {
+        let link = ChannelSyncLink(channel: channel, logger: self.logger)
+        let (store, logger, peerIndex) = (self.store, self.logger, UInt8(1 - self.index))
+        let events = SyncConnectionHandler.Events(
+            authenticated: { peer in
+                guard peer == peerIndex else {
+                    logger.warning("refused a sync connection from a tracker claiming this one's place")
+                    channel.close(promise: nil)
+                    return
+                }
+                store.connected(link)
+            },
+            received: { store.receive($0) },
+            snapshotBytes: { store.receiveSnapshotBytes($0) },
+            snapshotEnd: { store.receiveSnapshotEnd() })
+        channel.closeFuture.whenComplete { _ in store.disconnected(link) }
+        let nonce = try Crypto.randomBytes(SyncHandshake.nonceLength)
+        let handler =
+            dialing
+            ? SyncConnectionHandler(
+                dialing: peerIndex, as: UInt8(self.index), secret: self.secret, nonce: nonce, maxFrame: self.maxFrame,
+                events: events, logger: self.logger)
+            : SyncConnectionHandler(
+                listeningWith: self.secret, nonce: nonce, maxFrame: self.maxFrame, events: events,
+                logger: self.logger)
+        try channel.pipeline.syncOperations.addHandler(handler)
+    }
+}
+
+/// The replica's view of one sync connection. Every write goes through the channel's event loop in the order
+/// it was asked for, whichever thread asks.
+final class ChannelSyncLink: SyncLink {
+    /// FULLSYNC sends the snapshot in frames of this many bytes, one at a time: memory stays bounded however
+    /// large the state, and the stream goes at the pace the other tracker reads it.
+    static let snapshotChunk = 256 << 10
+
+    private let channel: any Channel
+    private let logger: Logger
+
+    init(channel: any Channel, logger: Logger) {
+        self.channel = channel
+        self.logger = logger
+    }
+
+    func send(_ messages: [SyncMessage]) {
+        var encoded = self.channel.allocator.buffer(capacity: 256)
+        for message in messages { encoded.writeSyncFrame(message) }
+        let buffer = encoded
+        let channel = self.channel
+        channel.eventLoop.execute { channel.writeAndFlush(buffer, promise: nil) }
+    }
+
+    func sendSnapshot(path: String, epoch: UInt64, done: @escaping @Sendable (LogPosition?) -> Void) {
+        let position: LogPosition
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        do {
+            guard fd >= 0 else { throw ReplicaError.io("open", path: path, errno: errno) }
+            position = try SnapshotFile.position(ofFileAt: path)
+        } catch {
+            if fd >= 0 { close(fd) }
+            self.logger.error("cannot send the snapshot", metadata: ["error": "\(error)"])
+            return done(nil)
+        }
+        self.send([.snapshotFollows(epoch: epoch, position: position)])
+        let channel = self.channel
+        channel.eventLoop.execute {
+            self.stream(fd: fd, from: 0, position: position, done: done)
+        }
+    }
+
+    /// Sends the next chunk once the last one is written; the end frame after the last.
+    private func stream(fd: Int32, from offset: Int, position: LogPosition, done: @escaping @Sendable (LogPosition?) -> Void)
+    {
+        var chunk = self.channel.allocator.buffer(capacity: Self.snapshotChunk)
+        let count = chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.snapshotChunk) { raw in
+            max(pread(fd, raw.baseAddress, Self.snapshotChunk, off_t(offset)), 0)
+        }
+        var frame = self.channel.allocator.buffer(capacity: count + 8)
+        if count == 0 {
+            close(fd)
+            frame.writeSnapshotEndFrame()
+            self.channel.writeAndFlush(frame).whenComplete { result in
+                done((try? result.get()) == nil ? nil : position)
+            }
+            return
+        }
+        frame.writeSnapshotBytesFrame(chunk)
+        self.channel.writeAndFlush(frame).whenComplete { result in
+            guard case .success = result else {
+                close(fd)
+                return done(nil)
+            }
+            self.stream(fd: fd, from: offset + count, position: position, done: done)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+/// The shell's connection to the other tracker, as the replica sees it.
+///
+/// Both calls only queue their bytes: they are made while the replica holds its lock, and must not block.
+public protocol SyncLink: AnyObject, Sendable {
+    /// Sends `messages`, in order; they are dropped if the connection has closed.
+    func send(_ messages: [SyncMessage])
+
+    /// Streams the snapshot file at `path` (FULLSYNC): a ``SyncMessage/snapshotFollows(epoch:position:)`` in
+    /// `epoch`, the file's bytes in chunks, and its end; then calls `done` with the snapshot's position, or nil
+    /// if the stream broke off.
+    func sendSnapshot(path: String, epoch: UInt64, done: @escaping @Sendable (LogPosition?) -> Void)
+}
