@@ -91,7 +91,8 @@ extension Tandemd {
             let threadPool = NIOThreadPool(numberOfThreads: 2)
             threadPool.start()
             let quit = QuitSignal()
-            let engine = TrackerEngine(store: store, secret: secret, threadPool: threadPool, quit: quit, logger: logger)
+            let engine = TrackerEngine(
+                store: store, trackerID: tracker.id, secret: secret, threadPool: threadPool, quit: quit, logger: logger)
             let server = TrackerServer(
                 host: tracker.host, port: tracker.clientPort, limits: cluster.limits, engine: engine,
                 group: eventLoops, logger: logger)

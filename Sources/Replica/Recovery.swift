@@ -95,7 +95,9 @@ public struct Recovery<Machine: StateMachine>: Sendable {
             guard record.epoch >= self.history.lastEpoch else {
                 throw .corruptRecord(
                     path: path, offset: 0,
-                    detail: "op \(record.seq) has epoch \(record.epoch), older than the \(self.history.lastEpoch) before it")
+                    detail:
+                        "op \(record.seq) has epoch \(record.epoch), older than the \(self.history.lastEpoch) before it"
+                )
             }
             // An empty record marks where a primary's epoch begins (docs/REPLICATION.md); it changes no state.
             if record.payload.readableBytes > 0 {

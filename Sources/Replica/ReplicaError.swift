@@ -10,6 +10,7 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case undecodable(path: String, seq: UInt64, detail: String)
         case notPrimary(role: ReplicaRole, reason: String?)
         case steppedDown
+        case refusedByPrimary(String)
     }
 
     private let base: Base
@@ -48,6 +49,9 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     /// This tracker stopped being primary before the write was acknowledged; the new primary may or may not
     /// have it, so the client retries there (its request id makes the retry safe).
     public static let steppedDown = ReplicaError(.steppedDown)
+
+    /// The primary did not log a write this tracker forwarded to it, for `reason`.
+    public static func refusedByPrimary(_ reason: String) -> ReplicaError { ReplicaError(.refusedByPrimary(reason)) }
 
     /// Whether the write was refused because this tracker is not the primary (or stopped being it).
     public var isNotPrimary: Bool {
@@ -89,9 +93,14 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
             return "the tracker is shutting down; retry against the other tracker"
         case .undecodable(let path, let seq, let detail):
             return "op \(seq) in \(path) does not decode (\(detail)); was the log written by a newer Tandem?"
+        case .notPrimary(.backup, _):
+            return "this tracker is the backup and reaches no primary to forward the write to (a failover may be "
+                + "under way); retry"
         case .notPrimary(let role, let reason):
-            return "this tracker is the \(role), not the primary" + (reason.map { ": \($0)" } ?? "")
-                + "; send writes to the primary"
+            return "this tracker is \(role)" + (reason.map { " (\($0))" } ?? "") + " and no primary takes writes yet; "
+                + "retry, or see tandemctl status"
+        case .refusedByPrimary(let reason):
+            return "the primary did not take the write: \(reason)"
         case .steppedDown:
             return "this tracker stopped being the primary before the write was acknowledged; retry it on the "
                 + "new primary (a retry with the same request id is applied at most once)"

@@ -38,10 +38,12 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         }
     }
 
-    /// Who is told a proposal's outcome: a callback, or a promise on its event loop.
+    /// Who is told a proposal's outcome: a callback, a promise on its event loop, or the backup that forwarded
+    /// it (the op is entry `seq`).
     private enum Completion {
         case callback(@Sendable (Result<Machine.Output, ReplicaError>) -> Void)
         case promise(EventLoopPromise<Machine.Output>)
+        case forwarded(id: UInt64, seq: UInt64, link: any SyncLink)
     }
 
     private typealias Outcome = (Completion, Result<Machine.Output, ReplicaError>)
@@ -79,6 +81,11 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
     private let reader: DiskLogReader
     private var incoming: IncomingSnapshot?
     private var roleSince = Date()
+    /// Backup: writes forwarded to the primary and not answered yet, by forward id.
+    private var forwards: [UInt64: Completion] = [:]
+    private var lastForwardID: UInt64 = 0
+    /// Backup: forwarded writes the primary answered, waiting until this tracker has applied their entry.
+    private var answered: [(seq: UInt64, completion: Completion, output: Machine.Output)] = []
 
     // The writer's queue.
     private let queue = NSCondition()
@@ -210,6 +217,12 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
                 return []
             }
             guard let (records, ready) = self.core.propose([payload]) else {
+                if self.core.role == .backup, let link = self.link {
+                    self.lastForwardID += 1
+                    self.forwards[self.lastForwardID] = completion
+                    link.forward(.request(id: self.lastForwardID, op: payload))
+                    return []
+                }
                 let reason = self.core.role == .backup ? nil : self.core.standbyReason
                 refusal = .notPrimary(role: self.core.role, reason: reason)
                 return []
@@ -237,14 +250,65 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         self.logger.info("connected to the other tracker")
     }
 
-    /// The sync connection `link` closed.
+    /// The sync connection `link` closed. Forwarded writes not answered yet are answered "retry": the primary
+    /// may or may not have logged them.
     public func disconnected(_ link: any SyncLink) {
-        let current = self.driver.withLock { () -> Bool in
-            guard self.link === link else { return false }
+        var current = false
+        let outcomes = self.driver.withLock { () -> [Outcome] in
+            guard self.link === link else { return [] }
             self.link = nil
-            return true
+            current = true
+            var outcomes: [Outcome] = self.forwards.values.map { ($0, .failure(.steppedDown)) }
+            outcomes += self.answered.map { ($0.completion, .success($0.output)) }
+            self.forwards = [:]
+            self.answered = []
+            return outcomes
         }
+        Self.complete(outcomes)
         if current { self.logger.info("lost the connection to the other tracker") }
+    }
+
+    /// A write forwarded by the backup (this tracker proposes it), or the primary's answer to one of ours.
+    public func receiveForwarded(_ frame: ForwardFrame) {
+        let outcomes = self.driver.withLock { () -> [Outcome] in
+            switch frame {
+            case .request(let id, let payload):
+                guard let link = self.link else { return [] }
+                var bytes = payload
+                guard let op = try? Machine.decodeOp(from: &bytes) else {
+                    link.forward(.refusal(id: id, reason: "the forwarded op does not decode"))
+                    return []
+                }
+                guard let (records, ready) = self.core.propose([payload]) else {
+                    let error = ReplicaError.notPrimary(role: self.core.role, reason: self.core.standbyReason)
+                    link.forward(.refusal(id: id, reason: error.description))
+                    return []
+                }
+                let seq = records[0].seq
+                self.proposers[seq] = (op, .forwarded(id: id, seq: seq, link: link))
+                return self.execute(ready)
+            case .reply(let id, let seq, let output):
+                guard let completion = self.forwards.removeValue(forKey: id) else { return [] }
+                var bytes = output
+                guard let output = try? Machine.decodeOutput(from: &bytes) else {
+                    return [(completion, .failure(.refusedByPrimary("its answer does not decode")))]
+                }
+                self.answered.append((seq, completion, output))
+                return self.releaseAnswered()
+            case .refusal(let id, let reason):
+                guard let completion = self.forwards.removeValue(forKey: id) else { return [] }
+                return [(completion, .failure(.refusedByPrimary(reason)))]
+            }
+        }
+        Self.complete(outcomes)
+    }
+
+    /// The forwarded writes whose entries this tracker has applied: their clients read them here from now on.
+    private func releaseAnswered() -> [Outcome] {
+        let applied = self.core.appliedSeq
+        let released = self.answered.filter { $0.seq <= applied }
+        self.answered.removeAll { $0.seq <= applied }
+        return released.map { ($0.completion, .success($0.output)) }
     }
 
     /// A message from the other tracker.
@@ -283,10 +347,12 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
     /// holds, replaces the state and the log with it. Returns once that is done (the caller reads no more
     /// messages meanwhile, so none is taken against the old log).
     public func receiveSnapshotEnd() {
-        guard let incoming = self.driver.withLock({ () -> IncomingSnapshot? in
-            defer { self.incoming = nil }
-            return self.incoming
-        }) else { return }
+        guard
+            let incoming = self.driver.withLock({ () -> IncomingSnapshot? in
+                defer { self.incoming = nil }
+                return self.incoming
+            })
+        else { return }
         let synced = fsync(incoming.fd) == 0
         Foundation.close(incoming.fd)
         do {
@@ -343,7 +409,10 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         }
         if !disk.isEmpty { self.queueWork(disk) }
         if !ready.messages.isEmpty { self.link?.send(ready.messages) }
-        if let seq = ready.applyThrough { outcomes += self.apply(through: seq) }
+        if let seq = ready.applyThrough {
+            outcomes += self.apply(through: seq)
+            outcomes += self.releaseAnswered()
+        }
         if ready.sendSnapshot { self.streamSnapshot() }
         if let seq = ready.abandonAfter { outcomes += self.abandonProposers(after: seq, with: .steppedDown) }
         if let role = ready.newRole {
@@ -412,6 +481,15 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
             case .promise(let promise):
                 let loop = promise.futureResult.eventLoop
                 byLoop[ObjectIdentifier(loop), default: (loop, [])].items.append((promise, result))
+            case .forwarded(let id, let seq, let link):
+                switch result {
+                case .success(let output):
+                    var bytes = ByteBufferAllocator().buffer(capacity: 64)
+                    Machine.encode(output, into: &bytes)
+                    link.forward(.reply(id: id, seq: seq, output: bytes))
+                case .failure(let error):
+                    link.forward(.refusal(id: id, reason: error.description))
+                }
             }
         }
         for (loop, items) in byLoop.values {
@@ -437,7 +515,12 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         self.queue.unlock()
         let outcomes = self.driver.withLock {
             self.discardIncoming()
-            return self.abandonProposers(after: 0, with: .closed)
+            var outcomes = self.abandonProposers(after: 0, with: .closed)
+            outcomes += self.forwards.values.map { ($0, .failure(.closed)) }
+            outcomes += self.answered.map { ($0.completion, .success($0.output)) }
+            self.forwards = [:]
+            self.answered = []
+            return outcomes
         }
         Self.complete(outcomes)
         // A second close must not close the descriptors again: their numbers may belong to other files by now.

@@ -19,6 +19,11 @@ public protocol StateMachine: Sendable {
     /// Reads one op written by ``encode(_:into:)``; `buffer` holds exactly its bytes.
     static func decodeOp(from buffer: inout ByteBuffer) throws -> Op
 
+    /// Appends `output`'s bytes to `buffer`: how the primary answers a write the backup forwarded.
+    static func encode(_ output: Output, into buffer: inout ByteBuffer)
+    /// Reads an output written by ``encode(_:into:)-(Output,_)``; `buffer` holds exactly its bytes.
+    static func decodeOutput(from buffer: inout ByteBuffer) throws -> Output
+
     /// Appends the whole state's bytes to `buffer`.
     func encodeSnapshot(into buffer: inout ByteBuffer)
     /// Reads a state written by ``encodeSnapshot(into:)``; `buffer` holds exactly its bytes.

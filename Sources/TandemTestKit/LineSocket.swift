@@ -68,24 +68,40 @@ public final class LineSocket {
         return true
     }
 
-    /// Sends as much of `bytes` as the peer takes, until all are sent or it takes nothing for `stall`; returns how
-    /// many bytes were sent.
+    /// Sends as much of `bytes` as the peer takes, until all are sent or the peer takes nothing for `stall`;
+    /// returns how many bytes were sent. "Takes nothing" is measured on this socket's send queue, which a peer
+    /// that reads slowly still drains: only a peer that stopped reading leaves it unchanged for `stall`.
     public func send(_ bytes: [UInt8], untilStalledFor stall: Duration) -> Int {
+        let clock = ContinuousClock()
         var offset = 0
+        var lastProgress = clock.now
+        var queued = self.unsentBytes
         while offset < bytes.count {
             let count = bytes[offset...].withUnsafeBytes {
                 Glibc.send(self.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
             }
             if count > 0 {
                 offset += count
+                lastProgress = clock.now
+                queued = self.unsentBytes
                 continue
             }
             guard count < 0, errno == EAGAIN || errno == EWOULDBLOCK else { return offset }
             var pending = pollfd(fd: self.fd, events: Int16(POLLOUT), revents: 0)
-            let (seconds, attoseconds) = stall.components
-            if poll(&pending, 1, Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000)) <= 0 { return offset }
+            _ = poll(&pending, 1, 100)
+            let now = self.unsentBytes
+            if now < queued { lastProgress = clock.now }
+            queued = now
+            if clock.now - lastProgress >= stall { return offset }
         }
         return offset
+    }
+
+    /// The bytes written to this socket that the peer has not taken yet (the kernel's send queue).
+    private var unsentBytes: Int32 {
+        var count: Int32 = 0
+        _ = ioctl(self.fd, UInt(TIOCOUTQ), &count)
+        return count
     }
 
     /// Closes the sending side (the client says it will send nothing more) and keeps receiving.

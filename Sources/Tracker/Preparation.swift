@@ -32,6 +32,16 @@ public enum Preparation: Hashable, Sendable {
     /// `stored` is nil for an unknown user; the shell still answers "wrong user or password", so that the reply does
     /// not tell which users exist.
     case verifyPassword(user: String, password: String, stored: PasswordHash?)
-    /// `QUIT`: an admin command; the shell runs the HMAC challenge (nil `mac` asks for a nonce).
-    case quit(mac: [UInt8]?)
+    /// `QUIT` or `PROMOTE`: an admin command; the shell runs the HMAC challenge (nil `mac` asks for a nonce).
+    case admin(AdminAction, mac: [UInt8]?)
+    /// `CLIENT` or `STATUS`: about the connection or the tracker, not the state; the shell answers.
+    case shell(Request)
+}
+
+/// What an admin command does once the cluster secret is proven.
+public enum AdminAction: Hashable, Sendable {
+    /// Stop the tracker.
+    case quit
+    /// Take the primary role, whatever the other tracker holds.
+    case promote
 }

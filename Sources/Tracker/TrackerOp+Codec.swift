@@ -154,4 +154,16 @@ extension TrackerState {
         guard buffer.readableBytes == 0 else { throw .trailingBytes(buffer.readableBytes) }
         return op
     }
+
+    /// Appends `reply`'s bytes to `buffer`, as the retry table stores them.
+    public static func encode(_ reply: Reply, into buffer: inout ByteBuffer) {
+        buffer.writeReplyRecord(reply)
+    }
+
+    /// Reads a reply written by ``encode(_:into:)-(Reply,_)``; `buffer` must hold exactly its bytes.
+    public static func decodeOutput(from buffer: inout ByteBuffer) throws(WireError) -> Reply {
+        let reply = try buffer.readReplyRecord()
+        guard buffer.readableBytes == 0 else { throw .malformedPayload("trailing bytes after a reply") }
+        return reply
+    }
 }

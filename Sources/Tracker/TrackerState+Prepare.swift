@@ -3,7 +3,7 @@ import Wire
 extension TrackerState {
     /// Decides what to do with `request`, reading the state and changing nothing.
     ///
-    /// Every request except `CREATE_USER`, `LOGIN`, `RESUME` and `QUIT` needs `context.session` to name an open
+    /// Every request except `CREATE_USER`, `LOGIN`, `RESUME`, `CLIENT`, `STATUS` and the admin commands needs `context.session` to name an open
     /// session; without one the reply is `not_logged_in`. Reads and refusals are answered at once
     /// (``Preparation/reply(_:)``); changes come back as an op to log and apply (``Preparation/write(_:)``), or as
     /// work for the shell first (hashing or verifying a password, the admin challenge).
@@ -32,7 +32,11 @@ extension TrackerState {
             guard let user = self.sessions[token] else { throw .noSession }
             return .reply(.user(user))
         case .quit(let mac):
-            return .quit(mac: mac)
+            return .admin(.quit, mac: mac)
+        case .promote(let mac):
+            return .admin(.promote, mac: mac)
+        case .identify, .status:
+            return .shell(request)
         case .logout:
             return try self.write(.closeSession(token: self.session(of: context).token))
         case .whoami:

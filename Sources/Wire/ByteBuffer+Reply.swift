@@ -48,6 +48,15 @@ extension ByteBuffer {
                 throw .malformedPayload("error code: '\(code.prefix(64))' is not a known code")
             }
             return .error(known, try self.readWireString("error message"))
+        case .status:
+            // A field is at least two 4-byte string lengths.
+            let count = try self.readWireCount("status fields", minimumItemSize: 8)
+            var fields: [StatusField] = []
+            for _ in 0..<count {
+                fields.append(
+                    StatusField(try self.readWireString("field name"), try self.readWireString("field value")))
+            }
+            return .status(fields)
         }
     }
 
@@ -98,6 +107,10 @@ extension ByteBuffer {
             return self.writeWireByteString(nonce)
         case .error(let code, let message):
             return self.writeWireString(code.rawValue) + self.writeWireString(message)
+        case .status(let fields):
+            var written = self.writeWireCount(fields.count)
+            for field in fields { written += self.writeWireString(field.name) + self.writeWireString(field.value) }
+            return written
         }
     }
 

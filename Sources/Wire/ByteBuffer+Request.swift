@@ -56,6 +56,13 @@ extension ByteBuffer {
         case .quit:
             let mac = try self.readWireOptionalTag("mac") ? try self.readWireByteString("mac") : nil
             return .quit(mac: mac)
+        case .identify:
+            return .identify(client: try self.readWireInteger("client", as: UInt64.self))
+        case .status:
+            return .status
+        case .promote:
+            let mac = try self.readWireOptionalTag("mac") ? try self.readWireByteString("mac") : nil
+            return .promote(mac: mac)
         }
     }
 
@@ -69,8 +76,10 @@ extension ByteBuffer {
             return self.writeWireString(user) + self.writeWireString(password)
         case .resume(let token):
             return self.writeWireString(token)
-        case .logout, .whoami, .listGroups:
+        case .logout, .whoami, .listGroups, .status:
             return 0
+        case .identify(let client):
+            return self.writeInteger(client)
         case .createGroup(let group), .joinGroup(let group), .leaveGroup(let group), .listRequests(let group),
             .listFiles(let group):
             return self.writeWireString(group)
@@ -87,7 +96,7 @@ extension ByteBuffer {
                 written += self.writeWireString(group)
             }
             return written + self.writeWireString(name) + self.writeInteger(port)
-        case .quit(let mac):
+        case .quit(let mac), .promote(let mac):
             var written = self.writeWireOptionalTag(mac != nil)
             if let mac {
                 written += self.writeWireByteString(mac)

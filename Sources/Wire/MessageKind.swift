@@ -17,6 +17,9 @@ enum RequestKind: UInt8, CaseIterable {
     case stopShare = 0x0F
     case newSeeder = 0x10
     case quit = 0x11
+    case identify = 0x12
+    case status = 0x13
+    case promote = 0x14
 }
 
 /// The kind byte of each reply frame: replies start at `0x80` so that a request never reads as a reply.
@@ -31,6 +34,7 @@ enum ReplyKind: UInt8, CaseIterable {
     case fileInfo = 0x87
     case challenge = 0x88
     case error = 0x89
+    case status = 0x8A
 }
 
 extension Request {
@@ -54,6 +58,9 @@ extension Request {
         case .stopShare: .stopShare
         case .newSeeder: .newSeeder
         case .quit: .quit
+        case .identify: .identify
+        case .status: .status
+        case .promote: .promote
         }
     }
 }
@@ -72,6 +79,7 @@ extension Reply {
         case .fileInfo: .fileInfo
         case .challenge: .challenge
         case .error: .error
+        case .status: .status
         }
     }
 }

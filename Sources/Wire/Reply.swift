@@ -20,6 +20,22 @@ public enum Reply: Hashable, Sendable {
     case challenge([UInt8])
     /// The command was refused or failed; nothing changed.
     case error(ErrorCode, String)
+    /// Named values describing the tracker (`STATUS`), in a fixed order.
+    case status([StatusField])
+}
+
+/// One value of a `STATUS` reply: `role=primary`.
+public struct StatusField: Hashable, Sendable {
+    /// The value's name: lowercase letters and `_`.
+    public var name: String
+    /// The value, as text.
+    public var value: String
+
+    /// Creates a field.
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
 }
 
 /// How the asking user stands with a group.
@@ -141,4 +157,7 @@ public enum ErrorCode: String, Hashable, Sendable, CaseIterable {
     case unsupportedVersion = "unsupported_version"
     /// The tracker cannot serve this now (shutting down, storage failed, too many connections).
     case unavailable = "unavailable"
+    /// No primary can take the write right now (a failover is under way, or this tracker is stopping): retry,
+    /// on this tracker or the other; a client that numbers its writes (`CLIENT`) may retry any write safely.
+    case tryAgain = "try_again"
 }

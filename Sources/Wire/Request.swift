@@ -39,6 +39,15 @@ public enum Request: Hashable, Sendable {
     case newSeeder(group: String?, name: String, port: UInt16)
     /// `QUIT` asks for a challenge; `QUIT|mac` answers it with HMAC-SHA256(secret, nonce) in hex.
     case quit(mac: [UInt8]?)
+    /// `CLIENT|id`: numbers this connection's writes as client `id` (drawn at random, once per client run): the
+    /// tracker applies a write retried with the same id and request number once, and answers it with the first
+    /// reply. Binary clients number their requests with the frame's request id.
+    case identify(client: UInt64)
+    /// `STATUS`: the tracker's role in the pair and how far its log goes (`tandemctl status`).
+    case status
+    /// `PROMOTE` asks for a challenge; `PROMOTE|mac` answers it as for `QUIT`, and forces this tracker to take
+    /// the primary role (`tandemctl promote --force`).
+    case promote(mac: [UInt8]?)
 }
 
 /// The SHA1 hashes of a file's pieces, in order: 20 bytes each, concatenated.

@@ -70,6 +70,18 @@ extension TextAdapter {
         case "QUIT":
             let fields = try args.fields([], or: ["mac"])
             return .quit(mac: try fields.first.map { mac throws(WireError) in try args.mac(mac) })
+        case "CLIENT":
+            let field = try args.fields(["id"])[0]
+            guard field.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let client = UInt64(field) else {
+                throw .badLine("CLIENT: id must be a decimal number below 2^64, not \(field.prefix(64))")
+            }
+            return .identify(client: client)
+        case "STATUS":
+            _ = try args.fields([])
+            return .status
+        case "PROMOTE":
+            let fields = try args.fields([], or: ["mac"])
+            return .promote(mac: try fields.first.map { mac throws(WireError) in try args.mac(mac) })
         default:
             throw .unknownCommand(String(command.prefix(64)))
         }

@@ -29,6 +29,8 @@ public enum TextAdapter {
             ])
         case .challenge(let nonce):
             return Self.line(["CHALLENGE", Hex.encode(nonce)])
+        case .status(let fields):
+            return Self.line(["OK"] + fields.map { "\($0.name)=\(Self.blanking($0.value, scalars: ["|"]))" })
         case .error(let code, let message):
             return Self.line(["ERR", code.rawValue, Self.blanking(message, scalars: ["|"])])
         }
@@ -63,6 +65,10 @@ public enum TextAdapter {
         case .newSeeder(.none, let name, let port): fields = ["NEW_SEEDER", name, String(port)]
         case .quit(.some(let mac)): fields = ["QUIT", Hex.encode(mac)]
         case .quit(.none): fields = ["QUIT"]
+        case .identify(let client): fields = ["CLIENT", String(client)]
+        case .status: fields = ["STATUS"]
+        case .promote(.some(let mac)): fields = ["PROMOTE", Hex.encode(mac)]
+        case .promote(.none): fields = ["PROMOTE"]
         }
         return fields.joined(separator: "|")
     }

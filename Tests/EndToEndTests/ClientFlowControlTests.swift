@@ -62,7 +62,7 @@ struct ClientFlowControlTests {
             #expect(sent < requests.count)
 
             // The tracker holds requests it has read but not served (its replies back up). Stopping answers each
-            // of them `unavailable` after the ones already served, ends its output, and drops what the client
+            // of them `try_again` after the ones already served, ends its output, and drops what the client
             // still sends: a client that sends everything before it reads gets to read every reply.
             kill(pid, SIGTERM)
             let rest = Array(requests[sent...])
@@ -72,7 +72,7 @@ struct ClientFlowControlTests {
                     #expect(refused == 0, "a request was served after one was refused")
                     served += 1
                 } else {
-                    #expect(line == "ERR|unavailable|the tracker is shutting down; retry")
+                    #expect(line == "ERR|try_again|the tracker is shutting down; retry")
                     refused += 1
                 }
             }

@@ -20,9 +20,12 @@ struct CtlLogTests {
         let lines = text.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 4, "\(lines)")
         #expect(lines[0] == "seq 1  epoch 2  epoch_start", "the first tracker's first epoch begins")
-        #expect(lines[1] == "seq 2  epoch 2  create_user  user=ada password=<redacted>")
-        #expect(lines[2] == "seq 3  epoch 2  open_session  user=ada token=<redacted>")
-        #expect(lines[3] == "seq 4  epoch 2  create_group  group=lab owner=ada")
+        // Each write carries the id of the tandemctl that sent it and its request number (the dedupe key).
+        let origin = #/ client=[0-9a-f]{16} request=1$/#
+        #expect(lines[1].hasPrefix("seq 2  epoch 2  create_user  user=ada password=<redacted> client="))
+        #expect(lines[2].hasPrefix("seq 3  epoch 2  open_session  user=ada token=<redacted> client="))
+        #expect(lines[3].hasPrefix("seq 4  epoch 2  create_group  group=lab owner=ada client="))
+        #expect(lines[1...3].allSatisfy { $0.contains(origin) }, "\(lines)")
         #expect(!text.stdout.contains(token.trimmingCharacters(in: .whitespacesAndNewlines)))
 
         let json = try cluster.ctl(["log", "--tracker", "t1", "--json", "--from", "4"])

@@ -17,11 +17,13 @@ import Wire
         var messages: [SyncMessage] = []
         var snapshot: [UInt8] = []
         var snapshotEnded = false
+        var forwards: [ForwardFrame] = []
 
         var events: SyncConnectionHandler.Events {
             SyncConnectionHandler.Events(
                 authenticated: { self.peer = $0 }, received: { self.messages.append($0) },
-                snapshotBytes: { self.snapshot += Array(buffer: $0) }, snapshotEnd: { self.snapshotEnded = true })
+                snapshotBytes: { self.snapshot += Array(buffer: $0) }, snapshotEnd: { self.snapshotEnded = true },
+                forwarded: { self.forwards.append($0) })
         }
     }
 

@@ -53,6 +53,19 @@ struct KeyValueMachine: StateMachine, Hashable {
         return op
     }
 
+    static func encode(_ output: String?, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(output == nil ? 0 : 1))
+        if let output { buffer.writeKeyValueString(output) }
+    }
+
+    static func decodeOutput(from buffer: inout ByteBuffer) throws -> String? {
+        switch buffer.readInteger(as: UInt8.self) {
+        case 0: return nil
+        case 1: return try buffer.readKeyValueString()
+        default: throw DecodeError(detail: "bad output flag")
+        }
+    }
+
     func encodeSnapshot(into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt32(self.entries.count))
         for (key, value) in self.entries.sorted(by: { $0.key < $1.key }) {

@@ -28,8 +28,12 @@ extension Rule {
             ]
         ),
         .refuse("LOGOUT without a session", nil, .logout, .notLoggedIn, Self.notLoggedIn),
-        .shell("QUIT needs no session", nil, .quit(mac: nil), .quit(mac: nil), reply: .challenge([])),
-        .shell("QUIT with a MAC", "alice#1", .quit(mac: [1, 2, 3]), .quit(mac: [1, 2, 3]), reply: .challenge([])),
+        .shell("QUIT needs no session", nil, .quit(mac: nil), .admin(.quit, mac: nil), reply: .challenge([])),
+        .shell(
+            "QUIT with a MAC", "alice#1", .quit(mac: [1, 2, 3]), .admin(.quit, mac: [1, 2, 3]), reply: .challenge([])),
+        .shell("PROMOTE needs no session", nil, .promote(mac: nil), .admin(.promote, mac: nil), reply: .challenge([])),
+        .shell("CLIENT needs no session", nil, .identify(client: 7), .shell(.identify(client: 7)), reply: .ok),
+        .shell("STATUS needs no session", nil, .status, .shell(.status), reply: .ok),
     ]
 
     static let users: [Rule] = [

@@ -49,14 +49,14 @@ import Wire
             #expect((0x01..<0x80).contains(kind))
             requestKinds.insert(kind)
         }
-        #expect(requestKinds == Set(0x01...0x11))
+        #expect(requestKinds == Set(0x01...0x14))
         var replyKinds: Set<UInt8> = []
         for reply in Samples.replies {
             let kind = try #require(
                 Samples.frame(ReplyFrame(requestID: 0, reply: reply)).getInteger(at: 4, as: UInt8.self))
             replyKinds.insert(kind)
         }
-        #expect(replyKinds == Set(0x80...0x89))
+        #expect(replyKinds == Set(0x80...0x8A))
     }
 
     @Test func frameLayoutMatchesTheSpecification() {

@@ -42,6 +42,11 @@ enum Samples {
         .quit(mac: nil),
         .quit(mac: []),
         .quit(mac: Array(0...31)),
+        .identify(client: 0),
+        .identify(client: .max),
+        .status,
+        .promote(mac: nil),
+        .promote(mac: Array(0...31)),
     ]
 
     /// Requests the text form can express: no empty field, no `|` or line break, no port 0.
@@ -67,6 +72,10 @@ enum Samples {
         .newSeeder(group: "team", name: "a.bin", port: .max),
         .quit(mac: nil),
         .quit(mac: Array(0...31)),
+        .identify(client: .max),
+        .status,
+        .promote(mac: nil),
+        .promote(mac: Array(0...31)),
     ]
 
     /// Every reply case, with empty and large lists, `.max` numbers and every error code.
@@ -97,6 +106,8 @@ enum Samples {
             .challenge([]),
             .challenge(Array(0...31)),
             .error(.badRequest, ""),
+            .status([]),
+            .status([StatusField("role", "primary"), StatusField("reason", "é 日本 🎉"), StatusField("", "")]),
         ] + ErrorCode.allCases.map { .error($0, "why: é 日本 🎉") }
 
     /// Request ids to pair with messages, cycling through the extremes.

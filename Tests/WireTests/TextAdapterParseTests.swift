@@ -41,6 +41,11 @@ import Wire
             ("NEW_SEEDER|g|f|7000", .newSeeder(group: "g", name: "f", port: 7000)),
             ("QUIT", .quit(mac: nil)),
             ("QUIT|00ffAB", .quit(mac: [0x00, 0xFF, 0xAB])),
+            ("CLIENT|18446744073709551615", .identify(client: .max)),
+            ("CLIENT|0", .identify(client: 0)),
+            ("STATUS", .status),
+            ("PROMOTE", .promote(mac: nil)),
+            ("PROMOTE|0a", .promote(mac: [0x0A])),
         ]
         for (line, request) in lines {
             #expect(TextAdapter.parse(Substring(line)) == .success(request), "\(line)")
@@ -62,6 +67,10 @@ import Wire
             ("DOWNLOAD_FILE|g", "DOWNLOAD_FILE takes 2 fields: DOWNLOAD_FILE|group|name"),
             ("NEW_SEEDER|f", "NEW_SEEDER takes 2 or 3 fields: NEW_SEEDER|name|port or NEW_SEEDER|group|name|port"),
             ("QUIT|a|b", "QUIT takes 0 or 1 fields: QUIT or QUIT|mac"),
+            ("CLIENT", "CLIENT takes 1 field: CLIENT|id"),
+            ("STATUS|now", "STATUS takes no fields: STATUS"),
+            ("CLIENT|-1", "CLIENT: id must be a decimal number below 2^64, not -1"),
+            ("CLIENT|18446744073709551616", "CLIENT: id must be a decimal number below 2^64, not 18446744073709551616"),
         ]
         for (line, message) in cases {
             #expect(self.error(line) == .badLine(message), "\(line)")

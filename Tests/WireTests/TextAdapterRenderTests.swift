@@ -46,6 +46,8 @@ import Wire
             ),
             (.challenge([0x00, 0x01, 0xAB, 0xFF]), "CHALLENGE|0001abff"),
             (.error(.notFound, "no such group"), "ERR|not_found|no such group"),
+            (.status([StatusField("role", "backup"), StatusField("epoch", "3")]), "OK|role=backup|epoch=3"),
+            (.status([]), "OK"),
         ]
         for (reply, line) in cases {
             #expect(TextAdapter.render(reply) == line)

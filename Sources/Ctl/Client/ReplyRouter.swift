@@ -1,30 +1,29 @@
 import NIOCore
 import Wire
 
-/// A request on its way out, with the promise its reply completes.
+/// A request on its way out, with its id and the promise its reply completes.
 struct PendingRequest: Sendable {
+    let id: UInt32
     let request: Request
     let reply: EventLoopPromise<Reply>
 }
 
-/// Gives each outgoing request the next request id and completes its promise with the reply carrying that id.
+/// Sends each request with its id and completes its promise with the reply carrying that id.
 ///
-/// Ids start at 1 and increase. A reply with id 0 (the tracker could not read the frame's id) goes to the oldest
+/// A reply with id 0 (the tracker could not read the frame's id) goes to the oldest
 /// pending request. When the connection fails or closes, every pending request fails.
 final class ReplyRouter: ChannelDuplexHandler {
     typealias InboundIn = ReplyFrame
     typealias OutboundIn = PendingRequest
     typealias OutboundOut = RequestFrame
 
-    private var nextID: UInt32 = 1
     private var pending: [UInt32: EventLoopPromise<Reply>] = [:]
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = Self.unwrapOutboundIn(data)
-        let id = self.nextID
-        self.nextID = self.nextID == .max ? 1 : self.nextID + 1
-        self.pending[id] = request.reply
-        context.write(Self.wrapOutboundOut(RequestFrame(requestID: id, request: request.request)), promise: promise)
+        self.pending[request.id] = request.reply
+        context.write(
+            Self.wrapOutboundOut(RequestFrame(requestID: request.id, request: request.request)), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

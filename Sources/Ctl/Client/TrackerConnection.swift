@@ -1,4 +1,5 @@
 import Cluster
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Wire
@@ -16,20 +17,38 @@ struct ConnectFailure: Error {
     let reason: String
 }
 
-/// One binary connection to one tracker. Requests go out one after another with increasing ids and each awaits
-/// the reply carrying its id.
+/// Numbers a client run's requests: 1, 2, 3... across all its connections, so a write retried on another
+/// tracker keeps its number (the tracker applies a write with the same client id and number once).
+final class RequestNumbers: Sendable {
+    /// Drawn at random once per run; `CLIENT|id` tells each tracker.
+    let clientID = UInt64.random(in: 1...UInt64.max)
+    private let last = NIOLockedValueBox<UInt32>(0)
+
+    /// The next number.
+    func next() -> UInt32 {
+        self.last.withLockedValue { last in
+            last = last == .max ? 1 : last + 1
+            return last
+        }
+    }
+}
+
+/// One binary connection to one tracker. Requests go out one after another, each numbered by ``RequestNumbers``,
+/// and each awaits the reply carrying its number.
 struct TrackerConnection: Sendable {
     /// The tracker at the other end.
     let tracker: TrackerConfig
     private let channel: any Channel
     private let timeouts: ClientTimeouts
+    private let numbers: RequestNumbers
 
     /// `t1 (127.0.0.1:7101)`.
     var name: String { Self.name(of: self.tracker) }
 
     /// Connects, exchanges prefaces and returns the open connection.
     static func connect(
-        to tracker: TrackerConfig, group: any EventLoopGroup, maxFrame: Int, timeouts: ClientTimeouts
+        to tracker: TrackerConfig, group: any EventLoopGroup, maxFrame: Int, timeouts: ClientTimeouts,
+        numbers: RequestNumbers
     ) async throws(ConnectFailure) -> TrackerConnection {
         let loop = group.next()
         let answered = loop.makePromise(of: Void.self)
@@ -63,14 +82,19 @@ struct TrackerConnection: Sendable {
             channel.close(promise: nil)
             throw error as? ConnectFailure ?? ConnectFailure(reason: "closed the connection before its preface")
         }
-        return TrackerConnection(tracker: tracker, channel: channel, timeouts: timeouts)
+        return TrackerConnection(tracker: tracker, channel: channel, timeouts: timeouts, numbers: numbers)
     }
 
-    /// Sends `request` and waits for its reply.
+    /// Sends `request` with the next request number and waits for its reply.
     ///
     /// - Throws: ``CtlError/connectionLost(tracker:detail:)`` when the connection fails or no reply comes within
     ///   the request timeout (the connection is closed then).
     func send(_ request: Request) async throws(CtlError) -> Reply {
+        try await self.send(request, number: self.numbers.next())
+    }
+
+    /// Sends `request` numbered `number` (a retry keeps the first attempt's number) and waits for its reply.
+    func send(_ request: Request, number: UInt32) async throws(CtlError) -> Reply {
         let reply = self.channel.eventLoop.makePromise(of: Reply.self)
         let channel = self.channel
         let limit = self.timeouts.request
@@ -78,7 +102,7 @@ struct TrackerConnection: Sendable {
             reply.fail(ConnectFailure(reason: "no reply within \(limit)"))
             channel.close(promise: nil)
         }
-        channel.writeAndFlush(PendingRequest(request: request, reply: reply)).whenFailure { reply.fail($0) }
+        channel.writeAndFlush(PendingRequest(id: number, request: request, reply: reply)).whenFailure { reply.fail($0) }
         do {
             let result = try await reply.futureResult.get()
             timeout.cancel()

@@ -20,9 +20,7 @@ extension Tandemctl {
         func run() async throws {
             let password = try PasswordSource(fromStandardInput: self.passwordStdin).read(confirm: true)
             let context = try CtlContext(self.cluster)
-            let reply = try await context.withConnection {
-                try await $0.send(.createUser(user: self.user, password: password))
-            }
+            let reply = try await context.send(.createUser(user: self.user, password: password), withSession: false)
             try reply.expectOK()
             print("created user \(self.user)")
         }

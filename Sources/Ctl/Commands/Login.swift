@@ -21,9 +21,7 @@ extension Tandemctl {
         func run() async throws {
             let password = try PasswordSource(fromStandardInput: self.passwordStdin).read(confirm: false)
             let context = try CtlContext(self.cluster)
-            let reply = try await context.withConnection {
-                try await $0.send(.login(user: self.user, password: password))
-            }
+            let reply = try await context.send(.login(user: self.user, password: password), withSession: false)
             let token = try reply.expect("a session token") { if case .token(let token) = $0 { token } else { nil } }
             try context.sessions.save(token)
             print("logged in as \(self.user)")

@@ -18,17 +18,10 @@ extension Tandemctl {
 
         func run() async throws {
             let context = try CtlContext(self.cluster)
-            guard let tracker = context.config.tracker(id: self.trackerID) else {
-                let known = context.config.trackers.map(\.id).joined(separator: ", ")
-                throw CtlError.usage("no tracker '\(self.trackerID)' in cluster.yaml; its trackers are \(known)")
-            }
+            let tracker = try context.tracker(named: self.trackerID)
             let secret = try context.config.readSecret()
             try await context.withConnection(to: tracker) { connection in
-                let challenge = try await connection.send(.quit(mac: nil))
-                let nonce = try challenge.expect("a challenge") {
-                    if case .challenge(let nonce) = $0 { nonce } else { nil }
-                }
-                try await connection.send(.quit(mac: Crypto.hmacSHA256(key: secret, message: nonce))).expectOK()
+                try await context.answerChallenge(on: connection, secret: secret) { .quit(mac: $0) }
             }
             print("\(tracker.id) is stopping")
         }

@@ -47,6 +47,7 @@ enum ReplyText {
                 + "\(info.seeders.count) seeders"
         case .challenge: "challenge received"
         case .error(let code, let message): "ERR \(code.rawValue): \(message)"
+        case .status(let fields): fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
         }
     }
 }

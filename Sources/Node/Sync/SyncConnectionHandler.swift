@@ -25,6 +25,8 @@ final class SyncConnectionHandler: ChannelInboundHandler {
         var snapshotBytes: (ByteBuffer) -> Void
         /// A FULLSYNC snapshot ended.
         var snapshotEnd: () -> Void
+        /// A forwarded write, or the answer to one, arrived.
+        var forwarded: (ForwardFrame) -> Void
     }
 
     private var handshake: SyncHandshake
@@ -129,7 +131,11 @@ final class SyncConnectionHandler: ChannelInboundHandler {
         case .snapshotEnd:
             self.events.snapshotEnd()
         case nil:
-            self.events.received(try SyncMessage(frame: frame))
+            if let forward = try ForwardFrame(frame: frame) {
+                self.events.forwarded(forward)
+            } else {
+                self.events.received(try SyncMessage(frame: frame))
+            }
         }
     }
 

@@ -121,7 +121,8 @@ struct SyncService: Service, CustomStringConvertible {
             },
             received: { store.receive($0) },
             snapshotBytes: { store.receiveSnapshotBytes($0) },
-            snapshotEnd: { store.receiveSnapshotEnd() })
+            snapshotEnd: { store.receiveSnapshotEnd() },
+            forwarded: { store.receiveForwarded($0) })
         channel.closeFuture.whenComplete { _ in store.disconnected(link) }
         let nonce = try Crypto.randomBytes(SyncHandshake.nonceLength)
         let handler =
@@ -159,6 +160,13 @@ final class ChannelSyncLink: SyncLink {
         channel.eventLoop.execute { channel.writeAndFlush(buffer, promise: nil) }
     }
 
+    func forward(_ frame: ForwardFrame) {
+        var encoded = self.channel.allocator.buffer(capacity: 128)
+        encoded.writeForwardFrame(frame)
+        let (buffer, channel) = (encoded, self.channel)
+        channel.eventLoop.execute { channel.writeAndFlush(buffer, promise: nil) }
+    }
+
     func sendSnapshot(path: String, epoch: UInt64, done: @escaping @Sendable (LogPosition?) -> Void) {
         let position: LogPosition
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -178,8 +186,9 @@ final class ChannelSyncLink: SyncLink {
     }
 
     /// Sends the next chunk once the last one is written; the end frame after the last.
-    private func stream(fd: Int32, from offset: Int, position: LogPosition, done: @escaping @Sendable (LogPosition?) -> Void)
-    {
+    private func stream(
+        fd: Int32, from offset: Int, position: LogPosition, done: @escaping @Sendable (LogPosition?) -> Void
+    ) {
         var chunk = self.channel.allocator.buffer(capacity: Self.snapshotChunk)
         let count = chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.snapshotChunk) { raw in
             max(pread(fd, raw.baseAddress, Self.snapshotChunk, off_t(offset)), 0)

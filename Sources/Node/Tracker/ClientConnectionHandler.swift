@@ -12,7 +12,7 @@ import Wire
 /// requests queued (``maxQueuedBytes`` plus one), and replies up to the channel's high water mark plus one
 /// buffer.
 ///
-/// On ``TrackerShutdown`` it finishes the request in flight, answers each waiting one `unavailable`, and closes.
+/// On ``TrackerShutdown`` it finishes the request in flight, answers each waiting one `try_again`, and closes.
 /// When the connection closes, a session bound to it (a text LOGIN) ends.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
@@ -48,6 +48,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Whether ``advance(context:)`` is running: a request answered at once does not start it again, so a long
     /// pipeline is served in a loop rather than in ever deeper recursion.
     private var advancing = false
+    /// An event arrived while ``advance(context:)`` ran; it must look at the machine once more.
+    private var advanceAgain = false
 
     init(
         engine: TrackerEngine, decoder: ClientRequestDecoder, encoder: ClientReplyEncoder, logger: Logger,
@@ -74,7 +76,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if self.machine.readRequested(writable: context.channel.isWritable) {
+        if self.machine.readRequested() {
             context.read()
         }
     }
@@ -111,15 +113,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Carries out the machine's steps until it waits for the next event.
     private func advance(context: ChannelHandlerContext) {
-        guard !self.advancing else { return }
+        // A write can flush at once and change writability; the event that reports it lands here, in a nested
+        // call, and is remembered so the loop below takes another pass instead of losing it.
+        guard !self.advancing else {
+            self.advanceAgain = true
+            return
+        }
         self.advancing = true
         defer { self.advancing = false }
         while true {
+            self.advanceAgain = false
             self.decodeWhileThereIsRoom()
             switch self.machine.nextStep(writable: context.channel.isWritable) {
             case .wait:
                 self.writeOutgoing(context: context)
-                return
+                if !self.advanceAgain { return }
             case .resumeReading:
                 context.read()
             case .close:
@@ -138,7 +146,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 self.serve(message, context: context)
             case .refuse(.request(let format, let requestID, _)):
                 self.write(
-                    .reply(format, requestID: requestID, .error(.unavailable, "the tracker is shutting down; retry")),
+                    .reply(format, requestID: requestID, .error(.tryAgain, "the tracker is shutting down; retry")),
                     context: context)
             case .refuse(let message):
                 self.serve(message, context: context)
@@ -159,7 +167,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             self.machine.finished()
         case .request(let format, let requestID, let request):
             self.session.format = format
-            self.engine.handle(request, session: self.session, on: context.eventLoop).assumeIsolated()
+            self.engine.handle(request, requestID: requestID, session: self.session, on: context.eventLoop)
+                .assumeIsolated()
                 .whenComplete { result in
                     let reply: Reply
                     switch result {

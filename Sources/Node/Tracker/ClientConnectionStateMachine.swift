@@ -68,10 +68,11 @@ struct ClientConnectionStateMachine<Message> {
     }
 
     /// The socket is ready for another read; true means read now, false means pause until a later step says
-    /// ``Step/resumeReading``. Reading pauses while the queue is full, so bytes not yet decoded stay bounded too.
-    mutating func readRequested(writable: Bool) -> Bool {
+    /// ``Step/resumeReading``. Reading pauses while the queue is full, so bytes not yet decoded stay bounded too;
+    /// a client that does not read its replies fills the queue and then stops being read.
+    mutating func readRequested() -> Bool {
         if self.draining { return true }
-        if !self.hasRoom || !writable || self.inputEnded || self.closeIssued {
+        if !self.hasRoom || self.inputEnded || self.closeIssued {
             self.readPaused = true
             return false
         }
@@ -113,7 +114,7 @@ struct ClientConnectionStateMachine<Message> {
     /// ``Step/wait`` after every event.
     mutating func nextStep(writable: Bool) -> Step {
         guard !self.isClosed, !self.closeIssued else { return .wait }
-        if writable, self.readPaused, !self.inputEnded, !self.stopping, !self.closeRequested, self.hasRoom {
+        if self.readPaused, !self.inputEnded, !self.stopping, !self.closeRequested, self.hasRoom {
             self.readPaused = false
             return .resumeReading
         }

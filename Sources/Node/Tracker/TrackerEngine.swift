@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -16,8 +17,11 @@ struct ConnectionSession: Sendable {
     var token: String?
     /// Whether the session ends with the connection (a text LOGIN, as in the original).
     var endsWithConnection = false
-    /// The nonce of an outstanding QUIT challenge.
+    /// The nonce of an outstanding admin challenge.
     var challenge: [UInt8]?
+    /// The client id set by `CLIENT`: binary requests are then numbered by their request id, so a retried write
+    /// is applied once.
+    var clientID: UInt64?
 
     init(format: ClientFormat, peerHost: String) {
         self.format = format
@@ -41,6 +45,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     static let tokenLength = 32
 
     let store: ReplicatedStateMachine<TrackerState>
+    /// This tracker's id in cluster.yaml, for `STATUS`.
+    let trackerID: String
     let secret: [UInt8]
     let threadPool: NIOThreadPool
     let quit: QuitSignal
@@ -49,35 +55,87 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     /// Never the secret.
     var description: String { "TrackerEngine(seq: \(self.store.lastSeq))" }
 
-    /// Answers `request` for the connection in `session`.
-    func handle(_ request: Request, session: ConnectionSession, on loop: any EventLoop) -> EventLoopFuture<Outcome> {
+    /// Answers `request`, numbered `requestID` by a binary client, for the connection in `session`.
+    func handle(
+        _ request: Request, requestID: UInt32, session: ConnectionSession, on loop: any EventLoop
+    ) -> EventLoopFuture<Outcome> {
         let context = RequestContext(session: session.token, peerHost: session.peerHost)
-        switch self.store.read({ $0.prepare(request, context: context) }) {
+        let origin = session.clientID.map { RequestOrigin(client: $0, request: UInt64(requestID)) }
+        let (preparation, remembered) = self.store.read { state in
+            (state.prepare(request, context: context), origin.flatMap { state.rememberedReply(for: $0) })
+        }
+        if let remembered {
+            // A retry of a write that was applied: its first reply, and the session it made.
+            return loop.makeSucceededFuture(Self.outcome(of: request, reply: remembered, session: session))
+        }
+        switch preparation {
         case .reply(let reply):
-            var session = session
-            if case .resume(let token) = request, case .user = reply {
-                session.token = token
-                session.endsWithConnection = false
-            }
-            return loop.makeSucceededFuture(Outcome(reply: reply, session: session))
+            return loop.makeSucceededFuture(Self.outcome(of: request, reply: reply, session: session))
         case .write(let op):
-            return self.propose(op, on: loop).map { reply in
-                var session = session
-                if case .logout = request, reply == .ok {
-                    session.token = nil
-                    session.endsWithConnection = false
-                }
-                return Outcome(reply: reply, session: session)
+            return self.propose(op, origin: origin, on: loop).map {
+                Self.outcome(of: request, reply: $0, session: session)
             }
         case .hashNewPassword(let user, let password):
-            return self.createUser(user, password: password, on: loop).map { Outcome(reply: $0, session: session) }
+            return self.createUser(user, password: password, origin: origin, on: loop).map {
+                Outcome(reply: $0, session: session)
+            }
         case .verifyPassword(let user, let password, let stored):
-            return self.login(user, password: password, stored: stored, session: session, on: loop)
-        case .quit(let mac):
+            return self.login(user, password: password, stored: stored, origin: origin, session: session, on: loop)
+        case .admin(let action, let mac):
             var session = session
-            let reply = self.answerQuit(mac: mac, session: &session)
+            let reply = self.answerAdmin(action, mac: mac, session: &session)
             return loop.makeSucceededFuture(Outcome(reply: reply, session: session))
+        case .shell(.identify(let client)):
+            var session = session
+            session.clientID = client
+            return loop.makeSucceededFuture(Outcome(reply: .ok, session: session))
+        case .shell:
+            return loop.makeSucceededFuture(Outcome(reply: .status(self.statusFields()), session: session))
         }
+    }
+
+    /// The reply, and the session as `request` leaves it: `RESUME`, `LOGIN` and `LOGOUT` change it.
+    private static func outcome(of request: Request, reply: Reply, session: ConnectionSession) -> Outcome {
+        var session = session
+        switch (request, reply) {
+        case (.resume(let token), .user):
+            session.token = token
+            session.endsWithConnection = false
+        case (.login, .token(let token)):
+            session.token = token
+            session.endsWithConnection = session.format == .text
+        case (.logout, .ok):
+            session.token = nil
+            session.endsWithConnection = false
+        default:
+            break
+        }
+        return Outcome(reply: reply, session: session)
+    }
+
+    /// What `STATUS` answers: this tracker's place in the pair.
+    private func statusFields() -> [StatusField] {
+        let status = self.store.status
+        var fields = [
+            StatusField("tracker", self.trackerID), StatusField("role", "\(status.role)"),
+            StatusField("epoch", "\(status.epoch)"), StatusField("last_seq", "\(status.last.seq)"),
+            StatusField("durable_seq", "\(status.durableSeq)"), StatusField("commit_seq", "\(status.commitSeq)"),
+            StatusField("applied_seq", "\(status.appliedSeq)"),
+            StatusField("peer", status.peerConnected ? "connected" : "disconnected"),
+            StatusField("role_since", ISO8601DateFormatter().string(from: status.roleSince)),
+        ]
+        if status.role == .primary {
+            let backup =
+                status.backupMatch == nil ? "none" : status.backupInSync ? "in_sync" : "catching_up"
+            fields.append(StatusField("backup", backup))
+            if let match = status.backupMatch {
+                fields.append(StatusField("backup_lag_ops", "\(status.last.seq - min(match, status.last.seq))"))
+            }
+        }
+        if let reason = status.standbyReason, status.role != .primary {
+            fields.append(StatusField("reason", reason))
+        }
+        return fields
     }
 
     /// Ends a session that lives only as long as its connection.
@@ -86,11 +144,12 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         self.store.propose(.closeSession(token: token)) { _ in }
     }
 
-    private func propose(_ op: TrackerOp, on loop: any EventLoop) -> EventLoopFuture<Reply> {
-        self.store.propose(op, on: loop).recover { [logger] error in
+    /// Proposes `op`, numbered by `origin` when the client numbers its writes.
+    private func propose(_ op: TrackerOp, origin: RequestOrigin?, on loop: any EventLoop) -> EventLoopFuture<Reply> {
+        self.store.propose(origin.map { .identified($0, op) } ?? op, on: loop).recover { [logger] error in
             logger.error("write not logged", metadata: ["error": "\(error)"])
-            if let error = error as? ReplicaError, error.isNotPrimary {
-                return .error(.unavailable, "\(error)")
+            if let error = error as? ReplicaError, error.isNotPrimary || error == .closed {
+                return .error(.tryAgain, "\(error)")
             }
             if let error = error as? ReplicaError, error.isDiskFull {
                 return .error(.unavailable, "the tracker's disk is full; nothing was changed: free space and retry")
@@ -99,7 +158,9 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         }
     }
 
-    private func createUser(_ user: String, password: String, on loop: any EventLoop) -> EventLoopFuture<Reply> {
+    private func createUser(
+        _ user: String, password: String, origin: RequestOrigin?, on loop: any EventLoop
+    ) -> EventLoopFuture<Reply> {
         let salt: [UInt8]
         do {
             salt = try Crypto.randomBytes(Self.saltLength)
@@ -108,12 +169,13 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         }
         return self.slowHash(password, salt: salt, iterations: Self.passwordIterations, on: loop).flatMap { hash in
             let stored = PasswordHash(salt: salt, hash: hash, iterations: Self.passwordIterations)
-            return self.propose(.createUser(user: user, password: stored), on: loop)
+            return self.propose(.createUser(user: user, password: stored), origin: origin, on: loop)
         }.recover { .error(.unavailable, "could not hash the password: \($0)") }
     }
 
     private func login(
-        _ user: String, password: String, stored: PasswordHash?, session: ConnectionSession, on loop: any EventLoop
+        _ user: String, password: String, stored: PasswordHash?, origin: RequestOrigin?, session: ConnectionSession,
+        on loop: any EventLoop
     ) -> EventLoopFuture<Outcome> {
         // An unknown user costs the same time as a known one, so timing does not tell which names exist.
         let reference =
@@ -126,14 +188,14 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
                     return loop.makeSucceededFuture(
                         Outcome(reply: .error(.authFailed, "wrong user or password"), session: session))
                 }
-                return self.openSession(for: user, replacing: session, on: loop)
+                return self.openSession(for: user, replacing: session, origin: origin, on: loop)
             }
             .recover { Outcome(reply: .error(.unavailable, "could not check the password: \($0)"), session: session) }
     }
 
     /// Opens a new session for `user`; a text connection's previous session ends with it.
     private func openSession(
-        for user: String, replacing session: ConnectionSession, on loop: any EventLoop
+        for user: String, replacing session: ConnectionSession, origin: RequestOrigin?, on loop: any EventLoop
     ) -> EventLoopFuture<Outcome> {
         let token: String
         do {
@@ -144,13 +206,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         if session.endsWithConnection, let old = session.token {
             self.store.propose(.closeSession(token: old)) { _ in }
         }
-        return self.propose(.openSession(user: user, token: token), on: loop).map { reply in
-            var session = session
-            if reply == .token(token) {
-                session.token = token
-                session.endsWithConnection = session.format == .text
-            }
-            return Outcome(reply: reply, session: session)
+        return self.propose(.openSession(user: user, token: token), origin: origin, on: loop).map { reply in
+            Self.outcome(of: .login(user: user, password: ""), reply: reply, session: session)
         }
     }
 
@@ -162,7 +219,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         }
     }
 
-    private func answerQuit(mac: [UInt8]?, session: inout ConnectionSession) -> Reply {
+    private func answerAdmin(_ action: AdminAction, mac: [UInt8]?, session: inout ConnectionSession) -> Reply {
+        let command = action == .quit ? "QUIT" : "PROMOTE"
         guard let mac else {
             do {
                 let nonce = try Crypto.randomBytes(32)
@@ -177,12 +235,21 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             Crypto.constantTimeEqual(mac, Crypto.hmacSHA256(key: self.secret, message: nonce))
         else {
             self.logger.warning(
-                "refused QUIT without the cluster secret", metadata: ["conn.peer": "\(session.peerHost)"])
+                "refused \(command) without the cluster secret", metadata: ["conn.peer": "\(session.peerHost)"])
             return .error(
-                .authFailed, "QUIT needs the cluster secret: send QUIT, then QUIT|<hex HMAC-SHA256(secret, nonce)>")
+                .authFailed,
+                "\(command) needs the cluster secret: send \(command), then \(command)|<hex HMAC-SHA256(secret, nonce)>"
+            )
         }
-        self.logger.notice("QUIT received; shutting down", metadata: ["conn.peer": "\(session.peerHost)"])
-        self.quit.fire()
+        switch action {
+        case .quit:
+            self.logger.notice("QUIT received; shutting down", metadata: ["conn.peer": "\(session.peerHost)"])
+            self.quit.fire()
+        case .promote:
+            self.logger.warning(
+                "PROMOTE received: taking the primary role by force", metadata: ["conn.peer": "\(session.peerHost)"])
+            self.store.forcePromote()
+        }
         return .ok
     }
 }

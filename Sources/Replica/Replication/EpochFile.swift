@@ -13,7 +13,7 @@ enum EpochFile {
         var bytes: ByteBuffer
         do {
             bytes = try PosixFile.readAll(path)
-        } catch where error.isMissingFile {
+        } catch  where error.isMissingFile {
             return 0
         }
         guard bytes.readableBytes == 12, let epoch = bytes.readInteger(as: UInt64.self),

@@ -262,7 +262,8 @@ public struct ReplicaCore: Sendable {
         self.truncate(after: position.seq - 1, log: log, into: &ready)
         if self.role == .primary && sent {
             self.stepDown(to: .waiting, into: &ready)
-            self.standbyReason = "this tracker could not write its log; confirming with the other tracker who is primary"
+            self.standbyReason =
+                "this tracker could not write its log; confirming with the other tracker who is primary"
             ready.messages.append(.hello(self.hello()))
         }
         return ready

@@ -5,6 +5,9 @@ public protocol SyncLink: AnyObject, Sendable {
     /// Sends `messages`, in order; they are dropped if the connection has closed.
     func send(_ messages: [SyncMessage])
 
+    /// Sends a forwarded write, or the primary's answer to one.
+    func forward(_ frame: ForwardFrame)
+
     /// Streams the snapshot file at `path` (FULLSYNC): a ``SyncMessage/snapshotFollows(epoch:position:)`` in
     /// `epoch`, the file's bytes in chunks, and its end; then calls `done` with the snapshot's position, or nil
     /// if the stream broke off.
