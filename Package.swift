@@ -112,6 +112,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["TandemTestKit", "Wire", "Cluster"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "TandemTestKit", "Wire", "Cluster", "Replica", .product(name: "NIOCore", package: "swift-nio"),
+            ]),
     ]
 )

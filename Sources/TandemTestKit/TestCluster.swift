@@ -27,6 +27,8 @@ public final class TestCluster {
     public let configPath: String
     /// Client ports by tracker id.
     public let clientPorts: [String: Int]
+    /// Sync ports by tracker id.
+    public let syncPorts: [String: Int]
     private var processes: [String: Process] = [:]
 
     /// Writes a two-tracker cluster file; `extraYAML` adds sections (limits, storage).
@@ -36,6 +38,7 @@ public final class TestCluster {
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         let ports = try Self.freePorts(4)
         self.clientPorts = ["t1": ports[0], "t2": ports[1]]
+        self.syncPorts = ["t1": ports[2], "t2": ports[3]]
         let yaml = """
             cluster:
               name: test
@@ -109,6 +112,82 @@ public final class TestCluster {
             }
             return (try? LineSocket(port: port)) != nil ? true : nil
         }
+    }
+
+    /// Tracker `id`'s `STATUS` fields (`role`, `epoch`, `applied_seq`, `backup`...), or nil when it does not
+    /// answer within two seconds.
+    public func status(_ id: String) -> [String: String]? {
+        guard let socket = try? LineSocket(port: self.clientPorts[id]!, timeout: .seconds(2)),
+            socket.send(line: "STATUS"),
+            let line = try? socket.readLine(), line.hasPrefix("OK")
+        else { return nil }
+        let fields = line.split(separator: "|").dropFirst().compactMap { field -> (String, String)? in
+            guard let equals = field.firstIndex(of: "=") else { return nil }
+            return (String(field[..<equals]), String(field[field.index(after: equals)...]))
+        }
+        return Dictionary(fields) { _, last in last }
+    }
+
+    /// Waits until tracker `id` is primary and the other tracker is its backup, in sync (writes wait for it);
+    /// returns the primary's status.
+    @discardableResult
+    public func waitForPair(primary id: String, timeout: Duration = .seconds(20)) throws -> [String: String] {
+        try eventually("\(id) to be primary with its backup in sync", timeout: timeout) {
+            guard let status = self.status(id), status["role"] == "primary", status["backup"] == "in_sync" else {
+                return nil
+            }
+            return status
+        }
+    }
+
+    /// Waits until tracker `id` says it is `role`; returns its status.
+    @discardableResult
+    public func waitForRole(_ role: String, of id: String, timeout: Duration = .seconds(20)) throws -> [String: String]
+    {
+        try eventually("\(id) to be \(role)", timeout: timeout) {
+            guard let status = self.status(id), status["role"] == role else { return nil }
+            return status
+        }
+    }
+
+    /// Waits until tracker `id` has applied every op through `seq`.
+    public func waitForApplied(_ id: String, through seq: UInt64, timeout: Duration = .seconds(20)) throws {
+        _ = try eventually("\(id) to apply through seq \(seq)", timeout: timeout) {
+            (self.status(id)?["applied_seq"].flatMap(UInt64.init) ?? 0) >= seq ? true : nil
+        }
+    }
+
+    /// The session token `tandemctl login` saved in `home`.
+    public func sessionToken(home: String = "user") throws -> String {
+        try String(contentsOf: self.directory.appendingPathComponent("\(home)/session"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Every group name tracker `id` lists, read from it alone with the session `token`.
+    public func groups(on id: String, token: String) throws -> Set<String> {
+        let socket = try LineSocket(port: self.clientPorts[id]!)
+        socket.send(line: "RESUME|\(token)")
+        let resumed = try socket.readLine()
+        guard resumed.hasPrefix("OK|") else { throw SocketError(description: "RESUME on \(id): \(resumed)") }
+        socket.send(line: "LIST_GROUPS")
+        let line = try socket.readLine()
+        guard line.hasPrefix("OK") else { throw SocketError(description: "LIST_GROUPS on \(id): \(line)") }
+        return Set(line.split(separator: "|").dropFirst().map { String($0[..<($0.lastIndex(of: ":") ?? $0.endIndex)]) })
+    }
+
+    /// How many times each group is created in tracker `id`'s op log, read offline with `tandemctl log`.
+    public func createdGroups(inLogOf id: String) throws -> [String: Int] {
+        let result = try self.ctl(["log", "--tracker", id, "--json"])
+        guard result.status == 0 else { throw SocketError(description: "tandemctl log: \(result.stderr)") }
+        var counts: [String: Int] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            guard object?["op"] as? String == "create_group",
+                let group = (object?["fields"] as? [String: String])?["group"]
+            else { continue }
+            counts[group, default: 0] += 1
+        }
+        return counts
     }
 
     /// The pid of tracker `id`'s process.

@@ -60,7 +60,10 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         _ request: Request, requestID: UInt32, session: ConnectionSession, on loop: any EventLoop
     ) -> EventLoopFuture<Outcome> {
         let context = RequestContext(session: session.token, peerHost: session.peerHost)
-        let origin = session.clientID.map { RequestOrigin(client: $0, request: UInt64(requestID)) }
+        // Only binary requests are numbered: a text line has no request id, so text writes are not deduplicated.
+        let origin =
+            session.format == .binary
+            ? session.clientID.map { RequestOrigin(client: $0, request: UInt64(requestID)) } : nil
         let (preparation, remembered) = self.store.read { state in
             (state.prepare(request, context: context), origin.flatMap { state.rememberedReply(for: $0) })
         }
