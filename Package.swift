@@ -96,6 +96,7 @@ let package = Package(
             dependencies: ["Wire", "TandemTestKit", .product(name: "NIOTestUtils", package: "swift-nio")]
         ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire"]),
         .testTarget(
             name: "ReplicaTests",
             dependencies: [

@@ -35,7 +35,8 @@ extension TrackerOp {
             return ("remove_seeder", [("group", group), ("name", name), ("user", user)])
         case .identified(let origin, let op):
             let inner = op.summary
-            let client = String(origin.client, radix: 16)
+            let digits = String(origin.client, radix: 16)
+            let client = String(repeating: "0", count: 16 - digits.count) + digits
             return (inner.name, inner.fields + [("client", client), ("request", "\(origin.request)")])
         }
     }

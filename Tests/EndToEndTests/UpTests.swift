@@ -28,4 +28,38 @@ struct UpTests {
         let log = cluster.log("up")
         #expect(log.contains("[t1] ") && log.contains("[t2] "), "tracker output is prefixed: \(log)")
     }
+
+    @Test(arguments: ["kill-primary", "restart-backup"])
+    func aDrillOnTheClusterOfUpPassesAndUpRestartsTheKilledTracker(drill: String) throws {
+        let cluster = try TestCluster(
+            extraYAML: "replication:\n  heartbeat: 50ms\n  failover_timeout: 500ms\n")
+        let up = try cluster.launch(Binaries.tandemctl, ["up", "--config", cluster.configPath], log: "up")
+        try cluster.waitUntilAccepting("t1", while: up)
+        try cluster.waitUntilAccepting("t2", while: up)
+        try cluster.waitForPair(primary: "t1")
+
+        let result = try cluster.ctl(["drill", drill, "--writers", "4"])
+        #expect(result.status == 0, "\(result)\n\(cluster.log("up").suffix(3000))")
+        let victim = drill == "kill-primary" ? "t1" : "t2"
+        #expect(result.stdout.contains("fault: kill -9 \(victim)"))
+        #expect(result.stdout.contains("\(victim) restarted by tandemctl up"))
+        #expect(result.stdout.contains("\(victim) caught up: backup in sync"))
+        if drill == "kill-primary" { #expect(result.stdout.contains("t2 promoted itself")) }
+        #expect(result.stdout.contains("; 0 lost") && result.stdout.hasSuffix("PASS\n"), "\(result.stdout)")
+        #expect(cluster.log("up").contains("[up] \(victim) was killed by signal 9; starting it again"))
+
+        kill(up.processIdentifier, SIGTERM)
+        _ = try eventually("tandemctl up to exit") { up.isRunning ? nil : true }
+        #expect(up.terminationStatus == 0, "\(cluster.log("up").suffix(3000))")
+    }
+
+    @Test func aDrillWithoutUpSaysWhatItNeeds() throws {
+        let cluster = try TestCluster()
+        try cluster.startPair()
+        try cluster.waitForPair(primary: "t1")
+        let result = try cluster.ctl(["drill", "kill-primary"])
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains("tandemd.pid") && result.stderr.contains("tandemctl up"), "\(result.stderr)")
+        #expect(cluster.status("t1")?["role"] == "primary", "nothing was killed")
+    }
 }

@@ -1,5 +1,6 @@
 import Cluster
 import NIOCore
+import Synchronization
 
 /// Reaches the cluster: tries the trackers of `cluster.yaml` in their order and uses the first that answers.
 ///
@@ -14,14 +15,23 @@ struct ClusterClient: Sendable {
     /// Print on standard error which trackers were tried and which answered.
     var verbose = false
 
-    /// A connection to the first tracker that answers.
+    /// The tracker that answered last: tried first next time, so a tracker that accepts connections but does
+    /// not answer (a stopped process) costs one connect timeout, not one per request.
+    let lastAnswered = LastAnswered()
+
+    /// A connection to the first tracker that answers: the one that answered last, then cluster.yaml's order.
     ///
     /// - Throws: ``CtlError/unreachable(attempts:)`` naming every tracker tried and why it failed.
     func connect() async throws(CtlError) -> TrackerConnection {
         var attempts: [String] = []
-        for tracker in self.config.trackers {
+        let preferred = self.lastAnswered.id.withLock { $0 }
+        let trackers =
+            self.config.trackers.filter { $0.id == preferred } + self.config.trackers.filter { $0.id != preferred }
+        for tracker in trackers {
             do {
-                return try await self.connect(to: tracker)
+                let connection = try await self.connect(to: tracker)
+                self.lastAnswered.id.withLock { $0 = tracker.id }
+                return connection
             } catch {
                 attempts.append(error.attempt)
             }
@@ -59,4 +69,9 @@ struct ClusterClient: Sendable {
 /// One tracker that did not answer, described as `t1 (127.0.0.1:7101): connection refused`.
 struct AttemptFailure: Error {
     let attempt: String
+}
+
+/// The id of the tracker that answered a ``ClusterClient`` last, shared by its copies.
+final class LastAnswered: Sendable {
+    let id = Mutex<String?>(nil)
 }

@@ -7,7 +7,7 @@ import Wire
 /// How long the client waits: for a tracker to accept and answer the preface, and for each reply.
 struct ClientTimeouts: Sendable {
     /// TCP connect plus the tracker's preface. Short, so that failover to the next tracker is quick.
-    var connect: TimeAmount = .seconds(2)
+    var connect: TimeAmount = .seconds(1)
     /// One request's reply; a write waits for the backup too, so this is generous.
     var request: TimeAmount = .seconds(10)
 }

@@ -27,6 +27,10 @@ struct LocalCluster {
 
     /// Starts every local tracker, forwards SIGINT and SIGTERM to them and waits until all have stopped.
     ///
+    /// A tracker killed by a signal `up` did not pass on (kill -9, the OOM killer, a drill) is started again
+    /// after ``restartDelay``, as a service manager would: long enough for the other tracker to notice and take
+    /// over first. One that exits by itself is not restarted; its status is reported.
+    ///
     /// - Throws: ``CtlError/failed(_:)`` when a tracker could not start or ended with an error.
     func run() async throws {
         let trackers = self.localTrackers
@@ -40,69 +44,108 @@ struct LocalCluster {
         try self.ensureSecret()
         for tracker in trackers { try PrivateFile.makeDirectory(tracker.dataDir) }
 
-        let children = trackers.map { TrackerProcess(tracker: $0, executable: tandemd, configPath: self.configPath) }
-        let stopSignal = StopSignal()
+        let running = RunningTrackers()
         let forwarder = SignalForwarder { number in
-            stopSignal.set(number)
-            for child in children { child.send(number) }
+            running.stop(with: number)
         }
         defer { forwarder.cancel() }
 
         var failures: [String] = []
         var started: [TrackerProcess] = []
-        for child in children {
+        for tracker in trackers {
+            let child = TrackerProcess(tracker: tracker, executable: tandemd, configPath: self.configPath)
             do {
-                try child.start()
+                try running.start(child)
                 started.append(child)
-                let tracker = child.tracker
-                let clients = "\(tracker.host):\(tracker.clientPort)"
-                Console.error("[up] started \(tracker.id) (pid \(child.pid)), clients on \(clients)")
             } catch {
                 failures.append(error.description)
-                for running in started { running.send(SIGTERM) }
+                running.stop(with: SIGTERM)
                 break
             }
         }
-        failures += await Self.waitForAll(started, stopSignal: stopSignal)
-        guard failures.isEmpty else { throw CtlError.failed(failures.joined(separator: "; ")) }
-    }
-
-    /// Waits for every child; returns one message per child that ended with an error.
-    private static func waitForAll(_ children: [TrackerProcess], stopSignal: StopSignal) async -> [String] {
-        await withTaskGroup(of: String?.self) { group in
-            for child in children {
-                group.addTask {
-                    let ending = await child.waitForEnding()
-                    let id = child.tracker.id
-                    switch ending {
-                    case .exited(0):
-                        Console.error("[up] \(id) stopped")
-                        return nil
-                    case .signalled(let number) where number == stopSignal.value:
-                        Console.error("[up] \(id) stopped on signal \(number)")
-                        return nil
-                    case .exited(let status):
-                        Console.error("[up] \(id) exited with status \(status)")
-                        return "\(id) exited with status \(status)"
-                    case .signalled(let number):
-                        Console.error("[up] \(id) was killed by signal \(number)")
-                        return "\(id) was killed by signal \(number)"
-                    }
-                }
+        let restartDelay = self.restartDelay
+        failures += await withTaskGroup(of: String?.self) { group in
+            for child in started {
+                group.addTask { await Self.supervise(child, running: running, restartDelay: restartDelay) }
             }
             var failures: [String] = []
             for await failure in group { if let failure { failures.append(failure) } }
             return failures
         }
+        guard failures.isEmpty else { throw CtlError.failed(failures.joined(separator: "; ")) }
+    }
+
+    /// How long a killed tracker stays down before `up` starts it again: twice the failover timeout.
+    var restartDelay: Duration { self.config.replication.failoverTimeout * 2 }
+
+    /// Waits for `child` to end, restarting it while it is killed by signals `up` did not send; returns a
+    /// message when it ended with an error.
+    private static func supervise(
+        _ child: TrackerProcess, running: RunningTrackers, restartDelay: Duration
+    ) async -> String? {
+        var child = child
+        while true {
+            let ending = await child.waitForEnding()
+            let id = child.tracker.id
+            let stopSignal = running.stopSignal
+            switch ending {
+            case .exited(0):
+                Console.error("[up] \(id) stopped")
+                return nil
+            case .signalled(let number) where number == stopSignal:
+                Console.error("[up] \(id) stopped on signal \(number)")
+                return nil
+            case .exited(let status):
+                Console.error("[up] \(id) exited with status \(status)")
+                return "\(id) exited with status \(status)"
+            case .signalled(let number) where stopSignal != nil:
+                Console.error("[up] \(id) was killed by signal \(number)")
+                return "\(id) was killed by signal \(number)"
+            case .signalled(let number):
+                Console.error("[up] \(id) was killed by signal \(number); starting it again in \(restartDelay)")
+                try? await Task.sleep(for: restartDelay)
+                let next = child.restarted()
+                do {
+                    guard try running.start(next) else { return nil }
+                } catch {
+                    return error.description
+                }
+                child = next
+            }
+        }
     }
 }
 
-/// The signal `up` was asked to stop with, shared between the signal handler and the waiters.
-final class StopSignal: @unchecked Sendable {
+/// The trackers `up` runs now, and the signal it was asked to stop with: shared between the signal handler,
+/// which passes the signal on to each, and the supervisors, which replace a killed one.
+final class RunningTrackers: @unchecked Sendable {
     private let lock = NSLock()
+    private var children: [String: TrackerProcess] = [:]
     private var number: Int32?
 
-    var value: Int32? { self.lock.withLock { self.number } }
+    /// The signal `up` was asked to stop with, once it was.
+    var stopSignal: Int32? { self.lock.withLock { self.number } }
 
-    func set(_ number: Int32) { self.lock.withLock { self.number = number } }
+    /// Starts `child` in place of any earlier process of its tracker, unless `up` is stopping; returns whether
+    /// it started.
+    @discardableResult
+    func start(_ child: TrackerProcess) throws(CtlError) -> Bool {
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        guard self.number == nil else { return false }
+        try child.start()
+        self.children[child.tracker.id] = child
+        let tracker = child.tracker
+        Console.error("[up] started \(tracker.id) (pid \(child.pid)), clients on \(tracker.host):\(tracker.clientPort)")
+        return true
+    }
+
+    /// Passes `signal` on to every running tracker; none is started after this.
+    func stop(with signal: Int32) {
+        let children = self.lock.withLock { () -> [TrackerProcess] in
+            self.number = self.number ?? signal
+            return Array(self.children.values)
+        }
+        for child in children { child.send(signal) }
+    }
 }

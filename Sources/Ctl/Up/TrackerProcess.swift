@@ -11,6 +11,8 @@ final class TrackerProcess: Sendable {
     }
 
     let tracker: TrackerConfig
+    private let executable: String
+    private let configPath: String
     private let process: Process
     private let endings: AsyncStream<Ending>
     private let ended: AsyncStream<Ending>.Continuation
@@ -19,10 +21,17 @@ final class TrackerProcess: Sendable {
 
     init(tracker: TrackerConfig, executable: String, configPath: String) {
         self.tracker = tracker
+        self.executable = executable
+        self.configPath = configPath
         self.process = Process()
         self.process.executableURL = URL(fileURLWithPath: executable)
         self.process.arguments = ["tracker", "--config", configPath, "--id", tracker.id]
         (self.endings, self.ended) = AsyncStream.makeStream(of: Ending.self)
+    }
+
+    /// A new, unstarted child for the same tracker.
+    func restarted() -> TrackerProcess {
+        TrackerProcess(tracker: self.tracker, executable: self.executable, configPath: self.configPath)
     }
 
     /// The child's process id, once started.

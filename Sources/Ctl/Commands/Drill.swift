@@ -1,0 +1,89 @@
+import ArgumentParser
+
+extension Tandemctl {
+    struct Drill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rehearse a tracker failure on the local cluster under a write load.",
+            discussion: """
+                Runs against the pair `tandemctl up` runs on this machine (it finds the pids in \
+                <data_dir>/tandemd.pid, and up starts a killed tracker again after twice the failover timeout). \
+                A user of the drill's own (drill-<hex>) creates groups from --writers clients, through the same \
+                failover and retries as every tandemctl command; then the fault is injected. The drill prints a \
+                timeline from the fault (detection and promotion, first write acknowledged after it, restart, \
+                catch-up), the client-visible unavailability (the longest span without an acknowledged write), \
+                and a loss check: every acknowledged write is read back from the primary. It exits with 1 when \
+                a write was lost, duplicated or failed, or a step did not happen within 60 s. The drill's groups \
+                stay in the cluster, owned by its user.
+                """,
+            subcommands: [KillPrimary.self, PausePrimary.self, RestartBackup.self])
+
+        struct KillPrimary: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "kill -9 the primary; the backup takes over, and the old primary rejoins as backup.")
+
+            @OptionGroup var cluster: ClusterOptions
+            @OptionGroup var load: DrillLoadOptions
+
+            func run() async throws {
+                try await self.load.run(.killPrimary, cluster: self.cluster)
+            }
+        }
+
+        struct PausePrimary: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Stop the primary with SIGSTOP for SECONDS, then SIGCONT it.",
+                discussion: """
+                    Past the failover timeout the backup takes over; the resumed primary must step down without \
+                    acknowledging a write.
+                    """)
+
+            @Argument(help: "How long the primary stays stopped, in seconds.")
+            var seconds: Double
+
+            @OptionGroup var cluster: ClusterOptions
+            @OptionGroup var load: DrillLoadOptions
+
+            func validate() throws {
+                guard self.seconds > 0, self.seconds <= 600 else {
+                    throw ValidationError("SECONDS must be above 0 and at most 600, not \(self.seconds)")
+                }
+            }
+
+            func run() async throws {
+                try await self.load.run(.pausePrimary(.milliseconds(Int64(self.seconds * 1000))), cluster: self.cluster)
+            }
+        }
+
+        struct RestartBackup: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "kill -9 the backup; it restarts and catches up while the primary serves alone.")
+
+            @OptionGroup var cluster: ClusterOptions
+            @OptionGroup var load: DrillLoadOptions
+
+            func run() async throws {
+                try await self.load.run(.restartBackup, cluster: self.cluster)
+            }
+        }
+    }
+}
+
+/// The drill's write load, common to every drill.
+struct DrillLoadOptions: ParsableArguments {
+    @Option(help: "How many clients write during the drill.")
+    var writers = 8
+
+    func validate() throws {
+        guard (1...64).contains(self.writers) else {
+            throw ValidationError("--writers must be 1 to 64, not \(self.writers)")
+        }
+    }
+
+    /// Runs the drill, prints its report, and exits with 1 when it failed.
+    func run(_ fault: DrillFault, cluster: ClusterOptions) async throws {
+        let context = try CtlContext(cluster)
+        let report = try await DrillRun(context: context, fault: fault, writers: self.writers).run()
+        for line in report.lines { print(line) }
+        if !report.passed { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,241 @@
+import Cluster
+import Foundation
+import Synchronization
+import TandemCrypto
+import Wire
+
+/// The fault a drill injects.
+enum DrillFault: Sendable {
+    /// kill -9 the primary; `tandemctl up` starts it again.
+    case killPrimary
+    /// SIGSTOP the primary for this long, then SIGCONT.
+    case pausePrimary(Duration)
+    /// kill -9 the backup; `tandemctl up` starts it again.
+    case restartBackup
+}
+
+/// One drill against the local cluster `tandemctl up` runs: a write load from a user of its own, the fault,
+/// the recovery watched through `STATUS`, and every acknowledged write read back from the primary.
+struct DrillRun {
+    let context: CtlContext
+    let fault: DrillFault
+    let writers: Int
+
+    /// How long the drill waits for each step of the recovery.
+    static let stepDeadline = Duration.seconds(60)
+    /// How often it asks the trackers how they stand.
+    static let pollInterval = Duration.milliseconds(20)
+
+    func run() async throws -> DrillReport {
+        let trackers = self.context.config.trackers
+        var statuses: [String: [String: String]] = [:]
+        for tracker in trackers { statuses[tracker.id] = await self.status(of: tracker) }
+        guard let primary = trackers.first(where: { statuses[$0.id]?["role"] == "primary" }),
+            statuses[primary.id]?["backup"] == "in_sync",
+            let backup = trackers.first(where: { $0.id != primary.id })
+        else {
+            throw CtlError.failed(
+                "the pair is not ready for a drill: it needs a primary with its backup in sync; see tandemctl status")
+        }
+        let (victim, survivor) = if case .restartBackup = self.fault { (backup, primary) } else { (primary, backup) }
+        guard let pid = Self.runningPid(of: victim) else {
+            throw CtlError.usage(
+                "no running tandemd for \(victim.id) in \(victim.dataDir)/tandemd.pid; the drill needs the local "
+                    + "cluster of `tandemctl up`, which restarts a killed tracker")
+        }
+
+        let (user, token) = try await self.drillUser()
+        let load = DrillLoad(context: self.context, token: token, prefix: user, writers: self.writers)
+        let loadTask = Task { await load.run() }
+        await self.waitUntil { load.acknowledgedCount >= self.writers ? true : nil }
+
+        let faultAt = ContinuousClock.now
+        var events: [DrillEvent] = []
+        var missed: [String] = []
+        func record(_ what: String, _ check: () async -> String?) async {
+            if let event = await self.waitFor(check) { events.append(event) } else { missed.append(what) }
+        }
+        switch self.fault {
+        case .killPrimary:
+            kill(pid, SIGKILL)
+            events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the primary (pid \(pid))"))
+            await record("\(survivor.id) promoting itself") { await self.promotion(of: survivor) }
+            await record("\(victim.id) restarted") { self.restart(of: victim, replacing: pid) }
+            await record("\(victim.id) catching up") { await self.caughtUp(victim, primary: survivor) }
+        case .pausePrimary(let length):
+            kill(pid, SIGSTOP)
+            events.append(DrillEvent(at: faultAt, what: "fault: SIGSTOP \(victim.id), the primary (pid \(pid))"))
+            let promoted = await self.waitFor(until: faultAt + length) { await self.promotion(of: survivor) }
+            if let promoted { events.append(promoted) }
+            try? await Task.sleep(until: faultAt + length)
+            kill(pid, SIGCONT)
+            events.append(DrillEvent(at: .now, what: "SIGCONT \(victim.id) after \(length)"))
+            let leader = promoted == nil ? victim : survivor
+            let follower = promoted == nil ? survivor : victim
+            if promoted != nil {
+                await record("\(victim.id) stepping down") { await self.steppedDown(victim) }
+            }
+            await record("\(follower.id) in sync") { await self.caughtUp(follower, primary: leader) }
+        case .restartBackup:
+            kill(pid, SIGKILL)
+            events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the backup (pid \(pid))"))
+            await record("\(victim.id) restarted") { self.restart(of: victim, replacing: pid) }
+            await record("\(victim.id) catching up") { await self.caughtUp(victim, primary: survivor) }
+        }
+        // A second of load after the recovery, so the report shows writes flowing again.
+        try? await Task.sleep(for: .seconds(1))
+        load.stop()
+        await loadTask.value
+
+        let (readFrom, names) = try await self.readBack(token: token, trackers: trackers)
+        return DrillReport(
+            fault: faultAt, events: events, writes: load.writes, readBack: names, readFrom: readFrom,
+            missed: missed)
+    }
+
+    /// A user of the drill's own, logged in: `drill-` and random hex, with a random password.
+    private func drillUser() async throws -> (user: String, token: String) {
+        let user = "drill-" + Hex.encode(try Crypto.randomBytes(4))
+        let password = Hex.encode(try Crypto.randomBytes(16))
+        try await self.context.send(.createUser(user: user, password: password), withSession: false).throwIfError()
+        let reply = try await self.context.send(.login(user: user, password: password), withSession: false)
+        try reply.throwIfError()
+        let token = try reply.expect("a session token") { if case .token(let token) = $0 { token } else { nil } }
+        return (user, token)
+    }
+
+    /// Every group the primary lists, and which tracker that was.
+    private func readBack(token: String, trackers: [TrackerConfig]) async throws -> (String, Set<String>) {
+        var primary: TrackerConfig?
+        await self.waitUntil {
+            for tracker in trackers where await self.status(of: tracker)?["role"] == "primary" {
+                primary = tracker
+                return true
+            }
+            return nil
+        }
+        guard let primary else { throw CtlError.failed("no tracker is primary after the drill; see tandemctl status") }
+        let groups = try await self.context.withConnection(to: primary) { connection in
+            try await CtlContext.resume(token, on: connection)
+            let reply = try await connection.send(.listGroups)
+            try reply.throwIfError()
+            return try reply.expect("a group list") { if case .groups(let groups) = $0 { groups } else { nil } }
+        }
+        return ("\(primary.id) (the primary)", Set(groups.map(\.name)))
+    }
+
+    // MARK: Watching the pair
+
+    private func promotion(of tracker: TrackerConfig) async -> String? {
+        guard let status = await self.status(of: tracker), status["role"] == "primary" else { return nil }
+        return "\(tracker.id) promoted itself (epoch \(status["epoch"] ?? "?"))"
+    }
+
+    private func restart(of tracker: TrackerConfig, replacing old: Int32) -> String? {
+        guard let pid = Self.runningPid(of: tracker), pid != old else { return nil }
+        return "\(tracker.id) restarted by tandemctl up (pid \(pid))"
+    }
+
+    private func steppedDown(_ tracker: TrackerConfig) async -> String? {
+        guard let status = await self.status(of: tracker), status["role"] == "backup" else { return nil }
+        return "\(tracker.id) stepped down to backup (epoch \(status["epoch"] ?? "?"))"
+    }
+
+    private func caughtUp(_ follower: TrackerConfig, primary: TrackerConfig) async -> String? {
+        guard await self.status(of: follower)?["role"] == "backup",
+            let status = await self.status(of: primary), status["backup"] == "in_sync"
+        else { return nil }
+        return "\(follower.id) caught up: backup in sync at seq \(status["last_seq"] ?? "?")"
+    }
+
+    /// Tracker `tracker`'s `STATUS` fields, or nil when it does not answer.
+    private func status(of tracker: TrackerConfig) async -> [String: String]? {
+        guard let connection = try? await self.context.client.connect(to: tracker) else { return nil }
+        defer { Task { await connection.close() } }
+        guard case .status(let fields) = try? await connection.send(.status) else { return nil }
+        return Dictionary(fields.map { ($0.name, $0.value) }) { _, last in last }
+    }
+
+    /// Polls `check` until it describes what happened or `deadline` passes.
+    private func waitFor(
+        until deadline: ContinuousClock.Instant = .now + Self.stepDeadline, _ check: () async -> String?
+    ) async -> DrillEvent? {
+        while ContinuousClock.now < deadline {
+            if let what = await check() { return DrillEvent(at: .now, what: what) }
+            try? await Task.sleep(for: Self.pollInterval)
+        }
+        return nil
+    }
+
+    private func waitUntil(_ check: () async -> Bool?) async {
+        _ = await self.waitFor { await check() == true ? "" : nil }
+    }
+
+    /// The pid in `<data_dir>/tandemd.pid`, if that process runs.
+    static func runningPid(of tracker: TrackerConfig) -> Int32? {
+        guard let text = try? PrivateFile.read(tracker.dataDir + "/tandemd.pid"),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0
+        else { return nil }
+        return pid
+    }
+}
+
+/// The drill's writers: each creates groups of fresh names, one after another, through `tandemctl`'s own
+/// failover and retries, and records how each write ended.
+final class DrillLoad: Sendable {
+    private struct State {
+        var writes: [DrillWrite] = []
+        var stopped = false
+    }
+
+    private let context: CtlContext
+    private let token: String
+    private let prefix: String
+    private let writers: Int
+    private let state = Mutex(State())
+
+    init(context: CtlContext, token: String, prefix: String, writers: Int) {
+        self.context = context
+        self.token = token
+        self.prefix = prefix
+        self.writers = writers
+    }
+
+    var writes: [DrillWrite] { self.state.withLock { $0.writes } }
+    var acknowledgedCount: Int { self.state.withLock { $0.writes.count { $0.outcome == .acknowledged } } }
+
+    /// Writes until ``stop()``; returns once every writer's last write is answered.
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0..<self.writers {
+                group.addTask { await self.write(as: writer) }
+            }
+        }
+    }
+
+    func stop() {
+        self.state.withLock { $0.stopped = true }
+    }
+
+    private func write(as writer: Int) async {
+        var index = 0
+        while !self.state.withLock({ $0.stopped }) {
+            let name = "\(self.prefix)-w\(writer)-\(index)"
+            index += 1
+            let sent = ContinuousClock.now
+            let outcome: DrillWrite.Outcome
+            do {
+                let reply = try await self.context.send(.createGroup(group: name), session: self.token)
+                if case .error(let code, let message) = reply {
+                    outcome = .refused(code, message)
+                } else {
+                    outcome = .acknowledged
+                }
+            } catch {
+                outcome = .unanswered("\(error)")
+            }
+            let write = DrillWrite(name: name, sent: sent, answered: .now, outcome: outcome)
+            self.state.withLock { $0.writes.append(write) }
+        }
+    }
+}
