@@ -67,18 +67,35 @@ public struct DataDirectory: Sendable {
     }
 
     private func seqs(prefix: String, suffix: String) throws(ReplicaError) -> [UInt64] {
+        try self.names().compactMap { name in
+            guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
+            let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
+            return digits.count == 20 ? UInt64(digits) : nil
+        }.sorted()
+    }
+
+    /// The ops a tracker cut from its log when it rejoined a newer primary, kept in `cut-<unix time>-<first
+    /// seq>.log` files: each file's name, time and first seq, oldest first.
+    public func cutFiles() throws(ReplicaError) -> [(name: String, time: UInt64, firstSeq: UInt64)] {
+        try self.names().compactMap { name -> (String, UInt64, UInt64)? in
+            guard name.hasPrefix("cut-"), name.hasSuffix(".log") else { return nil }
+            let parts = name.dropFirst(4).dropLast(4).split(separator: "-")
+            guard parts.count == 2, let time = UInt64(parts[0]), let seq = UInt64(parts[1]) else { return nil }
+            return (name, time, seq)
+        }.sorted { ($0.1, $0.2) < ($1.1, $1.2) }
+    }
+
+    private func names() throws(ReplicaError) -> [String] {
         guard let dir = opendir(self.path) else { throw .io("opendir", path: self.path, errno: errno) }
         defer { closedir(dir) }
-        var found: [UInt64] = []
+        var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { continue }
-            let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
-            if digits.count == 20, let seq = UInt64(digits) { found.append(seq) }
+            names.append(
+                withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                })
         }
-        return found.sorted()
+        return names
     }
 }
 

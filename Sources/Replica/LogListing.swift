@@ -13,10 +13,24 @@ public struct LogListing: Sendable {
         public var validLength: Int
     }
 
+    /// Ops cut from the log when this tracker rejoined a newer primary, kept aside in a file.
+    public struct Cut: Sendable {
+        /// The file's name in the data directory.
+        public var file: String
+        /// When they were cut, in seconds since 1970.
+        public var time: UInt64
+        /// The first seq cut: the log went on from here with the primary's ops instead.
+        public var firstSeq: UInt64
+        /// The records cut that check out.
+        public var records: [LogRecord]
+    }
+
     /// The snapshots, oldest first: the seq and epoch of the last op each includes.
     public var snapshots: [LogPosition]
     /// The segments, in seq order.
     public var segments: [Segment]
+    /// The truncations, oldest first.
+    public var cuts: [Cut]
 
     /// Reads every snapshot header and every segment of `directory`. Nothing is written, and nothing is locked,
     /// so a running tracker's directory can be read too (its newest records may be missing or torn).
@@ -34,6 +48,10 @@ public struct LogListing: Sendable {
             segments.append(
                 Segment(firstSeq: first, records: scan.records, ending: scan.ending, validLength: scan.validLength))
         }
-        return LogListing(snapshots: snapshots, segments: segments)
+        let cuts = try directory.cutFiles().map { file throws(ReplicaError) in
+            let scan = LogScan.scan(try PosixFile.readAll(directory.path + "/" + file.name))
+            return Cut(file: file.name, time: file.time, firstSeq: file.firstSeq, records: scan.records)
+        }
+        return LogListing(snapshots: snapshots, segments: segments, cuts: cuts)
     }
 }

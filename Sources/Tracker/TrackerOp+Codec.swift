@@ -16,7 +16,8 @@ import Wire
 /// | 8 | addFile | group, name, size: UInt64, piece hashes (byte string), seeder (user, host, port: UInt16) |
 /// | 9 | addSeeder | group, name, seeder |
 /// | 10 | removeSeeder | group, name, user |
-/// | 11 | identified | client: UInt64, request: UInt64, then the op, whole (format byte, tag, fields); not itself identified |
+/// | 11 | identified | client: UInt64, request: UInt64, then the op, whole (format byte, tag, fields); neither identified nor stamped |
+/// | 12 | stamped | at: UInt64 (ms since 1970), then the op, whole; plain or identified, not itself stamped |
 extension TrackerOp {
     /// The encoding format this version writes and reads.
     static let format: UInt8 = 1
@@ -33,6 +34,7 @@ extension TrackerOp {
         case addSeeder = 9
         case removeSeeder = 10
         case identified = 11
+        case stamped = 12
     }
 
     /// Appends the op's bytes to `buffer`.
@@ -89,6 +91,10 @@ extension TrackerOp {
             buffer.writeInteger(origin.client)
             buffer.writeInteger(origin.request)
             op.encode(into: &buffer)
+        case .stamped(let at, let op):
+            buffer.writeInteger(Tag.stamped.rawValue)
+            buffer.writeInteger(at)
+            op.encode(into: &buffer)
         }
     }
 
@@ -134,8 +140,16 @@ extension TrackerOp {
                 client: buffer.readTrackerInteger(as: UInt64.self), request: buffer.readTrackerInteger(as: UInt64.self))
             // Refuse nesting before decoding the inner op: a deep nest would otherwise recurse off the stack.
             let innerTag = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)
-            guard innerTag != Tag.identified.rawValue else { throw .unknownOp(Tag.identified.rawValue) }
+            if let innerTag, innerTag == Tag.identified.rawValue || innerTag == Tag.stamped.rawValue {
+                throw .unknownOp(innerTag)
+            }
             return .identified(origin, try TrackerOp.decode(from: &buffer))
+        case .stamped:
+            let at = try buffer.readTrackerInteger(as: UInt64.self)
+            // As above; an identified op inside may hold neither wrapper, so nesting stops at two levels.
+            let innerTag = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)
+            guard innerTag != Tag.stamped.rawValue else { throw .unknownOp(Tag.stamped.rawValue) }
+            return .stamped(at: at, try TrackerOp.decode(from: &buffer))
         }
     }
 }

@@ -33,6 +33,8 @@ extension TrackerOp {
             )
         case .removeSeeder(let group, let name, let user):
             return ("remove_seeder", [("group", group), ("name", name), ("user", user)])
+        case .stamped(_, let op):
+            return op.summary
         case .identified(let origin, let op):
             let inner = op.summary
             let digits = String(origin.client, radix: 16)

@@ -31,6 +31,14 @@ public enum TrackerOp: Hashable, Sendable {
     /// `op`, sent by a client that numbers its writes: applied once, and a retry of it (after a failover, say)
     /// is answered with the first reply. Never nested.
     indirect case identified(RequestOrigin, TrackerOp)
+    /// `op` (plain or identified), taken at `at` milliseconds since 1970 by the clock of the tracker the client
+    /// sent it to: the time `tandemctl log` shows. It does not change what the op does. Never nested.
+    indirect case stamped(at: UInt64, TrackerOp)
+
+    /// When the primary proposed the op, in milliseconds since 1970, if it was stamped.
+    public var proposedAt: UInt64? {
+        if case .stamped(let at, _) = self { at } else { nil }
+    }
 }
 
 /// Who sent a write: a client's random id and the number it gave the request. A client retries a write with the

@@ -102,6 +102,7 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
     /// - Returns: the reply for the client that proposed the op; an ``Wire/Reply/error(_:_:)`` when the op is refused,
     ///   in which case nothing changed.
     public mutating func apply(_ op: TrackerOp) -> Reply {
+        if case .stamped(_, let op) = op { return self.apply(op) }
         if case .identified(let origin, let op) = op { return self.applyOnce(op, from: origin) }
         do throws(Refusal) {
             try self.check(op)
@@ -129,8 +130,8 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
             return self.performAddSeeder(group, name: name, seeder: seeder)
         case .removeSeeder(let group, let name, let user):
             return self.performRemoveSeeder(group, name: name, user: user)
-        case .identified:
-            preconditionFailure("identified ops are applied by applyOnce above")
+        case .identified, .stamped:
+            preconditionFailure("identified and stamped ops are unwrapped above")
         }
     }
 
@@ -158,7 +159,7 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
             try self.checkAddSeeder(group, name: name, seeder: seeder)
         case .removeSeeder(let group, let name, let user):
             try self.checkRemoveSeeder(group, name: name, user: user)
-        case .identified(_, let op):
+        case .identified(_, let op), .stamped(_, let op):
             try self.check(op)
         }
     }

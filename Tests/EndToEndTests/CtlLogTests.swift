@@ -20,12 +20,15 @@ struct CtlLogTests {
         let lines = text.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 4, "\(lines)")
         #expect(lines[0] == "seq 1  epoch 2  epoch_start", "the first tracker's first epoch begins")
-        // Each write carries the id of the tandemctl that sent it and its request number (the dedupe key).
+        // Each write shows when the tracker took it, and carries the id of the tandemctl that sent it and its
+        // request number (the dedupe key).
+        let time = #/^seq \d  epoch 2  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z  /#
         let origin = #/ client=[0-9a-f]{16} request=1$/#
-        #expect(lines[1].hasPrefix("seq 2  epoch 2  create_user  user=ada password=<redacted> client="))
-        #expect(lines[2].hasPrefix("seq 3  epoch 2  open_session  user=ada token=<redacted> client="))
-        #expect(lines[3].hasPrefix("seq 4  epoch 2  create_group  group=lab owner=ada client="))
-        #expect(lines[1...3].allSatisfy { $0.contains(origin) }, "\(lines)")
+        let withoutTime = lines.map { $0.replacing(time, with: "") }
+        #expect(withoutTime[1].hasPrefix("create_user  user=ada password=<redacted> client="))
+        #expect(withoutTime[2].hasPrefix("open_session  user=ada token=<redacted> client="))
+        #expect(withoutTime[3].hasPrefix("create_group  group=lab owner=ada client="))
+        #expect(lines[1...3].allSatisfy { $0.contains(time) && $0.contains(origin) }, "\(lines)")
         #expect(!text.stdout.contains(token.trimmingCharacters(in: .whitespacesAndNewlines)))
 
         let json = try cluster.ctl(["log", "--tracker", "t1", "--json", "--from", "4"])
@@ -33,6 +36,9 @@ struct CtlLogTests {
         #expect(object?["op"] as? String == "create_group")
         #expect(object?["seq"] as? Int == 4)
         #expect((object?["fields"] as? [String: String])?["group"] == "lab")
+        #expect(
+            (object?["time"] as? String)?.contains(time) == false
+                && (object?["time"] as? String)?.hasSuffix("Z") == true)
     }
 
     @Test func aTornTailIsShownAndAMissingDirectoryIsAUsageError() throws {
@@ -72,7 +78,7 @@ struct CtlLogTests {
         #expect(try cluster.ctl(["login", "cy", "--password-stdin"], stdin: "pw\n").status == 0)
         #expect(try cluster.ctl(["create-group", "late"]).status == 0)
         _ = try eventually("the new op printed") {
-            cluster.log("follow").contains("seq 4  epoch 2  create_group  group=late owner=cy") ? true : nil
+            cluster.log("follow").contains(#/seq 4  epoch 2  \S+  create_group  group=late owner=cy/#) ? true : nil
         }
         #expect(follower.isRunning)
     }

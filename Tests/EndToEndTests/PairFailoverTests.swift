@@ -168,6 +168,41 @@ struct PairFailoverTests {
         #expect(try cluster.ctl(["create-user", "hal", "--password-stdin"], stdin: "pw\n").status == 0)
     }
 
+    @Test func theOldPrimaryCutsWhatTheForcedPrimaryLacksAndKeepsItAside() throws {
+        let cluster = try TestCluster(extraYAML: Self.fastFailover)
+        try cluster.startPair()
+        try cluster.waitForPair(primary: "t1")
+        #expect(try cluster.ctl(["create-user", "ann", "--password-stdin"], stdin: "pw\n").status == 0)
+        #expect(try cluster.stop("t2") == 0)
+        // t1 waits out the failover timeout for its backup, then acknowledges alone: t2 never sees this op.
+        #expect(try cluster.ctl(["create-user", "only-on-t1", "--password-stdin"], stdin: "pw\n").status == 0)
+        #expect(try cluster.stop("t1") == 0)
+
+        try cluster.start("t2", alone: false)
+        try cluster.waitForRole("waiting", of: "t2")
+        #expect(try cluster.ctl(["promote", "t2", "--force"]).status == 0)
+        try cluster.waitForRole("primary", of: "t2")
+        #expect(try cluster.ctl(["create-user", "ben", "--password-stdin"], stdin: "pw\n").status == 0)
+        try cluster.start("t1", alone: false)
+        let primary = try cluster.waitForPair(primary: "t2")
+        try cluster.waitForApplied("t1", through: try #require(primary["last_seq"].flatMap(UInt64.init)))
+
+        let client = try LineSocket(port: cluster.clientPorts["t1"]!)
+        client.send(line: "LOGIN|only-on-t1|pw")
+        #expect(try client.readLine().hasPrefix("ERR|auth_failed|"), "the cut op is no longer in t1's state")
+        client.send(line: "LOGIN|ben|pw")
+        #expect(try client.readLine().hasPrefix("OK|"))
+        #expect(try cluster.stop("t1") == 0)
+        #expect(try cluster.stop("t2") == 0)
+
+        let log = try cluster.ctl(["log", "--tracker", "t1"])
+        let cutLine = log.stdout.split(separator: "\n").first { $0.hasPrefix("cut at ") }
+        #expect(cutLine?.contains(": 1 ops from seq ") == true, "\(log.stdout)")
+        let file = try #require(cutLine?.split(separator: " ").last.map(String.init))
+        let kept = try Data(contentsOf: cluster.directory.appendingPathComponent("data/t1/\(file)"))
+        #expect(kept.range(of: Data("only-on-t1".utf8)) != nil, "the cut op is kept in \(file)")
+    }
+
     @Test func theSyncPortRefusesAPeerWithoutTheSecret() throws {
         let cluster = try TestCluster(extraYAML: Self.fastFailover)
         try cluster.startPair()

@@ -171,7 +171,7 @@ import Wire
         case .addFile: "addFile"
         case .addSeeder: "addSeeder"
         case .removeSeeder: "removeSeeder"
-        case .identified(_, let op): Self.kind(of: op)
+        case .identified(_, let op), .stamped(_, let op): Self.kind(of: op)
         }
     }
 }

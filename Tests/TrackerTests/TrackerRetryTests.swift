@@ -100,6 +100,44 @@ import Wire
         #expect(throws: TrackerCodecError.self) { try TrackerState.decodeOp(from: &deep) }
     }
 
+    @Test func stampedOpsRoundTripApplyAsTheirOpAndMayNotNest() throws {
+        let identified = TrackerOp.identified(Self.alice, .createGroup(group: "g", owner: "alice"))
+        for op in [TrackerOp.stamped(at: .max, identified), .stamped(at: 0, .closeSession(token: "t"))] {
+            var buffer = ByteBuffer()
+            TrackerState.encode(op, into: &buffer)
+            #expect(try TrackerState.decodeOp(from: &buffer) == op)
+        }
+        var stamped = Self.signedUp()
+        var plain = Self.signedUp()
+        #expect(stamped.apply(.stamped(at: 1_700_000_000_000, identified)) == plain.apply(identified))
+        #expect(stamped == plain, "the time changes nothing in the state")
+        #expect(TrackerOp.stamped(at: 7, identified).proposedAt == 7 && identified.proposedAt == nil)
+
+        for nested in [
+            TrackerOp.stamped(at: 1, .stamped(at: 2, .closeSession(token: "t"))),
+            .identified(Self.alice, .stamped(at: 1, .closeSession(token: "t"))),
+        ] {
+            var buffer = ByteBuffer()
+            TrackerState.encode(nested, into: &buffer)
+            #expect(throws: TrackerCodecError.self) { try TrackerState.decodeOp(from: &buffer) }
+        }
+
+        // Wrappers alternating 100,000 deep are refused by the third level, not recursed into.
+        var deep = ByteBuffer()
+        for level in 0..<100_000 {
+            deep.writeInteger(UInt8(1))
+            if level.isMultiple(of: 2) {
+                deep.writeInteger(UInt8(12))
+                deep.writeInteger(UInt64(1))
+            } else {
+                deep.writeInteger(UInt8(11))
+                deep.writeInteger(UInt64(1))
+                deep.writeInteger(UInt64(1))
+            }
+        }
+        #expect(throws: TrackerCodecError.self) { try TrackerState.decodeOp(from: &deep) }
+    }
+
     @Test func aSnapshotWhoseClientsTieOrAreEmptyIsRefused() throws {
         var state = Self.signedUp()
         _ = state.apply(.identified(RequestOrigin(client: 1, request: 1), .closeSession(token: "x")))

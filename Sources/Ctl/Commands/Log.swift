@@ -9,11 +9,13 @@ extension Tandemctl {
             abstract: "Print a tracker's op log from its data directory.",
             discussion: """
                 Reads the data directory of a tracker of this host (--tracker) or any copy of one (--data-dir), \
-                without changing it: each op with its seq, epoch and fields, where snapshots were taken, and how \
-                each WAL segment ends. Password hashes and session tokens are shown as <redacted>. With \
-                --follow it then prints ops as the tracker logs them, until interrupted. With --json: one JSON \
-                object per line, each with either seq, epoch, op and fields, or snapshot (seq and epoch), or \
-                segment_end (segment, and the offset and problem of a torn or damaged end).
+                without changing it: each op with its seq, epoch, time (UTC, by the clock of the tracker that \
+                took the request) and fields, where snapshots were taken, how each WAL segment ends, and where \
+                ops were cut when this tracker rejoined a newer primary (they are kept in a cut-*.log file). \
+                Password hashes and session tokens are shown as <redacted>. With --follow it then prints ops as \
+                the tracker logs them, until interrupted. With --json: one JSON object per line, each with either \
+                seq, epoch, time, op and fields, or snapshot (seq and epoch), or segment_end (segment, and the \
+                offset and problem of a torn or damaged end), or cut (file, time, from_seq, ops).
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -54,11 +56,20 @@ extension Tandemctl {
             for snapshot in listing.snapshots where snapshot.seq + 1 >= self.from {
                 try lines.snapshot(snapshot)
             }
+            var cuts = listing.cuts.filter { $0.firstSeq >= self.from }[...]
             for segment in listing.segments {
-                for record in segment.records { try lines.record(record) }
+                for record in segment.records {
+                    // A cut is shown where the log went on without it: before the op that took its place.
+                    while let cut = cuts.first, cut.firstSeq <= record.seq {
+                        try lines.cut(cut)
+                        cuts.removeFirst()
+                    }
+                    try lines.record(record)
+                }
                 guard !lines.full else { return }
                 try lines.end(of: segment, in: directory)
             }
+            for cut in cuts { try lines.cut(cut) }
             guard self.follow else { return }
             var tail = LogTail(
                 directory: directory, segment: listing.segments.last?.firstSeq,
@@ -99,21 +110,37 @@ private struct LogLines {
         guard record.payload.readableBytes > 0 else {
             return try self.emit(
                 text: "seq \(record.seq)  epoch \(record.epoch)  epoch_start",
-                json: RecordLine(seq: record.seq, epoch: record.epoch, op: "epoch_start", fields: [:]))
+                json: RecordLine(seq: record.seq, epoch: record.epoch, time: nil, op: "epoch_start", fields: [:]))
         }
         var payload = record.payload
         guard let op = try? TrackerState.decodeOp(from: &payload) else {
             return try self.emit(
                 text: "seq \(record.seq)  epoch \(record.epoch)  <undecodable op>",
-                json: RecordLine(seq: record.seq, epoch: record.epoch, op: "undecodable", fields: [:]))
+                json: RecordLine(seq: record.seq, epoch: record.epoch, time: nil, op: "undecodable", fields: [:]))
         }
         let summary = op.summary
         let fields = summary.fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let time = op.proposedAt.map { Self.time(milliseconds: $0) }
         try self.emit(
-            text: "seq \(record.seq)  epoch \(record.epoch)  \(summary.name)  \(fields)",
+            text: "seq \(record.seq)  epoch \(record.epoch)  \(time.map { "\($0)  " } ?? "")\(summary.name)  \(fields)",
             json: RecordLine(
-                seq: record.seq, epoch: record.epoch, op: summary.name,
+                seq: record.seq, epoch: record.epoch, time: time, op: summary.name,
                 fields: Dictionary(summary.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })))
+    }
+
+    mutating func cut(_ cut: LogListing.Cut) throws {
+        let time = Self.time(milliseconds: cut.time * 1000)
+        try self.emit(
+            text: "cut at \(time): \(cut.records.count) ops from seq \(cut.firstSeq) on, which the newer primary's log "
+                + "does not hold, are kept in \(cut.file)",
+            json: CutLine(cut: .init(file: cut.file, time: time, fromSeq: cut.firstSeq, ops: cut.records.count)))
+    }
+
+    /// `2026-11-30T19:05:01.123Z`.
+    static func time(milliseconds: UInt64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 
     mutating func snapshot(_ position: LogPosition) throws {
@@ -145,8 +172,19 @@ private struct LogLines {
     private struct RecordLine: Encodable {
         let seq: UInt64
         let epoch: UInt64
+        let time: String?
         let op: String
         let fields: [String: String]
+    }
+
+    private struct CutLine: Encodable {
+        struct Cut: Encodable {
+            let file: String
+            let time: String
+            let fromSeq: UInt64
+            let ops: Int
+        }
+        let cut: Cut
     }
 
     private struct SnapshotLine: Encodable {

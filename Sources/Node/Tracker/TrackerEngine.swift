@@ -144,12 +144,17 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     /// Ends a session that lives only as long as its connection.
     func connectionClosed(_ session: ConnectionSession) {
         guard session.endsWithConnection, let token = session.token else { return }
-        self.store.propose(.closeSession(token: token)) { _ in }
+        self.store.propose(Self.stamped(.closeSession(token: token))) { _ in }
     }
 
-    /// Proposes `op`, numbered by `origin` when the client numbers its writes.
+    /// `op` stamped with this tracker's clock, for `tandemctl log`.
+    private static func stamped(_ op: TrackerOp) -> TrackerOp {
+        .stamped(at: UInt64(max(0, Date().timeIntervalSince1970 * 1000)), op)
+    }
+
+    /// Proposes `op`, numbered by `origin` when the client numbers its writes, and stamped with the time.
     private func propose(_ op: TrackerOp, origin: RequestOrigin?, on loop: any EventLoop) -> EventLoopFuture<Reply> {
-        self.store.propose(origin.map { .identified($0, op) } ?? op, on: loop).recover { [logger] error in
+        self.store.propose(Self.stamped(origin.map { .identified($0, op) } ?? op), on: loop).recover { [logger] error in
             logger.error("write not logged", metadata: ["error": "\(error)"])
             if let error = error as? ReplicaError, error.isNotPrimary || error == .closed {
                 return .error(.tryAgain, "\(error)")
