@@ -78,6 +78,8 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
     /// Records handed to the writer and not applied yet, in seq order.
     private var unapplied: [LogRecord] = []
     private var link: (any SyncLink)?
+    /// The other tracker's sync port refused a connection since the last tick, with no link between them.
+    private var peerRefused = false
     private let reader: DiskLogReader
     private var incoming: IncomingSnapshot?
     private var roleSince = Date()
@@ -238,7 +240,11 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
 
     /// One tick of the replica's clock; `stalled` says the process did not run for a while.
     public func tick(stalled: Bool) {
-        self.drive { core, _ in core.tick(stalled: stalled) }
+        self.drive { core, _ in
+            let peerGone = self.peerRefused && self.link == nil
+            self.peerRefused = false
+            return core.tick(stalled: stalled, peerGone: peerGone)
+        }
     }
 
     /// A sync connection to the other tracker is up (authenticated): messages go out on it from now on.
@@ -373,6 +379,12 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
             self.logger.error("refused the primary's snapshot", metadata: ["error": "\(error)"])
             unlink(incoming.path)
         }
+    }
+
+    /// The other tracker's sync port refused a connection while there is none between them: its process is
+    /// not running. The core hears of it with the next tick (``ReplicaCore/tick(stalled:peerGone:)``).
+    public func peerRefusedConnection() {
+        self.driver.withLock { if self.link == nil { self.peerRefused = true } }
     }
 
     /// An operator forces this tracker to be primary: whatever the other acknowledged and this one lacks is lost.

@@ -222,6 +222,17 @@ struct PairSimulation {
         self.transcript.append("crash \(index)")
     }
 
+    /// Node `index` finds the other's sync port refusing connections (the other process is down; a paused or
+    /// cut-off process does not refuse) and ticks, as the shell tells the core with its next tick.
+    mutating func peerRefused(_ index: Int) {
+        guard self.nodes[index].up, !self.nodes[index].paused, !self.nodes[1 - index].up, !self.connected else {
+            return
+        }
+        let ready = self.nodes[index].core.tick(stalled: self.nodes[index].stalled, peerGone: true)
+        self.nodes[index].stalled = false
+        self.carryOut(ready, on: index, cause: "peer refused, tick \(index)")
+    }
+
     /// The process starts again from its disk, applying everything there, as recovery does.
     mutating func restart(_ index: Int) {
         guard !self.nodes[index].up else { return }

@@ -63,6 +63,8 @@ import Testing
             pair.connect()
         case 83..<85:
             pair.crash(node)
+            // Half the time the other notices at once that the process is gone (its sync port refuses).
+            if Bool.random(using: &random) { pair.peerRefused(1 - node) }
         case 85..<91:
             pair.restart(node)
             pair.connect()

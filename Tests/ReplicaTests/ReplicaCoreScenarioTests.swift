@@ -101,6 +101,50 @@ import Testing
         Self.expectSound(pair)
     }
 
+    @Test func aRefusedSyncPortEndsTheWaitAtOnceOnBothSides() {
+        // The primary's process is gone: the backup in sync takes over without waiting out the timeout.
+        var pair = Self.syncedPair()
+        pair.crash(0)
+        pair.peerRefused(1)
+        #expect(pair.nodes[1].core.role == .primary)
+        let accepted = pair.propose(1)
+        #expect(accepted)
+        pair.stabilize()
+        #expect(pair.acknowledged.count == 4)
+        Self.expectSound(pair)
+
+        // The backup's process is gone: the primary stops waiting for its acks at once.
+        pair.restart(0)
+        pair.connect()
+        pair.stabilize()
+        #expect(pair.nodes[1].core.backupInSync)
+        pair.crash(0)
+        let proposed = pair.propose(1)
+        #expect(proposed)
+        pair.fsync(1)
+        #expect(pair.acknowledged.count == 4, "the write waits for the in-sync backup")
+        pair.peerRefused(1)
+        pair.fsync(1)
+        #expect(pair.acknowledged.count == 5, "committed alone once the backup is known gone")
+        #expect(!pair.nodes[1].core.backupInSync)
+        Self.expectSound(pair)
+    }
+
+    @Test func aRefusedSyncPortDoesNotPromoteABackupThatWasCatchingUp() {
+        var pair = PairSimulation()
+        pair.connect()
+        pair.stabilize()
+        pair.disconnect()
+        pair.tick(0, times: 5)
+        pair.propose(0)
+        pair.fsync(0)
+        pair.crash(0)
+        pair.peerRefused(1)
+        #expect(pair.nodes[1].core.role == .backup)
+        #expect(pair.nodes[1].core.standbyReason?.contains("will not promote") == true)
+        Self.expectSound(pair)
+    }
+
     @Test func aBackupThatWasCatchingUpDoesNotPromote() {
         var pair = PairSimulation()
         pair.connect()

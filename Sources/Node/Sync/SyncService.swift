@@ -10,8 +10,11 @@ import Tracker
 
 /// The tracker's sync port and its link to the other tracker: the listener, the dialer, and the replica's clock.
 ///
-/// Both trackers listen on their sync port; the second tracker of cluster.yaml dials the first, and dials again
-/// a heartbeat after the connection drops, so the pair has one connection when both run. Every connection
+/// Both trackers listen on their sync port; the second tracker of cluster.yaml dials the first, again at once
+/// when the connection drops and then every heartbeat, so the pair has one connection when both run. While
+/// there is none, the first tracker knocks on the second's sync port every heartbeat (connects and closes). A
+/// refused connection tells the replica the other process is gone, so it need not wait out the failover
+/// timeout (``ReplicatedStateMachine/peerRefusedConnection()``). Every connection
 /// proves the cluster secret both ways (``SyncConnectionHandler``) before a message is taken. The clock ticks
 /// every heartbeat; a tick that comes more than half the failover timeout after the one before tells the
 /// replica the process stalled (it was stopped, or starved), so it does not count its own pause as the peer's
@@ -44,14 +47,16 @@ struct SyncService: Service, CustomStringConvertible {
             "listening for the other tracker",
             metadata: ["sync.address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
         let ticker = self.startClock(on: self.group.next())
-        let dialer = self.index == 1 ? Task { await self.keepDialing(open: open) } : nil
+        let dialer = Task {
+            if self.index == 1 { await self.keepDialing(open: open) } else { await self.keepKnocking() }
+        }
         try await withGracefulShutdownHandler {
             try await listener.closeFuture.get()
         } onGracefulShutdown: {
             listener.close(promise: nil)
         }
         ticker.cancel()
-        dialer?.cancel()
+        dialer.cancel()
         for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
     }
 
@@ -76,8 +81,12 @@ struct SyncService: Service, CustomStringConvertible {
             do {
                 let channel = try await bootstrap.connect(host: self.peer.host, port: self.peer.syncPort).get()
                 failures = 0
+                let opened = ContinuousClock.now
                 try? await channel.closeFuture.get()
+                // A connection that lasted dropped: dial again at once. One refused at once waits a heartbeat.
+                if ContinuousClock.now - opened > self.replication.heartbeat { continue }
             } catch {
+                if Self.isRefused(error) { self.store.peerRefusedConnection() }
                 failures += 1
                 // Once, not every heartbeat: the other tracker is simply not up.
                 if failures == 1 {
@@ -88,6 +97,31 @@ struct SyncService: Service, CustomStringConvertible {
             }
             try? await Task.sleep(for: self.replication.heartbeat)
         }
+    }
+
+    /// Every heartbeat while there is no connection, connects to the second tracker's sync port and closes at
+    /// once (it dials this one; a connection that sends nothing is not logged), to learn whether it runs.
+    private func keepKnocking() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: self.replication.heartbeat)
+            guard !self.store.status.peerConnected else { continue }
+            do {
+                let channel = try await ClientBootstrap(group: self.group).connectTimeout(.seconds(1))
+                    .connect(host: self.peer.host, port: self.peer.syncPort).get()
+                try? await channel.close()
+            } catch {
+                if Self.isRefused(error) { self.store.peerRefusedConnection() }
+            }
+        }
+    }
+
+    /// Whether connecting failed because nothing listens on the port (the host answered with a reset).
+    static func isRefused(_ error: any Error) -> Bool {
+        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
+        if let error = error as? NIOConnectionError {
+            return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { Self.isRefused($0.error) }
+        }
+        return false
     }
 
     /// Ticks the replica every heartbeat, telling it when the process stalled.

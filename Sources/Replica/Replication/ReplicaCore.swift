@@ -154,7 +154,15 @@ public struct ReplicaCore: Sendable {
     /// A primary that stalled steps down and says hello: while it was stopped the backup may have taken over,
     /// so it acknowledges nothing more until the pair has agreed again (an election, or the newer primary's
     /// epoch).
-    public mutating func tick(stalled: Bool = false) -> ReplicaReady {
+    ///
+    /// `peerGone` says the other tracker's process is not running: with no connection between them, its sync
+    /// port refused a connection (its host answers, and nothing listens there). A process that is not running
+    /// can neither commit nor take over, so this node need not wait out `failoverTicks`: a primary commits alone
+    /// at once, and a backup counted in sync takes over at once (one that was catching up stays a backup, as
+    /// after a timeout). It comes with a tick, after the stall is dealt with, because a refusal says nothing of
+    /// what the other did while this process was stopped: it may have taken over, committed, and died since.
+    /// A stopped (SIGSTOP) or unreachable process does not refuse, so it is still waited for.
+    public mutating func tick(stalled: Bool = false, peerGone: Bool = false) -> ReplicaReady {
         var ready = ReplicaReady()
         if stalled {
             self.distrustOlderAppends()
@@ -167,15 +175,10 @@ public struct ReplicaCore: Sendable {
         }
         self.ticksSinceHeard += 1
         self.ticksSinceHeartbeat += 1
+        let silent = peerGone || self.ticksSinceHeard >= self.configuration.failoverTicks
         switch self.role {
         case .primary:
-            if self.ticksSinceHeard >= self.configuration.failoverTicks, self.backup?.inSync == true {
-                // Taken for dead: commit alone. Should it answer again, it is caught up from where it stopped.
-                self.backup?.inSync = false
-                self.backup?.live = false
-                self.backup?.takenForDead = true
-                self.commit(into: &ready)
-            }
+            if silent { self.dropBackup(into: &ready) }
             if self.ticksSinceHeartbeat >= self.configuration.heartbeatTicks, let backup = self.backup,
                 !backup.snapshotting
             {
@@ -183,18 +186,31 @@ public struct ReplicaCore: Sendable {
                 self.ticksSinceHeartbeat = 0
             }
         case .backup:
-            guard self.ticksSinceHeard >= self.configuration.failoverTicks else { break }
-            if self.countedInSync {
-                self.promote(into: &ready)
-            } else {
-                self.standbyReason =
-                    "the primary is silent, and this tracker was catching up when it went: it will not promote "
-                    + "itself, since it may lack acknowledged writes (start the other tracker, or force it)"
-            }
+            if silent { self.takeOverFromSilentPrimary(into: &ready) }
         case .waiting:
             break
         }
         return ready
+    }
+
+    /// The backup is taken for dead: commit alone. Should it answer again, it is caught up from where it stopped.
+    private mutating func dropBackup(into ready: inout ReplicaReady) {
+        guard self.backup?.inSync == true else { return }
+        self.backup?.inSync = false
+        self.backup?.live = false
+        self.backup?.takenForDead = true
+        self.commit(into: &ready)
+    }
+
+    /// The primary is gone: promote if it counted this backup in sync, else stay and say why.
+    private mutating func takeOverFromSilentPrimary(into ready: inout ReplicaReady) {
+        if self.countedInSync {
+            self.promote(into: &ready)
+        } else {
+            self.standbyReason =
+                "the primary is silent, and this tracker was catching up when it went: it will not promote "
+                + "itself, since it may lack acknowledged writes (start the other tracker, or force it)"
+        }
     }
 
     /// An operator forces this node to be primary (`tandemctl promote --force`): whatever the other node
