@@ -108,6 +108,13 @@ extension Tandemd {
                             index: index, me: tracker, peer: peer, replication: replication, secret: secret,
                             maxFrame: cluster.limits.maxFrame, store: store, group: syncLoop, logger: logger)))
             }
+            if let metricsPort = cluster.metricsPort {
+                services.append(
+                    .init(
+                        service: MetricsServer(
+                            host: tracker.host, port: metricsPort + index, tracker: tracker.id, store: store,
+                            group: syncLoop, logger: logger)))
+            }
             let group = ServiceGroup(
                 configuration: .init(
                     services: services + [

@@ -798,4 +798,23 @@ public struct ReplicaStatus: Sendable {
     public var standbyReason: String?
     /// When the role last changed.
     public var roleSince: Date
+
+    /// A status with every field given.
+    public init(
+        role: ReplicaRole, epoch: UInt64, last: LogPosition, durableSeq: UInt64, commitSeq: UInt64,
+        appliedSeq: UInt64, peerConnected: Bool, backupMatch: UInt64?, backupInSync: Bool, standbyReason: String?,
+        roleSince: Date
+    ) {
+        self.role = role
+        self.epoch = epoch
+        self.last = last
+        self.durableSeq = durableSeq
+        self.commitSeq = commitSeq
+        self.appliedSeq = appliedSeq
+        self.peerConnected = peerConnected
+        self.backupMatch = backupMatch
+        self.backupInSync = backupInSync
+        self.standbyReason = standbyReason
+        self.roleSince = roleSince
+    }
 }

@@ -203,6 +203,36 @@ struct PairFailoverTests {
         #expect(kept.range(of: Data("only-on-t1".utf8)) != nil, "the cut op is kept in \(file)")
     }
 
+    @Test func eachTrackerServesItsRoleAsPrometheusMetrics() throws {
+        let metrics = try TestCluster.freePorts(1)[0]
+        try #require((try? LineSocket(port: metrics + 1)) == nil, "t2 serves on port + 1: nothing may listen there")
+        let cluster = try TestCluster(extraYAML: Self.fastFailover + "\nmetrics: { port: \(metrics) }\n")
+        try cluster.startPair()
+        try cluster.waitForPair(primary: "t1")
+        let primary = try Self.get("/metrics", port: metrics)
+        #expect(primary.hasPrefix("HTTP/1.1 200 OK"), "\(primary)")
+        #expect(primary.contains("tandem_replica_role{tracker=\"t1\",role=\"primary\"} 1"))
+        #expect(primary.contains("tandem_replica_backup_in_sync{tracker=\"t1\"} 1"))
+        let backup = try Self.get("/metrics", port: metrics + 1)
+        #expect(backup.contains("tandem_replica_role{tracker=\"t2\",role=\"backup\"} 1"))
+        #expect(try Self.get("/nothing", port: metrics).hasPrefix("HTTP/1.1 404"))
+
+        #expect(try cluster.stop("t2") == 0)
+        _ = try eventually("t1 to report serving alone") {
+            try Self.get("/metrics", port: metrics).contains("tandem_replica_serving_alone{tracker=\"t1\"} 1")
+                ? true : nil
+        }
+    }
+
+    /// One HTTP/1.1 GET, the whole response as text (the server closes after it).
+    static func get(_ path: String, port: Int) throws -> String {
+        let socket = try LineSocket(port: port)
+        socket.send(Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
+        var lines: [String] = []
+        while let line = try? socket.readLine() { lines.append(line) }
+        return lines.joined(separator: "\n")
+    }
+
     @Test func theSyncPortRefusesAPeerWithoutTheSecret() throws {
         let cluster = try TestCluster(extraYAML: Self.fastFailover)
         try cluster.startPair()

@@ -49,6 +49,11 @@ final class BenchConnection: ChannelInboundHandler {
         self.sendMeasured()
     }
 
+    /// Ends the measured loop early: the request in flight is the last.
+    func stopMeasuring() {
+        if self.deadline != nil { self.deadline = .now() }
+    }
+
     /// nil for a success, else the error as text.
     private static func summary(of reply: Reply) -> String? {
         if case .error(let code, let message) = reply { "\(code.rawValue): \(message)" } else { nil }

@@ -32,6 +32,8 @@ final class BenchRun {
     let connections: Int
     let duration: TimeAmount
     let tag: String
+    /// Stop once this many requests were measured, if that comes before the duration is over.
+    let count: Int
 
     private var ready = 0
     private var finished = 0
@@ -40,7 +42,11 @@ final class BenchRun {
     private var startedAt = NIODeadline.now()
     private let done: EventLoopPromise<BenchReport>
 
-    init(loop: any EventLoop, format: ClientFormat, op: Op, connections: Int, duration: TimeAmount, tag: String) {
+    init(
+        loop: any EventLoop, format: ClientFormat, op: Op, connections: Int, duration: TimeAmount, tag: String,
+        count: Int = .max
+    ) {
+        self.count = count
         self.loop = loop
         self.format = format
         self.op = op
@@ -90,6 +96,9 @@ final class BenchRun {
     func record(latency: TimeAmount, error: String?) {
         self.report.operations += 1
         self.report.latenciesMicros.append(UInt32(clamping: latency.nanoseconds / 1000))
+        if self.report.operations == self.count {
+            for handler in self.handlers { handler.stopMeasuring() }
+        }
         if let error {
             self.report.errors += 1
             if self.report.firstError == nil { self.report.firstError = error }

@@ -40,13 +40,17 @@ struct TandemBench: ParsableCommand {
     @Option(help: "A prefix for the users and groups this run creates, so runs against one tracker do not clash.")
     var tag = "b"
 
+    @Option(help: "Stop after this many requests (about: those in flight finish), if before the duration ends.")
+    var count: Int?
+
     func run() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
         let run = BenchRun(
             loop: loop, format: self.protocol.format, op: self.op == .read ? .read : .write,
-            connections: self.connections, duration: .nanoseconds(Int64(self.duration * 1e9)), tag: self.tag)
+            connections: self.connections, duration: .nanoseconds(Int64(self.duration * 1e9)), tag: self.tag,
+            count: self.count ?? .max)
         let report = try run.start(host: self.host, port: self.port).wait()
         print(report.line)
         if report.errors > 0 {
