@@ -63,6 +63,8 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         var path: String
         var epoch: UInt64
         var failed = false
+        var bytes = 0
+        let started = ContinuousClock.now
     }
 
     private let directory: DataDirectory
@@ -323,7 +325,9 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         guard case .snapshotFollows(let epoch, let position) = message else { return }
         self.driver.withLock {
             self.discardIncoming()
-            guard self.core.role == .backup, epoch == self.core.epoch else { return }
+            // A stream this node would refuse at its end (it already holds that far: a repeated catch-up) is not
+            // written or decoded at all; its frames are dropped as they come.
+            guard self.core.acceptsSnapshot(from: epoch, at: position) else { return }
             let path = self.directory.path + "/snapshot-incoming.tmp"
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else {
@@ -341,11 +345,12 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
             guard var incoming = self.incoming, !incoming.failed else { return }
             do throws(ReplicaError) {
                 try PosixFile.writeAll(incoming.fd, bytes, path: incoming.path)
+                incoming.bytes += bytes.readableBytes
             } catch {
                 self.logger.error("cannot write the primary's snapshot", metadata: ["error": "\(error)"])
                 incoming.failed = true
-                self.incoming = incoming
             }
+            self.incoming = incoming
         }
     }
 
@@ -363,9 +368,17 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         Foundation.close(incoming.fd)
         do {
             guard synced, !incoming.failed else { throw ReplicaError.io("fsync", path: incoming.path, errno: errno) }
+            let received = ContinuousClock.now
             let file = try SnapshotFile.decode(try PosixFile.readAll(incoming.path), path: incoming.path)
             var payload = file.payload
             let machine = try Machine.decodeSnapshot(from: &payload)
+            let decoded = ContinuousClock.now
+            self.logger.notice(
+                "received the primary's snapshot (FULLSYNC)",
+                metadata: [
+                    "bytes": "\(incoming.bytes)", "receive_ms": "\(Self.milliseconds(received - incoming.started))",
+                    "decode_ms": "\(Self.milliseconds(decoded - received))",
+                ])
             let position = LogPosition(epoch: file.epoch, seq: file.seq)
             let accepted = self.driver.withLock { self.core.acceptsSnapshot(from: incoming.epoch, at: position) }
             guard accepted else {
@@ -379,6 +392,10 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
             self.logger.error("refused the primary's snapshot", metadata: ["error": "\(error)"])
             unlink(incoming.path)
         }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The other tracker's sync port refused a connection while there is none between them: its process is

@@ -151,8 +151,9 @@ struct DrillRun {
     /// Tracker `tracker`'s `STATUS` fields, or nil when it does not answer.
     private func status(of tracker: TrackerConfig) async -> [String: String]? {
         guard let connection = try? await self.context.client.connect(to: tracker) else { return nil }
-        defer { Task { await connection.close() } }
-        guard case .status(let fields) = try? await connection.send(.status) else { return nil }
+        let reply = try? await connection.send(.status)
+        await connection.close()
+        guard case .status(let fields) = reply else { return nil }
         return Dictionary(fields.map { ($0.name, $0.value) }) { _, last in last }
     }
 

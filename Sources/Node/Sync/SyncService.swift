@@ -16,9 +16,9 @@ import Tracker
 /// refused connection tells the replica the other process is gone, so it need not wait out the failover
 /// timeout (``ReplicatedStateMachine/peerRefusedConnection()``). Every connection
 /// proves the cluster secret both ways (``SyncConnectionHandler``) before a message is taken. The clock ticks
-/// every heartbeat; a tick that comes more than half the failover timeout after the one before tells the
-/// replica the process stalled (it was stopped, or starved), so it does not count its own pause as the peer's
-/// silence. The sync port has an event loop of its own: a FULLSYNC install blocks it, not the clients.
+/// every heartbeat; when the process did not run for more than half the failover timeout since the last tick
+/// (``StallWatch``: it was stopped, or starved), the tick tells the replica it stalled, so it does not count
+/// its own pause as the peer's silence. The sync port has an event loop of its own: a FULLSYNC install blocks it, not the clients.
 struct SyncService: Service, CustomStringConvertible {
     let index: Int
     let me: TrackerConfig
@@ -46,7 +46,8 @@ struct SyncService: Service, CustomStringConvertible {
         self.logger.info(
             "listening for the other tracker",
             metadata: ["sync.address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
-        let ticker = self.startClock(on: self.group.next())
+        let watch = StallWatch(interval: TimeAmount(self.replication.heartbeat / 4))
+        let ticker = self.startClock(on: self.group.next(), watch: watch)
         let dialer = Task {
             if self.index == 1 { await self.keepDialing(open: open) } else { await self.keepKnocking() }
         }
@@ -56,6 +57,7 @@ struct SyncService: Service, CustomStringConvertible {
             listener.close(promise: nil)
         }
         ticker.cancel()
+        await watch.stop()
         dialer.cancel()
         for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
     }
@@ -125,18 +127,12 @@ struct SyncService: Service, CustomStringConvertible {
     }
 
     /// Ticks the replica every heartbeat, telling it when the process stalled.
-    private func startClock(on loop: any EventLoop) -> RepeatedTask {
+    private func startClock(on loop: any EventLoop, watch: StallWatch) -> RepeatedTask {
         let interval = TimeAmount(self.replication.heartbeat)
         let stallLimit = TimeAmount(self.replication.failoverTimeout / 2)
-        let lastTick = NIOLockedValueBox(NIODeadline.now())
         let store = self.store
         return loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            let now = NIODeadline.now()
-            let gap = lastTick.withLockedValue { last in
-                defer { last = now }
-                return now - last
-            }
-            store.tick(stalled: gap > stallLimit)
+            store.tick(stalled: watch.takeLongestGap() > stallLimit)
         }
     }
 

@@ -71,6 +71,7 @@ extension ReplicaCore {
         var ready = ReplicaReady()
         guard self.role == .primary, var backup = self.backup, backup.snapshotting else { return ready }
         backup.snapshotting = false
+        self.snapshotStreamedFor = nil
         backup.next = position.seq + 1
         self.backup = backup
         self.sendCatchUp(log: log, into: &ready)
@@ -105,9 +106,13 @@ extension ReplicaCore {
     mutating func meet(_ hello: Hello, log: some ReplicaLogReader, into ready: inout ReplicaReady) {
         switch (self.role, hello.role) {
         case (.primary, _):
+            // The same hello again while a snapshot streams to it on this connection (a backup says hello on
+            // connecting and again once it learns who leads): that stream serves it; a second would be waste.
+            if self.backup?.snapshotting == true, self.snapshotStreamedFor == hello.position { break }
             // A restarted or stale node: it follows once it sees this node's epoch.
             self.startReplicating(to: hello, log: log, into: &ready)
             self.sendCatchUp(log: log, into: &ready)
+            self.snapshotStreamedFor = self.backup?.snapshotting == true ? hello.position : nil
         case (_, .primary) where hello.epoch >= self.epoch:
             // Tell the primary where this log ends: it may have no hello from this node since it took over.
             self.becomeBackup(into: &ready)

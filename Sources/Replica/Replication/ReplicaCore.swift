@@ -87,6 +87,8 @@ public struct ReplicaCore: Sendable {
     var backup: BackupProgress?
     /// Asked the peer for its vote in the current epoch, and not answered yet.
     var campaigning = false
+    /// Primary: the backup's position in the hello that started the snapshot streaming on this connection.
+    var snapshotStreamedFor: LogPosition?
     /// Backup: whether the primary said it counts this node in sync, in an append sent after hearing an ack
     /// numbered above `trustAcksAbove`.
     var countedInSync = false
@@ -144,6 +146,7 @@ public struct ReplicaCore: Sendable {
     public mutating func helloForNewConnection() -> SyncMessage {
         self.distrustOlderAppends()
         self.campaigning = false
+        self.snapshotStreamedFor = nil
         return .hello(self.hello())
     }
 
