@@ -70,11 +70,19 @@ extension ByteBuffer {
 
     mutating func readTrackerString() throws(TrackerCodecError) -> String {
         let length = try self.readTrackerCount(minimumElementSize: 1)
-        guard let slice = self.readSlice(length: length) else { throw .truncated }
-        let string = slice.withUnsafeReadableBytes { raw in
-            raw.withMemoryRebound(to: UInt8.self) { String(validating: $0, as: UTF8.self) }
+        guard self.readableBytes >= length else { throw .truncated }
+        // Straight from the buffer's bytes: a slice per string would cost a retain and a copy of its header
+        // (a snapshot of a million groups reads two million strings). ASCII, the common case, needs no
+        // validation; anything else goes through the standard library's.
+        let string = self.withUnsafeReadableBytes { raw in
+            raw.withMemoryRebound(to: UInt8.self) { all -> String? in
+                let bytes = UnsafeBufferPointer(rebasing: all[..<length])
+                if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+                return String(validating: bytes, as: UTF8.self)
+            }
         }
         guard let string else { throw .invalidUTF8 }
+        self.moveReaderIndex(forwardBy: length)
         return string
     }
 
