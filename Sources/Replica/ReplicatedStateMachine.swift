@@ -82,6 +82,8 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
     private var link: (any SyncLink)?
     /// The other tracker's sync port refused a connection since the last tick, with no link between them.
     private var peerRefused = false
+    /// Primary: the bytes of the records its backup does not hold yet (up to 2^20 records back).
+    private var lag = LagMeter(capacity: 1 << 20)
     private let reader: DiskLogReader
     private var incoming: IncomingSnapshot?
     private var roleSince = Date()
@@ -178,6 +180,7 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
                 role: self.core.role, epoch: self.core.epoch, last: self.core.last, durableSeq: self.core.durableSeq,
                 commitSeq: self.core.commitSeq, appliedSeq: self.core.appliedSeq, peerConnected: self.link != nil,
                 backupMatch: self.core.backupMatch, backupInSync: self.core.backupInSync,
+                backupLagBytes: self.core.backupMatch.flatMap { self.lag.bytes(after: $0, last: self.core.last.seq) },
                 standbyReason: self.core.standbyReason, roleSince: self.roleSince)
         }
     }
@@ -428,6 +431,7 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
             disk.append(.cut(after: seq, dropSnapshots: dropSnapshots))
             if dropSnapshots { self.reader.firstSeq = 1 }
             self.reader.reset()
+            self.lag.reset()
             self.unapplied.removeAll { $0.seq > seq }
             outcomes += self.abandonProposers(after: seq, with: .steppedDown)
         }
@@ -435,7 +439,9 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         if !ready.persist.isEmpty {
             disk.append(.append(ready.persist))
             self.unapplied += ready.persist
+            if self.core.role == .primary { self.lag.appended(ready.persist) }
         }
+        if let match = self.core.backupMatch { self.lag.forget(through: match) }
         if !disk.isEmpty { self.queueWork(disk) }
         if !ready.messages.isEmpty { self.link?.send(ready.messages) }
         if let seq = ready.applyThrough {
@@ -446,6 +452,7 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         if let seq = ready.abandonAfter { outcomes += self.abandonProposers(after: seq, with: .steppedDown) }
         if let role = ready.newRole {
             self.roleSince = Date()
+            self.lag.reset()
             self.logger.notice(
                 "replica role changed",
                 metadata: [
@@ -811,6 +818,9 @@ public struct ReplicaStatus: Sendable {
     public var backupMatch: UInt64?
     /// Primary: whether the backup is in sync (commits wait for it).
     public var backupInSync: Bool
+    /// Primary: the bytes of the log records the backup does not hold yet; nil without a backup, or when they
+    /// go back further than this tracker has counted (before it started, or more than 2^20 records).
+    public var backupLagBytes: UInt64?
     /// Why a tracker that is not primary takes no writes, when there is more to say than "backup".
     public var standbyReason: String?
     /// When the role last changed.
@@ -819,8 +829,8 @@ public struct ReplicaStatus: Sendable {
     /// A status with every field given.
     public init(
         role: ReplicaRole, epoch: UInt64, last: LogPosition, durableSeq: UInt64, commitSeq: UInt64,
-        appliedSeq: UInt64, peerConnected: Bool, backupMatch: UInt64?, backupInSync: Bool, standbyReason: String?,
-        roleSince: Date
+        appliedSeq: UInt64, peerConnected: Bool, backupMatch: UInt64?, backupInSync: Bool, backupLagBytes: UInt64?,
+        standbyReason: String?, roleSince: Date
     ) {
         self.role = role
         self.epoch = epoch
@@ -831,6 +841,7 @@ public struct ReplicaStatus: Sendable {
         self.peerConnected = peerConnected
         self.backupMatch = backupMatch
         self.backupInSync = backupInSync
+        self.backupLagBytes = backupLagBytes
         self.standbyReason = standbyReason
         self.roleSince = roleSince
     }

@@ -9,8 +9,8 @@ import Testing
     static func status(role: ReplicaRole, backupMatch: UInt64?, inSync: Bool) -> ReplicaStatus {
         ReplicaStatus(
             role: role, epoch: 4, last: LogPosition(epoch: 4, seq: 90), durableSeq: 90, commitSeq: 88, appliedSeq: 88,
-            peerConnected: backupMatch != nil, backupMatch: backupMatch, backupInSync: inSync, standbyReason: nil,
-            roleSince: Date(timeIntervalSince1970: 0))
+            peerConnected: backupMatch != nil, backupMatch: backupMatch, backupInSync: inSync,
+            backupLagBytes: backupMatch.map { _ in 640 }, standbyReason: nil, roleSince: Date(timeIntervalSince1970: 0))
     }
 
     @Test func aPrimaryWithItsBackupInSyncReportsItsLag() {
@@ -23,6 +23,7 @@ import Testing
         #expect(samples.contains("tandem_replica_backup_in_sync{tracker=\"t1\"} 1"))
         #expect(samples.contains("tandem_replica_serving_alone{tracker=\"t1\"} 0"))
         #expect(samples.contains("tandem_replica_backup_lag_ops{tracker=\"t1\"} 5"))
+        #expect(samples.contains("tandem_replica_backup_lag_bytes{tracker=\"t1\"} 640"))
         #expect(text.contains("# TYPE tandem_replica_role gauge\n"))
         #expect(text.hasSuffix("\n"))
     }

@@ -9,8 +9,9 @@ extension Tandemctl {
                 Asks every tracker of cluster.yaml, in order: whether it answers, its role (primary, backup or \
                 waiting), its epoch, the last seq of its log and the last it applied, and since when it has held \
                 its role. For the primary: whether the backup is in sync (writes wait for it) or catching up, \
-                and how many ops it lags. A tracker that is not primary says why when there is more to say. \
-                Exits with 3 when no tracker answers.
+                and how many ops and bytes of log it lags (bytes as far back as the primary has counted since it \
+                started). A tracker that is not primary says why when there is more to say. Exits with 3 when no \
+                tracker answers.
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -66,15 +67,17 @@ extension Tandemctl {
         }
 
         static func table(_ lines: [TrackerLine]) -> String {
-            let headers = ["TRACKER", "ADDRESS", "ROLE", "EPOCH", "LAST SEQ", "APPLIED", "BACKUP", "LAG", "SINCE"]
+            let headers = [
+                "TRACKER", "ADDRESS", "ROLE", "EPOCH", "LAST SEQ", "APPLIED", "BACKUP", "LAG OPS", "LAG BYTES", "SINCE",
+            ]
             let rows = lines.map { line -> [String] in
                 guard let status = line.status else {
-                    return [line.tracker, line.address, "unreachable", "-", "-", "-", "-", "-", "-"]
+                    return [line.tracker, line.address, "unreachable", "-", "-", "-", "-", "-", "-", "-"]
                 }
                 return [
                     line.tracker, line.address, status["role"] ?? "?", status["epoch"] ?? "?",
                     status["last_seq"] ?? "?", status["applied_seq"] ?? "?", status["backup"] ?? "-",
-                    status["backup_lag_ops"] ?? "-", status["role_since"] ?? "?",
+                    status["backup_lag_ops"] ?? "-", status["backup_lag_bytes"] ?? "-", status["role_since"] ?? "?",
                 ]
             }
             let notes = lines.compactMap { line -> String? in

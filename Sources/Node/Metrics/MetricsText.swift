@@ -34,6 +34,11 @@ enum MetricsText {
                 gauge(
                     "tandem_replica_backup_lag_ops", "Ops in this log the backup is not known to hold.",
                     [(label, status.last.seq - min(match, status.last.seq))])
+                if let bytes = status.backupLagBytes {
+                    gauge(
+                        "tandem_replica_backup_lag_bytes", "Bytes of log records the backup is not known to hold.",
+                        [(label, bytes)])
+                }
             }
         }
         return lines.joined(separator: "\n") + "\n"

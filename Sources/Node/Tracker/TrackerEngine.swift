@@ -133,6 +133,7 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             fields.append(StatusField("backup", backup))
             if let match = status.backupMatch {
                 fields.append(StatusField("backup_lag_ops", "\(status.last.seq - min(match, status.last.seq))"))
+                if let bytes = status.backupLagBytes { fields.append(StatusField("backup_lag_bytes", "\(bytes)")) }
             }
         }
         if let reason = status.standbyReason, status.role != .primary {
