@@ -40,16 +40,16 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
 
     /// Who is told a proposal's outcome: a callback, a promise on its event loop, or the backup that forwarded
     /// it (the op is entry `seq`).
-    private enum Completion {
+    enum Completion {
         case callback(@Sendable (Result<Machine.Output, ReplicaError>) -> Void)
         case promise(EventLoopPromise<Machine.Output>)
         case forwarded(id: UInt64, seq: UInt64, link: any SyncLink)
     }
 
-    private typealias Outcome = (Completion, Result<Machine.Output, ReplicaError>)
+    typealias Outcome = (Completion, Result<Machine.Output, ReplicaError>)
 
     /// Work for the writer thread, done in order.
-    private enum DiskWork {
+    enum DiskWork {
         case saveEpoch(UInt64)
         case cut(after: UInt64, dropSnapshots: Bool)
         case append([LogRecord])
@@ -58,7 +58,7 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
     }
 
     /// A FULLSYNC snapshot arriving from the primary, written to a temporary file as it comes.
-    private struct IncomingSnapshot {
+    struct IncomingSnapshot {
         var fd: Int32
         var path: String
         var epoch: UInt64
@@ -67,52 +67,52 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         let started = ContinuousClock.now
     }
 
-    private let directory: DataDirectory
-    private let configuration: Configuration
-    private let initial: Machine
-    private let logger: Logger
-    private let lockFD: Int32
+    let directory: DataDirectory
+    let configuration: Configuration
+    let initial: Machine
+    let logger: Logger
+    let lockFD: Int32
 
     // The driver.
-    private let driver = NSLock()
-    private var core: ReplicaCore
-    private var proposers: [UInt64: (op: Machine.Op, completion: Completion)] = [:]
+    let driver = NSLock()
+    var core: ReplicaCore
+    var proposers: [UInt64: (op: Machine.Op, completion: Completion)] = [:]
     /// Records handed to the writer and not applied yet, in seq order.
-    private var unapplied: [LogRecord] = []
-    private var link: (any SyncLink)?
+    var unapplied: [LogRecord] = []
+    var link: (any SyncLink)?
     /// The other tracker's sync port refused a connection since the last tick, with no link between them.
-    private var peerRefused = false
+    var peerRefused = false
     /// Primary: the bytes of the records its backup does not hold yet (up to 2^20 records back).
-    private var lag = LagMeter(capacity: 1 << 20)
-    private let reader: DiskLogReader
-    private var incoming: IncomingSnapshot?
-    private var roleSince = Date()
+    var lag = LagMeter(capacity: 1 << 20)
+    let reader: DiskLogReader
+    var incoming: IncomingSnapshot?
+    var roleSince = Date()
     /// Backup: writes forwarded to the primary and not answered yet, by forward id.
-    private var forwards: [UInt64: Completion] = [:]
-    private var lastForwardID: UInt64 = 0
+    var forwards: [UInt64: Completion] = [:]
+    var lastForwardID: UInt64 = 0
     /// Backup: forwarded writes the primary answered, waiting until this tracker has applied their entry.
-    private var answered: [(seq: UInt64, completion: Completion, output: Machine.Output)] = []
+    var answered: [(seq: UInt64, completion: Completion, output: Machine.Output)] = []
 
     // The writer's queue.
-    private let queue = NSCondition()
-    private var work: [DiskWork] = []
-    private var closing = false
-    private var failure: ReplicaError?
-    private var writerDone = false
-    private var snapshotRunning = false
-    private var filesClosed = false
+    let queue = NSCondition()
+    var work: [DiskWork] = []
+    var closing = false
+    var failure: ReplicaError?
+    var writerDone = false
+    var snapshotRunning = false
+    var filesClosed = false
 
     // The applied state.
-    private let stateLock = NSLock()
-    private var machine: Machine
-    private var appliedSeq: UInt64
-    private var batches = 0
+    let stateLock = NSLock()
+    var machine: Machine
+    var appliedSeq: UInt64
+    var batches = 0
 
     // Owned by the writer thread.
-    private var log: SegmentWriter
-    private var lastWritten: UInt64
-    private var opsSinceSnapshot = 0
-    private var bytesSinceSnapshot = 0
+    var log: SegmentWriter
+    var lastWritten: UInt64
+    var opsSinceSnapshot = 0
+    var bytesSinceSnapshot = 0
 
     /// Opens `directory` (creating it if needed), recovers the state, and starts the writer thread. The tracker
     /// starts out waiting: ``forcePromote()`` or an agreement with the other tracker makes it primary.
@@ -214,7 +214,7 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         return promise.futureResult
     }
 
-    private func enqueue(_ op: Machine.Op, _ completion: Completion) {
+    func enqueue(_ op: Machine.Op, _ completion: Completion) {
         var payload = ByteBufferAllocator().buffer(capacity: 128)
         Machine.encode(op, into: &payload)
         var refusal: ReplicaError?
@@ -279,49 +279,6 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         if current { self.logger.info("lost the connection to the other tracker") }
     }
 
-    /// A write forwarded by the backup (this tracker proposes it), or the primary's answer to one of ours.
-    public func receiveForwarded(_ frame: ForwardFrame) {
-        let outcomes = self.driver.withLock { () -> [Outcome] in
-            switch frame {
-            case .request(let id, let payload):
-                guard let link = self.link else { return [] }
-                var bytes = payload
-                guard let op = try? Machine.decodeOp(from: &bytes) else {
-                    link.forward(.refusal(id: id, reason: "the forwarded op does not decode"))
-                    return []
-                }
-                guard let (records, ready) = self.core.propose([payload]) else {
-                    let error = ReplicaError.notPrimary(role: self.core.role, reason: self.core.standbyReason)
-                    link.forward(.refusal(id: id, reason: error.description))
-                    return []
-                }
-                let seq = records[0].seq
-                self.proposers[seq] = (op, .forwarded(id: id, seq: seq, link: link))
-                return self.execute(ready)
-            case .reply(let id, let seq, let output):
-                guard let completion = self.forwards.removeValue(forKey: id) else { return [] }
-                var bytes = output
-                guard let output = try? Machine.decodeOutput(from: &bytes) else {
-                    return [(completion, .failure(.refusedByPrimary("its answer does not decode")))]
-                }
-                self.answered.append((seq, completion, output))
-                return self.releaseAnswered()
-            case .refusal(let id, let reason):
-                guard let completion = self.forwards.removeValue(forKey: id) else { return [] }
-                return [(completion, .failure(.refusedByPrimary(reason)))]
-            }
-        }
-        Self.complete(outcomes)
-    }
-
-    /// The forwarded writes whose entries this tracker has applied: their clients read them here from now on.
-    private func releaseAnswered() -> [Outcome] {
-        let applied = self.core.appliedSeq
-        let released = self.answered.filter { $0.seq <= applied }
-        self.answered.removeAll { $0.seq <= applied }
-        return released.map { ($0.completion, .success($0.output)) }
-    }
-
     /// A message from the other tracker.
     public func receive(_ message: SyncMessage) {
         self.drive { core, reader in core.receive(message, log: reader) }
@@ -342,65 +299,6 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         }
     }
 
-    /// The next bytes of the snapshot the primary streams (FULLSYNC).
-    public func receiveSnapshotBytes(_ bytes: ByteBuffer) {
-        self.driver.withLock {
-            guard var incoming = self.incoming, !incoming.failed else { return }
-            do throws(ReplicaError) {
-                try PosixFile.writeAll(incoming.fd, bytes, path: incoming.path)
-                incoming.bytes += bytes.readableBytes
-            } catch {
-                self.logger.error("cannot write the primary's snapshot", metadata: ["error": "\(error)"])
-                incoming.failed = true
-            }
-            self.incoming = incoming
-        }
-    }
-
-    /// The snapshot stream ended: checks it and, if this tracker still follows its sender and lacks what it
-    /// holds, replaces the state and the log with it. Returns once that is done (the caller reads no more
-    /// messages meanwhile, so none is taken against the old log).
-    public func receiveSnapshotEnd() {
-        guard
-            let incoming = self.driver.withLock({ () -> IncomingSnapshot? in
-                defer { self.incoming = nil }
-                return self.incoming
-            })
-        else { return }
-        let synced = fsync(incoming.fd) == 0
-        Foundation.close(incoming.fd)
-        do {
-            guard synced, !incoming.failed else { throw ReplicaError.io("fsync", path: incoming.path, errno: errno) }
-            let received = ContinuousClock.now
-            let file = try SnapshotFile.decode(try PosixFile.readAll(incoming.path), path: incoming.path)
-            var payload = file.payload
-            let machine = try Machine.decodeSnapshot(from: &payload)
-            let decoded = ContinuousClock.now
-            self.logger.notice(
-                "received the primary's snapshot (FULLSYNC)",
-                metadata: [
-                    "bytes": "\(incoming.bytes)", "receive_ms": "\(Self.milliseconds(received - incoming.started))",
-                    "decode_ms": "\(Self.milliseconds(decoded - received))",
-                ])
-            let position = LogPosition(epoch: file.epoch, seq: file.seq)
-            let accepted = self.driver.withLock { self.core.acceptsSnapshot(from: incoming.epoch, at: position) }
-            guard accepted else {
-                unlink(incoming.path)
-                return
-            }
-            let done = DispatchSemaphore(value: 0)
-            self.queueWork([.install(file, machine, from: incoming.path, done: done)])
-            done.wait()
-        } catch {
-            self.logger.error("refused the primary's snapshot", metadata: ["error": "\(error)"])
-            unlink(incoming.path)
-        }
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
-
     /// The other tracker's sync port refused a connection while there is none between them: its process is
     /// not running. The core hears of it with the next tick (``ReplicaCore/tick(stalled:peerGone:)``).
     public func peerRefusedConnection() {
@@ -413,7 +311,7 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
     }
 
     /// Feeds the core one input under the driver lock, carries out its decisions, and answers proposers.
-    private func drive(_ input: (inout ReplicaCore, DiskLogReader) -> ReplicaReady) {
+    func drive(_ input: (inout ReplicaCore, DiskLogReader) -> ReplicaReady) {
         let outcomes = self.driver.withLock { self.execute(input(&self.core, self.reader)) }
         Self.complete(outcomes)
     }
@@ -422,7 +320,7 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
 
     /// Carries out `ready` in its order; returns the proposers to answer once the driver lock is released.
     /// Called with the driver lock held.
-    private func execute(_ ready: ReplicaReady) -> [Outcome] {
+    func execute(_ ready: ReplicaReady) -> [Outcome] {
         var outcomes: [Outcome] = []
         var disk: [DiskWork] = []
         if let epoch = ready.persistEpoch { disk.append(.saveEpoch(epoch)) }
@@ -463,13 +361,13 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         return outcomes
     }
 
-    private func abandonProposers(after seq: UInt64, with error: ReplicaError) -> [Outcome] {
+    func abandonProposers(after seq: UInt64, with error: ReplicaError) -> [Outcome] {
         let abandoned = self.proposers.keys.filter { $0 > seq }
         return abandoned.compactMap { self.proposers.removeValue(forKey: $0) }.map { ($0.completion, .failure(error)) }
     }
 
     /// Applies the unapplied entries up to `seq` to the machine.
-    private func apply(through seq: UInt64) -> [Outcome] {
+    func apply(through seq: UInt64) -> [Outcome] {
         let count = self.unapplied.prefix { $0.seq <= seq }.count
         guard count > 0 else { return [] }
         var outcomes: [Outcome] = []
@@ -494,18 +392,8 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         return outcomes
     }
 
-    /// Streams the newest snapshot to the other tracker (FULLSYNC); catch-up goes on once it is sent.
-    private func streamSnapshot() {
-        guard let link = self.link, let newest = try? self.directory.snapshots().last else { return }
-        self.logger.notice("sending a snapshot to the other tracker (FULLSYNC)", metadata: ["at_seq": "\(newest)"])
-        link.sendSnapshot(path: self.directory.snapshotPath(seq: newest), epoch: self.core.epoch) { position in
-            guard let position else { return }
-            self.drive { core, reader in core.snapshotSent(at: position, log: reader) }
-        }
-    }
-
     /// Tells each proposer its outcome: callbacks at once, promises grouped into one task per event loop.
-    private static func complete(_ outcomes: [Outcome]) {
+    static func complete(_ outcomes: [Outcome]) {
         var byLoop:
             [ObjectIdentifier: (
                 loop: any EventLoop, items: [(EventLoopPromise<Machine.Output>, Result<Machine.Output, ReplicaError>)]
@@ -565,284 +453,4 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
         Foundation.close(self.lockFD)
     }
 
-    private func discardIncoming() {
-        guard let incoming = self.incoming else { return }
-        Foundation.close(incoming.fd)
-        unlink(incoming.path)
-        self.incoming = nil
-    }
-
-    // MARK: The writer thread
-
-    private func queueWork(_ items: [DiskWork]) {
-        self.queue.withLock {
-            self.work += items
-            self.queue.signal()
-        }
-    }
-
-    private func runWriter() {
-        while let batch = self.nextBatch() {
-            self.perform(batch)
-        }
-        self.queue.lock()
-        self.writerDone = true
-        self.queue.broadcast()
-        self.queue.unlock()
-    }
-
-    /// Waits for work; nil once closing with none left.
-    private func nextBatch() -> [DiskWork]? {
-        self.queue.lock()
-        defer { self.queue.unlock() }
-        while self.work.isEmpty && !self.closing { self.queue.wait() }
-        if self.work.isEmpty { return nil }
-        defer { self.work.removeAll(keepingCapacity: true) }
-        return self.work
-    }
-
-    /// Does a batch of work in order; consecutive appends share one write and one `fdatasync`.
-    private func perform(_ batch: [DiskWork]) {
-        var pending: [LogRecord] = []
-        for item in batch {
-            if self.queue.withLock({ self.failure }) != nil {
-                // The log's state is unknown: nothing more is done to the directory.
-                if case .install(_, _, _, let done) = item { done.signal() }
-                continue
-            }
-            if case .append(let records) = item {
-                pending += records
-                continue
-            }
-            self.write(&pending)
-            do throws(ReplicaError) {
-                try self.perform(item)
-            } catch {
-                self.logger.critical(
-                    "the data directory could not be updated; this tracker takes no more writes: restart it",
-                    metadata: ["error": "\(error)"])
-                self.fail(error)
-            }
-        }
-        self.write(&pending)
-    }
-
-    private func perform(_ item: DiskWork) throws(ReplicaError) {
-        switch item {
-        case .append:
-            preconditionFailure("appends are written in batches")
-        case .saveEpoch(let epoch):
-            try EpochFile.save(epoch, in: self.directory)
-        case .cut(let seq, let dropSnapshots):
-            self.queue.withLock { while self.snapshotRunning { self.queue.wait() } }
-            let newestSnapshot = try self.directory.snapshots().last ?? 0
-            guard dropSnapshots || newestSnapshot <= seq else {
-                // A snapshot written meanwhile holds what is to be cut: the state on disk cannot be cut back.
-                throw .corruptSnapshot(
-                    path: self.directory.path, detail: "a snapshot holds ops past \(seq), which must be cut")
-            }
-            let (count, path) = try LogCutter.cut(
-                after: seq, dropSnapshots: dropSnapshots, in: self.directory, now: UInt64(Date().timeIntervalSince1970))
-            if count > 0 {
-                self.logger.warning(
-                    "cut ops the primary's log does not hold; they are kept aside",
-                    metadata: ["replica.after_seq": "\(seq)", "ops": "\(count)", "path": "\(path ?? "")"])
-            }
-            try self.reopenLog(after: seq)
-        case .rebuild:
-            let recovery = try Recovery.recover(from: self.directory, initial: self.initial, logger: self.logger)
-            self.stateLock.withLock {
-                self.machine = recovery.machine
-                self.appliedSeq = recovery.lastSeq
-            }
-            self.logger.notice("rebuilt the state after a cut", metadata: ["replica.seq": "\(recovery.lastSeq)"])
-        case .install(let file, let machine, let path, let done):
-            defer { done.signal() }
-            for segment in try self.directory.segments() { unlink(self.directory.segmentPath(firstSeq: segment)) }
-            for snapshot in try self.directory.snapshots() { unlink(self.directory.snapshotPath(seq: snapshot)) }
-            guard rename(path, self.directory.snapshotPath(seq: file.seq)) == 0 else {
-                throw .io("rename", path: path, errno: errno)
-            }
-            try self.reopenLog(after: file.seq)
-            self.opsSinceSnapshot = 0
-            self.bytesSinceSnapshot = 0
-            self.stateLock.withLock {
-                self.machine = machine
-                self.appliedSeq = file.seq
-            }
-            let position = LogPosition(epoch: file.epoch, seq: file.seq)
-            self.logger.notice("installed the primary's snapshot (FULLSYNC)", metadata: ["at": "\(position)"])
-            self.drive { core, reader in
-                reader.firstSeq = file.seq + 1
-                reader.reset()
-                return core.snapshotInstalled(at: position)
-            }
-        }
-    }
-
-    /// Points the writer at the end of a log that now ends at `seq`.
-    private func reopenLog(after seq: UInt64) throws(ReplicaError) {
-        self.log.close()
-        self.log = try SegmentWriter(directory: self.directory, firstSeq: try self.directory.segments().last ?? seq + 1)
-        self.lastWritten = seq
-    }
-
-    /// Writes `pending` with one write and one `fdatasync`, reports them durable (or not) to the core, and
-    /// starts a snapshot when one is due.
-    private func write(_ pending: inout [LogRecord]) {
-        guard let first = pending.first, let last = pending.last else { return }
-        defer { pending.removeAll(keepingCapacity: true) }
-        if self.queue.withLock({ self.failure }) != nil { return }
-        var bytes = ByteBufferAllocator().buffer(capacity: pending.reduce(0) { $0 + $1.encodedLength })
-        for record in pending { bytes.writeLogRecord(record) }
-        do throws(ReplicaError) {
-            try self.log.append(bytes)
-        } catch {
-            if !error.isDiskFull || self.log.isBroken { self.fail(error) }
-            self.logger.error("WAL append failed", metadata: ["error": "\(error)"])
-            self.reportFailedWrite(from: first, error: error)
-            return
-        }
-        self.lastWritten = last.seq
-        self.opsSinceSnapshot += pending.count
-        self.bytesSinceSnapshot += bytes.readableBytes
-        self.stateLock.withLock { self.batches += 1 }
-        self.drive { core, _ in core.persisted(through: LogPosition(epoch: last.epoch, seq: last.seq)) }
-        if self.opsSinceSnapshot >= self.configuration.snapshotEveryOps
-            || self.bytesSinceSnapshot >= self.configuration.snapshotEveryBytes
-        {
-            self.startSnapshot()
-        }
-    }
-
-    /// Tells the core the records from `first` on are not on disk, answers their proposers with `error`, and
-    /// drops the queued records that followed them.
-    private func reportFailedWrite(from first: LogRecord, error: ReplicaError) {
-        let outcomes = self.driver.withLock { () -> [Outcome] in
-            var outcomes = self.abandonProposers(after: first.seq - 1, with: error)
-            outcomes += self.execute(
-                self.core.persistFailed(at: LogPosition(epoch: first.epoch, seq: first.seq), log: self.reader))
-            let end = self.core.last.seq
-            self.queue.withLock {
-                self.work = self.work.compactMap { item in
-                    guard case .append(let records) = item else { return item }
-                    let kept = records.filter { $0.seq <= end }
-                    return kept.isEmpty ? nil : .append(kept)
-                }
-            }
-            return outcomes
-        }
-        Self.complete(outcomes)
-    }
-
-    /// Stops taking writes for good: the log file's state is unknown.
-    private func fail(_ error: ReplicaError) {
-        self.queue.withLock { self.failure = error }
-    }
-
-    private func startSnapshot() {
-        let busy = self.queue.withLock {
-            defer { self.snapshotRunning = true }
-            return self.snapshotRunning
-        }
-        if busy { return }
-        do throws(ReplicaError) {
-            try self.log.rotate(firstSeq: self.lastWritten + 1)
-        } catch {
-            self.logger.error("could not start a new WAL segment", metadata: ["error": "\(error)"])
-            self.queue.withLock { self.snapshotRunning = false }
-            return
-        }
-        self.opsSinceSnapshot = 0
-        self.bytesSinceSnapshot = 0
-        // The state is copied (a reference to the same storage until the next write).
-        let (machine, seq, epoch) = self.driver.withLock {
-            self.stateLock.withLock {
-                (self.machine, self.appliedSeq, self.core.history.epoch(of: self.appliedSeq) ?? 0)
-            }
-        }
-        let thread = Thread { [self] in
-            self.writeSnapshot(of: machine, epoch: epoch, seq: seq)
-            self.queue.withLock {
-                self.snapshotRunning = false
-                self.queue.broadcast()
-            }
-        }
-        thread.name = "tandem-snapshot"
-        thread.start()
-    }
-
-    /// Writes the snapshot, then deletes the segments and snapshots it makes redundant.
-    private func writeSnapshot(of machine: Machine, epoch: UInt64, seq: UInt64) {
-        guard seq > 0 else { return }
-        var payload = ByteBufferAllocator().buffer(capacity: 1 << 16)
-        machine.encodeSnapshot(into: &payload)
-        let file = SnapshotFile(epoch: epoch, seq: seq, payload: payload)
-        do throws(ReplicaError) {
-            try PosixFile.writeAtomically(file.encoded(), to: self.directory.snapshotPath(seq: seq), in: self.directory)
-            // A segment goes once the next one starts within the snapshot: all its records are in it.
-            let segments = try self.directory.segments()
-            for (old, next) in zip(segments, segments.dropFirst()) where next <= seq + 1 {
-                unlink(self.directory.segmentPath(firstSeq: old))
-            }
-            for old in try self.directory.snapshots() where old < seq {
-                unlink(self.directory.snapshotPath(seq: old))
-            }
-            try self.directory.sync()
-            self.driver.withLock { self.reader.firstSeq = max(self.reader.firstSeq, seq + 1) }
-            self.logger.info(
-                "wrote snapshot", metadata: ["replica.seq": "\(seq)", "snapshot.bytes": "\(payload.readableBytes)"])
-        } catch {
-            self.logger.error("snapshot failed; the WAL is kept", metadata: ["error": "\(error)"])
-        }
-    }
-}
-
-/// What one tracker is in the pair, for `tandemctl status`.
-public struct ReplicaStatus: Sendable {
-    /// Primary, backup or waiting.
-    public var role: ReplicaRole
-    /// The highest epoch this tracker knows.
-    public var epoch: UInt64
-    /// Where its log ends.
-    public var last: LogPosition
-    /// The last entry on its disk.
-    public var durableSeq: UInt64
-    /// Primary: acknowledged up to here. Backup: the primary's commit point as last heard.
-    public var commitSeq: UInt64
-    /// Applied up to here.
-    public var appliedSeq: UInt64
-    /// Whether a sync connection to the other tracker is up.
-    public var peerConnected: Bool
-    /// Primary: where the backup's log is known to match (nil without a backup).
-    public var backupMatch: UInt64?
-    /// Primary: whether the backup is in sync (commits wait for it).
-    public var backupInSync: Bool
-    /// Primary: the bytes of the log records the backup does not hold yet; nil without a backup, or when they
-    /// go back further than this tracker has counted (before it started, or more than 2^20 records).
-    public var backupLagBytes: UInt64?
-    /// Why a tracker that is not primary takes no writes, when there is more to say than "backup".
-    public var standbyReason: String?
-    /// When the role last changed.
-    public var roleSince: Date
-
-    /// A status with every field given.
-    public init(
-        role: ReplicaRole, epoch: UInt64, last: LogPosition, durableSeq: UInt64, commitSeq: UInt64,
-        appliedSeq: UInt64, peerConnected: Bool, backupMatch: UInt64?, backupInSync: Bool, backupLagBytes: UInt64?,
-        standbyReason: String?, roleSince: Date
-    ) {
-        self.role = role
-        self.epoch = epoch
-        self.last = last
-        self.durableSeq = durableSeq
-        self.commitSeq = commitSeq
-        self.appliedSeq = appliedSeq
-        self.peerConnected = peerConnected
-        self.backupMatch = backupMatch
-        self.backupInSync = backupInSync
-        self.backupLagBytes = backupLagBytes
-        self.standbyReason = standbyReason
-        self.roleSince = roleSince
-    }
 }

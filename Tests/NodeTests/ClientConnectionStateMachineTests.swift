@@ -70,6 +70,17 @@ import Testing
         #expect(Self.steps(&machine, writable: true) == ["serve 2"])
     }
 
+    @Test func aConnectionIsIdleOnlyWithNothingInFlightOrWaiting() {
+        var machine = Machine(maxQueued: 8, maxQueuedBytes: 1000)
+        #expect(machine.isIdle)
+        machine.received(1, size: 10)
+        #expect(!machine.isIdle, "a request waits")
+        #expect(Self.steps(&machine) == ["serve 1"])
+        #expect(!machine.isIdle, "a slow request is in flight")
+        machine.finished()
+        #expect(machine.isIdle)
+    }
+
     @Test func aHalfClosedClientGetsEveryReplyThenTheConnectionCloses() {
         var machine = Machine(maxQueued: 8, maxQueuedBytes: 1000)
         machine.received(1, size: 10)

@@ -85,6 +85,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         switch event {
         case is TrackerShutdown:
             self.machine.shutdownRequested()
+        case is IdleStateHandler.IdleStateEvent:
+            // The client sent nothing for `idle_timeout`: close, unless it is waiting for an answer.
+            if self.machine.isIdle { context.close(promise: nil) }
+            return
         case ChannelEvent.inputClosed:
             self.streamEnded = true
         default:

@@ -57,6 +57,10 @@ struct ClientConnectionStateMachine<Message> {
         !self.stopping && self.waiting.count < self.maxQueued && self.queuedBytes < self.maxQueuedBytes
     }
 
+    /// Whether the client has nothing pending here: no request in flight or waiting. Only such a connection may
+    /// be closed for being idle; one whose request is slow (a write waiting for the backup) is not idle.
+    var isIdle: Bool { !self.inFlight && self.waiting.isEmpty }
+
     /// Whether bytes from the client are still wanted; false once the connection is closing and only drains input.
     var acceptsInput: Bool { !self.draining && !self.isClosed }
 

@@ -51,7 +51,6 @@ struct TrackerServer: Service, CustomStringConvertible {
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(limits.idleTimeout)))
-                    try sync.addHandler(IdleConnectionCloser())
                     try sync.addHandler(
                         ClientConnectionHandler(
                             engine: engine,
@@ -124,22 +123,6 @@ final class OpenConnections: Sendable {
         for channel in open { try? await channel.closeFuture.get() }
     }
 }
-
-/// Closes a connection on the idle event that ``IdleStateHandler`` raises.
-final class IdleConnectionCloser: ChannelInboundHandler {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-}
-
-@available(*, unavailable)
-extension IdleConnectionCloser: Sendable {}
 
 extension TimeAmount {
     init(_ duration: Duration) {
