@@ -78,12 +78,19 @@ struct LocalCluster {
     /// How long a killed tracker stays down before `up` starts it again: twice the failover timeout.
     var restartDelay: Duration { self.config.replication.failoverTimeout * 2 }
 
+    /// How many restarts of one tracker `up` makes within ``restartWindow`` before it gives up: a tracker that
+    /// dies on a signal as it starts (a trap on damaged data) is reported, not restarted forever.
+    static let restartLimit = 5
+    /// A minute.
+    static let restartWindow = Duration.seconds(60)
+
     /// Waits for `child` to end, restarting it while it is killed by signals `up` did not send; returns a
     /// message when it ended with an error.
     private static func supervise(
         _ child: TrackerProcess, running: RunningTrackers, restartDelay: Duration
     ) async -> String? {
         var child = child
+        var restarts: [ContinuousClock.Instant] = []
         while true {
             let ending = await child.waitForEnding()
             let id = child.tracker.id
@@ -101,7 +108,13 @@ struct LocalCluster {
             case .signalled(let number) where stopSignal != nil:
                 Console.error("[up] \(id) was killed by signal \(number)")
                 return "\(id) was killed by signal \(number)"
+            case .signalled(let number)
+            where restarts.filter({ $0 > .now - Self.restartWindow }).count >= Self.restartLimit:
+                let failure = "\(id) was killed by signal \(number) after \(Self.restartLimit) restarts within a minute"
+                Console.error("[up] \(failure); not starting it again: see its output above")
+                return failure
             case .signalled(let number):
+                restarts.append(.now)
                 Console.error("[up] \(id) was killed by signal \(number); starting it again in \(restartDelay)")
                 try? await Task.sleep(for: restartDelay)
                 let next = child.restarted()
