@@ -82,6 +82,8 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
     var link: (any SyncLink)?
     /// The other tracker's sync port refused a connection since the last tick, with no link between them.
     var peerRefused = false
+    /// Whether this primary was last logged as acknowledging writes without a backup in sync.
+    private var servingAlone = false
     /// Primary: the bytes of the records its backup does not hold yet (up to 2^20 records back).
     var lag = LagMeter(capacity: 1 << 20)
     let reader: DiskLogReader
@@ -358,7 +360,20 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
                     "replica.position": "\(self.core.last)",
                 ])
         }
+        self.noteServingAlone()
         return outcomes
+    }
+
+    /// Logs when a primary starts acknowledging writes without a backup in sync, and when one is in sync again.
+    private func noteServingAlone() {
+        let alone = self.core.role == .primary && !self.core.backupInSync
+        guard alone != self.servingAlone else { return }
+        self.servingAlone = alone
+        if alone {
+            self.logger.warning("no backup in sync: this primary acknowledges writes alone until one catches up")
+        } else if self.core.role == .primary {
+            self.logger.notice("the backup is in sync: writes wait for its acknowledgement again")
+        }
     }
 
     func abandonProposers(after seq: UInt64, with error: ReplicaError) -> [Outcome] {

@@ -223,6 +223,8 @@ struct PairFailoverTests {
             try Self.get("/metrics", port: metrics).contains("tandem_replica_serving_alone{tracker=\"t1\"} 1")
                 ? true : nil
         }
+        #expect(cluster.log("t1").contains("this primary acknowledges writes alone"), "and says so in its log")
+        #expect(cluster.status("t1")?["backup"] == "none", "and in STATUS")
     }
 
     /// One HTTP/1.1 GET, the whole response as text (the server closes after it).

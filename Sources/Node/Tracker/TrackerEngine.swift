@@ -128,10 +128,11 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             StatusField("role_since", ISO8601DateFormatter().string(from: status.roleSince)),
         ]
         if status.role == .primary {
-            let backup =
-                status.backupMatch == nil ? "none" : status.backupInSync ? "in_sync" : "catching_up"
-            fields.append(StatusField("backup", backup))
-            if let match = status.backupMatch {
+            // Commits wait for an in-sync backup even while its connection is down; one that is neither in sync
+            // nor connected is not there.
+            let present = status.backupInSync || (status.backupMatch != nil && status.peerConnected)
+            fields.append(StatusField("backup", status.backupInSync ? "in_sync" : present ? "catching_up" : "none"))
+            if present, let match = status.backupMatch {
                 fields.append(StatusField("backup_lag_ops", "\(status.last.seq - min(match, status.last.seq))"))
                 if let bytes = status.backupLagBytes { fields.append(StatusField("backup_lag_bytes", "\(bytes)")) }
             }
