@@ -59,6 +59,8 @@ struct SyncService: Service, CustomStringConvertible {
         ticker.cancel()
         await watch.stop()
         dialer.cancel()
+        // Its connect in flight uses the sync event loops, which are shut down after this returns.
+        await dialer.value
         for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
     }
 
