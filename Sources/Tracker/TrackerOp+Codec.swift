@@ -16,7 +16,7 @@ import Wire
 /// | 8 | addFile | group, name, size: UInt64, piece hashes (byte string), seeder (user, host, port: UInt16) |
 /// | 9 | addSeeder | group, name, seeder |
 /// | 10 | removeSeeder | group, name, user |
-/// | 11 | identified | client: UInt64, request: UInt64, then the op, whole (format byte, tag, fields); neither identified nor stamped |
+/// | 11 | identified | client: UInt64, request: UInt64, then the op, whole (format byte, tag, fields); not a wrapper |
 /// | 12 | stamped | at: UInt64 (ms since 1970), then the op, whole; plain or identified, not itself stamped |
 extension TrackerOp {
     /// The encoding format this version writes and reads.

@@ -3,8 +3,9 @@ import Wire
 extension TrackerState {
     /// Decides what to do with `request`, reading the state and changing nothing.
     ///
-    /// Every request except `CREATE_USER`, `LOGIN`, `RESUME`, `CLIENT`, `STATUS` and the admin commands needs `context.session` to name an open
-    /// session; without one the reply is `not_logged_in`. Reads and refusals are answered at once
+    /// Every request except `CREATE_USER`, `LOGIN`, `RESUME`, `CLIENT`, `STATUS` and the admin commands needs
+    /// `context.session` to name an open session; without one the reply is `not_logged_in`. Reads and refusals
+    /// are answered at once
     /// (``Preparation/reply(_:)``); changes come back as an op to log and apply (``Preparation/write(_:)``), or as
     /// work for the shell first (hashing or verifying a password, the admin challenge).
     ///
