@@ -209,12 +209,12 @@ struct PairFailoverTests {
         let cluster = try TestCluster(extraYAML: Self.fastFailover + "\nmetrics: { port: \(metrics) }\n")
         try cluster.startPair()
         try cluster.waitForPair(primary: "t1")
-        let primary = try Self.get("/metrics", port: metrics)
+        let primary = try eventually("t1 to serve its metrics") { try? Self.get("/metrics", port: metrics) }
         #expect(primary.hasPrefix("HTTP/1.1 200 OK"), "\(primary)")
         #expect(primary.contains("tandem_replica_role{tracker=\"t1\",role=\"primary\"} 1"))
         #expect(primary.contains("tandem_replica_backup_in_sync{tracker=\"t1\"} 1"))
         #expect(primary.contains("tandem_replica_backup_lag_bytes{tracker=\"t1\"} 0"), "\(primary)")
-        let backup = try Self.get("/metrics", port: metrics + 1)
+        let backup = try eventually("t2 to serve its metrics") { try? Self.get("/metrics", port: metrics + 1) }
         #expect(backup.contains("tandem_replica_role{tracker=\"t2\",role=\"backup\"} 1"))
         #expect(try Self.get("/nothing", port: metrics).hasPrefix("HTTP/1.1 404"))
 

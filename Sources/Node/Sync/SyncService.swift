@@ -60,9 +60,10 @@ struct SyncService: Service, CustomStringConvertible {
         ticker.cancel()
         await watch.stop()
         dialer.cancel()
-        // Its connect in flight uses the sync event loops, which are shut down after this returns.
-        await dialer.value
         for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
+        // Its connect in flight uses the sync event loops, which are shut down after this returns; it ends once
+        // the connection it waits on is closed, just above.
+        await dialer.value
     }
 
     private func track(_ channel: any Channel, in open: NIOLockedValueBox<[ObjectIdentifier: any Channel]>) {
