@@ -48,6 +48,16 @@ let package = Package(
             dependencies: ["Wire", "Replica", "TandemCrypto", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: optimized
         ),
+        // The tracker client: connections with failover, retries, sessions; shared by tandemctl and the peer daemon.
+        .target(
+            name: "TrackerClient",
+            dependencies: [
+                "Wire", "Cluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // tandemd: NIO servers around the cores.
         .executableTarget(
             name: "Node",
@@ -66,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "Ctl",
             dependencies: [
-                "Wire", "Cluster", "TandemCrypto", "Replica", "Tracker",
+                "Wire", "Cluster", "TandemCrypto", "Replica", "Tracker", "TrackerClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -97,7 +107,7 @@ let package = Package(
             dependencies: ["Wire", "TandemTestKit", .product(name: "NIOTestUtils", package: "swift-nio")]
         ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
-        .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire"]),
+        .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire", "TrackerClient"]),
         .testTarget(
             name: "ReplicaTests",
             dependencies: [
@@ -106,7 +116,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica", "TandemTestKit"]),
+        .testTarget(
+            name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica", "TandemCrypto", "TandemTestKit"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [

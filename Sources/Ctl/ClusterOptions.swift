@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import TrackerClient
 
 /// The options every command shares: which cluster, where the user's state lives, how chatty to be.
 struct ClusterOptions: ParsableArguments {
@@ -24,7 +25,7 @@ struct ClusterOptions: ParsableArguments {
     var verbose = false
 
     /// The absolute path of the configuration file to use.
-    func configPath(environment: [String: String] = ProcessInfo.processInfo.environment) throws(CtlError) -> String {
+    func configPath(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ClientError) -> String {
         let workingDirectory = FileManager.default.currentDirectoryPath
         if let config = self.config { return Self.absolute(config, in: workingDirectory) }
         let local = workingDirectory + "/cluster.yaml"

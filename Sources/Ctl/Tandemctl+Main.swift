@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import TrackerClient
 
 extension Tandemctl {
     /// Parses the command line and runs the command, mapping every failure to Tandem's exit codes:
@@ -13,17 +14,17 @@ extension Tandemctl {
             } else {
                 try command.run()
             }
-        } catch let error as CtlError {
+        } catch let error as ClientError {
             Console.error(error.description)
             Foundation.exit(error.exitCode)
         } catch let error as ClusterConfigError {
             Console.error("error: \(error)")
-            Foundation.exit(CtlError.usageExitCode)
+            Foundation.exit(ClientError.usageExitCode)
         } catch {
             // ArgumentParser's own usage errors exit 64 (EX_USAGE); Tandem documents 2 for every usage error.
             guard Self.exitCode(for: error) == .validationFailure else { Self.exit(withError: error) }
             Console.error(Self.fullMessage(for: error))
-            Foundation.exit(CtlError.usageExitCode)
+            Foundation.exit(ClientError.usageExitCode)
         }
     }
 }

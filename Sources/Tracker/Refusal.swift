@@ -51,6 +51,9 @@ struct Refusal: Error, Hashable, Sendable {
     static let invalidFileName = Refusal(.invalid, NameRules.fileNameRule)
     static let invalidPort = Refusal(.invalid, "ports are 1 to 65535")
 
+    static func peerNotAdmitted(_ user: String, group: String) -> Refusal {
+        Refusal(.forbidden, "\(user) is not a logged-in member of \(group), or the proof is not theirs")
+    }
     static func noFile(_ name: String, group: String) -> Refusal {
         Refusal(.notFound, "no file named \(name) in \(group)")
     }

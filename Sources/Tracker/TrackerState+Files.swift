@@ -37,6 +37,15 @@ extension TrackerState {
         return only
     }
 
+    /// Whether `proof` comes from an open session of `user`, a member of `group`, for `group`; asked by a
+    /// member of `group` (anyone else learns nothing about the group).
+    func checkPeer(_ user: String, group: String, proof: [UInt8], askedBy asker: String) throws(Refusal) {
+        let record = try self.group(group, admitting: asker)
+        let sessions = self.users[user]?.sessions ?? []
+        let signed = sessions.contains { Crypto.constantTimeEqual(PeerProof.make(token: $0, group: group), proof) }
+        guard signed, record.admits(user) else { throw .peerNotAdmitted(user, group: group) }
+    }
+
     /// File `name` of a group the caller may see into.
     private func file(_ name: String, in record: GroupRecord, group: String) throws(Refusal) -> FileRecord {
         guard let file = record.files[name] else { throw .noFile(name, group: group) }

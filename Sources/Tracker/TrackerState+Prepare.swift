@@ -75,6 +75,9 @@ extension TrackerState {
                 found = try self.onlyGroupHolding(name, user: seeder.user)
             }
             return try self.write(.addSeeder(group: found, name: name, seeder: seeder))
+        case .checkPeer(let user, let group, let proof):
+            try self.checkPeer(user, group: group, proof: proof, askedBy: self.session(of: context).user)
+            return .reply(.ok)
         }
     }
 

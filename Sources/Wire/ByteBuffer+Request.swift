@@ -63,6 +63,10 @@ extension ByteBuffer {
         case .promote:
             let mac = try self.readWireOptionalTag("mac") ? try self.readWireByteString("mac") : nil
             return .promote(mac: mac)
+        case .checkPeer:
+            return .checkPeer(
+                user: try self.readWireString("user"), group: try self.readWireString("group"),
+                proof: try self.readWireByteString("proof"))
         }
     }
 
@@ -102,6 +106,8 @@ extension ByteBuffer {
                 written += self.writeWireByteString(mac)
             }
             return written
+        case .checkPeer(let user, let group, let proof):
+            return self.writeWireString(user) + self.writeWireString(group) + self.writeWireByteString(proof)
         }
     }
 }

@@ -20,6 +20,7 @@ enum RequestKind: UInt8, CaseIterable {
     case identify = 0x12
     case status = 0x13
     case promote = 0x14
+    case checkPeer = 0x15
 }
 
 /// The kind byte of each reply frame: replies start at `0x80` so that a request never reads as a reply.
@@ -61,6 +62,7 @@ extension Request {
         case .identify: .identify
         case .status: .status
         case .promote: .promote
+        case .checkPeer: .checkPeer
         }
     }
 }

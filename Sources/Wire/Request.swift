@@ -48,6 +48,9 @@ public enum Request: Hashable, Sendable {
     /// `PROMOTE` asks for a challenge; `PROMOTE|mac` answers it as for `QUIT`, and forces this tracker to take
     /// the primary role (`tandemctl promote --force`).
     case promote(mac: [UInt8]?)
+    /// `CHECK_PEER|user|group|proof`: asked by a serving peer, whose own session must be in `group`; `OK` when
+    /// `proof` (hex) is ``TandemCrypto/PeerProof`` for `group` from an open session of `user`, a member of `group`.
+    case checkPeer(user: String, group: String, proof: [UInt8])
 }
 
 /// The SHA1 hashes of a file's pieces, in order: 20 bytes each, concatenated.

@@ -1,3 +1,4 @@
+import TandemCrypto
 import Tracker
 import Wire
 
@@ -209,5 +210,42 @@ extension Rule {
             host: "10.0.0.2",
             op: .addSeeder(group: "g", name: "a.txt", seeder: Seeder(user: "bob", host: "10.0.0.2", port: 7003))
         ),
+    ]
+}
+
+extension Rule {
+    /// `CHECK_PEER|user|group|proof` with the proof of `token` for `group`.
+    static func checkPeer(_ user: String, group: String = "g", token: String) -> Request {
+        .checkPeer(user: user, group: group, proof: PeerProof.make(token: token, group: group))
+    }
+
+    static let peerChecks: [Rule] = [
+        .answer("a member's proof from an open session", "alice#1", Self.checkPeer("bob", token: "bob#1"), .ok),
+        .answer("the owner's proof", "bob#1", Self.checkPeer("alice", token: "alice#1"), .ok),
+        .refuse(
+            "a proof made for another group", "alice#1",
+            .checkPeer(user: "bob", group: "g", proof: PeerProof.make(token: "bob#1", group: "h")), .forbidden,
+            "bob is not a logged-in member of g, or the proof is not theirs"),
+        .refuse(
+            "a proof from another user's session", "alice#1", Self.checkPeer("bob", token: "alice#1"), .forbidden,
+            "bob is not a logged-in member of g, or the proof is not theirs"),
+        .refuse(
+            "a proof from a session that is not open", "alice#1", Self.checkPeer("bob", token: "bob#0"), .forbidden,
+            "bob is not a logged-in member of g, or the proof is not theirs"),
+        .refuse(
+            "a pending requester's proof", "alice#1", Self.checkPeer("carol", token: "carol#1"), .forbidden,
+            "carol is not a logged-in member of g, or the proof is not theirs"),
+        .refuse(
+            "an outsider's proof", "alice#1", Self.checkPeer("dave", token: "dave#1"), .forbidden,
+            "dave is not a logged-in member of g, or the proof is not theirs"),
+        .refuse(
+            "an unknown user", "alice#1", Self.checkPeer("zed", token: "zed#1"), .forbidden,
+            "zed is not a logged-in member of g, or the proof is not theirs"),
+        .refuse(
+            "asked by an outsider", "dave#1", Self.checkPeer("bob", token: "bob#1"), .forbidden, "not a member of g"),
+        .refuse("asked without a session", nil, Self.checkPeer("bob", token: "bob#1"), .notLoggedIn,
+            "log in first (LOGIN|user|password)"),
+        .refuse("an unknown group", "alice#1", Self.checkPeer("bob", group: "zz", token: "bob#1"), .notFound,
+            "no group named zz"),
     ]
 }

@@ -24,4 +24,7 @@ import Wire
 
     @Test(arguments: Rule.seeding)
     func seeding(_ rule: Rule) { rule.verify() }
+
+    @Test(arguments: Rule.peerChecks)
+    func peerChecks(_ rule: Rule) { rule.verify() }
 }

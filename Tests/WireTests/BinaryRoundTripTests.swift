@@ -49,7 +49,7 @@ import Wire
             #expect((0x01..<0x80).contains(kind))
             requestKinds.insert(kind)
         }
-        #expect(requestKinds == Set(0x01...0x14))
+        #expect(requestKinds == Set(0x01...0x15))
         var replyKinds: Set<UInt8> = []
         for reply in Samples.replies {
             let kind = try #require(

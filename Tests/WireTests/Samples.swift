@@ -47,6 +47,8 @@ enum Samples {
         .status,
         .promote(mac: nil),
         .promote(mac: Array(0...31)),
+        .checkPeer(user: "", group: "", proof: []),
+        .checkPeer(user: "bob", group: "日本", proof: Array(0...31)),
     ]
 
     /// Requests the text form can express: no empty field, no `|` or line break, no port 0.
@@ -76,6 +78,7 @@ enum Samples {
         .status,
         .promote(mac: nil),
         .promote(mac: Array(0...31)),
+        .checkPeer(user: "bob", group: "日本", proof: Array(0...31)),
     ]
 
     /// Every reply case, with empty and large lists, `.max` numbers and every error code.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TrackerClient
 
 extension Tandemctl {
     struct JoinGroup: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Replica
 import Tracker
+import TrackerClient
 
 extension Tandemctl {
     struct Log: ParsableCommand {
@@ -48,7 +49,7 @@ extension Tandemctl {
         func run() throws {
             let path = try self.directoryPath()
             guard FileManager.default.fileExists(atPath: path) else {
-                throw CtlError.usage("\(path) does not exist: is the tracker's data_dir on this host?")
+                throw ClientError.usage("\(path) does not exist: is the tracker's data_dir on this host?")
             }
             let directory = DataDirectory(path: path)
             let listing = try LogListing.read(directory)
@@ -88,7 +89,7 @@ extension Tandemctl {
             let config = try self.cluster.loadConfig()
             guard let tracker = config.trackers.first(where: { $0.id == self.tracker }) else {
                 let known = config.trackers.map(\.id).joined(separator: ", ")
-                throw CtlError.usage("no tracker \(self.tracker ?? "") in cluster.yaml; it lists \(known)")
+                throw ClientError.usage("no tracker \(self.tracker ?? "") in cluster.yaml; it lists \(known)")
             }
             return tracker.dataDir
         }

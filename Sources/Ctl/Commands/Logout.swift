@@ -1,4 +1,5 @@
 import ArgumentParser
+import TrackerClient
 
 extension Tandemctl {
     struct Logout: AsyncParsableCommand {
@@ -12,7 +13,7 @@ extension Tandemctl {
             let context = try CtlContext(self.cluster)
             do {
                 try await context.sendWithSession(.logout).expectOK()
-            } catch let error as CtlError where error == .notLoggedIn {
+            } catch let error as ClientError where error == .notLoggedIn {
                 try context.sessions.clear()
                 throw error
             }

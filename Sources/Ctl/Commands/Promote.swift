@@ -1,5 +1,6 @@
 import ArgumentParser
 import TandemCrypto
+import TrackerClient
 import Wire
 
 extension Tandemctl {
@@ -26,7 +27,7 @@ extension Tandemctl {
             let context = try CtlContext(self.cluster)
             let tracker = try context.tracker(named: self.trackerID)
             guard self.force else {
-                throw CtlError.usage(
+                throw ClientError.usage(
                     "promoting \(tracker.id) by hand loses every write the other tracker acknowledged and "
                         + "\(tracker.id) lacks; run `tandemctl status` first, then add --force if that is what you want"
                 )

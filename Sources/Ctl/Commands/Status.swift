@@ -1,4 +1,5 @@
 import ArgumentParser
+import TrackerClient
 import Wire
 
 extension Tandemctl {

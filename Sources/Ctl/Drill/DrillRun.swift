@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Synchronization
 import TandemCrypto
+import TrackerClient
 import Wire
 
 /// The fault a drill injects.
@@ -34,12 +35,12 @@ struct DrillRun {
             statuses[primary.id]?["backup"] == "in_sync",
             let backup = trackers.first(where: { $0.id != primary.id })
         else {
-            throw CtlError.failed(
+            throw ClientError.failed(
                 "the pair is not ready for a drill: it needs a primary with its backup in sync; see tandemctl status")
         }
         let (victim, survivor) = if case .restartBackup = self.fault { (backup, primary) } else { (primary, backup) }
         guard let pid = Self.runningPid(of: victim) else {
-            throw CtlError.usage(
+            throw ClientError.usage(
                 "no running tandemd for \(victim.id) in \(victim.dataDir)/tandemd.pid; the drill needs the local "
                     + "cluster of `tandemctl up`, which restarts a killed tracker")
         }
@@ -114,9 +115,9 @@ struct DrillRun {
             }
             return nil
         }
-        guard let primary else { throw CtlError.failed("no tracker is primary after the drill; see tandemctl status") }
+        guard let primary else { throw ClientError.failed("no tracker is primary after the drill; see tandemctl status") }
         let groups = try await self.context.withConnection(to: primary) { connection in
-            try await CtlContext.resume(token, on: connection)
+            try await ClusterClient.resume(token, on: connection)
             let reply = try await connection.send(.listGroups)
             try reply.throwIfError()
             return try reply.expect("a group list") { if case .groups(let groups) = $0 { groups } else { nil } }

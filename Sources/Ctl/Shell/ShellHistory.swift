@@ -1,4 +1,5 @@
 import Foundation
+import TrackerClient
 
 /// The lines typed at the shell, kept in `<home>/shell_history` (mode 0600), the last 1,000 of them.
 struct ShellHistory {
@@ -9,14 +10,14 @@ struct ShellHistory {
     private(set) var lines: [String]
 
     /// Loads the history of `home`; a missing file is an empty history.
-    init(home: String) throws(CtlError) {
+    init(home: String) throws(ClientError) {
         self.path = home + "/shell_history"
         let text = try PrivateFile.read(self.path) ?? ""
         self.lines = Array(text.split(separator: "\n").suffix(Self.limit).map(String.init))
     }
 
     /// Adds a line and rewrites the file, dropping the oldest lines past the limit.
-    mutating func append(_ line: String) throws(CtlError) {
+    mutating func append(_ line: String) throws(ClientError) {
         self.lines.append(line)
         if self.lines.count > Self.limit { self.lines.removeFirst(self.lines.count - Self.limit) }
         try PrivateFile.makeDirectory((self.path as NSString).deletingLastPathComponent)

@@ -1,4 +1,5 @@
 import Foundation
+import TrackerClient
 import Wire
 
 /// The `tandem> ` loop: one line in, one request out on the shell's single connection, the reply printed.
@@ -13,7 +14,7 @@ struct ShellSession {
 
     /// Reads and runs lines until `quit`, `exit` or the end of the input.
     ///
-    /// - Throws: ``CtlError/connectionLost(tracker:detail:)`` when the tracker goes away.
+    /// - Throws: ``ClientError/connectionLost(tracker:detail:)`` when the tracker goes away.
     mutating func run() async throws {
         if self.interactive {
             Console.error("connected to \(self.connection.name); type help for the commands, quit to leave")

@@ -1,4 +1,5 @@
 import Foundation
+import TrackerClient
 
 /// Where a password comes from: never the command line, where `ps` would show it.
 ///
@@ -11,7 +12,7 @@ struct PasswordSource {
     var environment: [String: String] = ProcessInfo.processInfo.environment
 
     /// The password; a terminal prompt asks twice when `confirm` (a new account).
-    func read(confirm: Bool) throws(CtlError) -> String {
+    func read(confirm: Bool) throws(ClientError) -> String {
         let password: String
         if self.fromStandardInput {
             guard let line = readLine(strippingNewline: true) else {
@@ -33,7 +34,7 @@ struct PasswordSource {
     }
 
     /// Reads a line from the terminal with echo turned off.
-    private static func prompt(_ text: String) throws(CtlError) -> String {
+    private static func prompt(_ text: String) throws(ClientError) -> String {
         FileHandle.standardError.write(Data(text.utf8))
         var saved = termios()
         let canMute = tcgetattr(STDIN_FILENO, &saved) == 0

@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import TandemCrypto
+import TrackerClient
 
 /// Runs the trackers of `cluster.yaml` that live on this machine, in the foreground, until they all stop.
 struct LocalCluster {
@@ -12,7 +13,7 @@ struct LocalCluster {
     var localTrackers: [TrackerConfig] { self.config.trackers.filter { LocalHost.isLocal($0.host) } }
 
     /// Creates the secret file when missing: 32 random bytes in hex and a newline, mode 0600.
-    func ensureSecret() throws(CtlError) {
+    func ensureSecret() throws(ClientError) {
         guard !FileManager.default.fileExists(atPath: self.config.secretFile) else { return }
         let bytes: [UInt8]
         do {
@@ -31,15 +32,15 @@ struct LocalCluster {
     /// after ``restartDelay``, as a service manager would: long enough for the other tracker to notice and take
     /// over first. One that exits by itself is not restarted; its status is reported.
     ///
-    /// - Throws: ``CtlError/failed(_:)`` when a tracker could not start or ended with an error.
+    /// - Throws: ``ClientError/failed(_:)`` when a tracker could not start or ended with an error.
     func run() async throws {
         let trackers = self.localTrackers
         guard !trackers.isEmpty else {
             let hosts = self.config.trackers.map { "\($0.id) on \($0.host)" }.joined(separator: ", ")
-            throw CtlError.usage("no tracker of \(self.configPath) runs on this machine (\(hosts))")
+            throw ClientError.usage("no tracker of \(self.configPath) runs on this machine (\(hosts))")
         }
         guard let tandemd = TandemdLocator.find() else {
-            throw CtlError.failed("tandemd not found in \(TandemdLocator.searched); build it with `swift build`")
+            throw ClientError.failed("tandemd not found in \(TandemdLocator.searched); build it with `swift build`")
         }
         try self.ensureSecret()
         for tracker in trackers { try PrivateFile.makeDirectory(tracker.dataDir) }
@@ -72,7 +73,7 @@ struct LocalCluster {
             for await failure in group { if let failure { failures.append(failure) } }
             return failures
         }
-        guard failures.isEmpty else { throw CtlError.failed(failures.joined(separator: "; ")) }
+        guard failures.isEmpty else { throw ClientError.failed(failures.joined(separator: "; ")) }
     }
 
     /// How long a killed tracker stays down before `up` starts it again: twice the failover timeout.
@@ -142,7 +143,7 @@ final class RunningTrackers: @unchecked Sendable {
     /// Starts `child` in place of any earlier process of its tracker, unless `up` is stopping; returns whether
     /// it started.
     @discardableResult
-    func start(_ child: TrackerProcess) throws(CtlError) -> Bool {
+    func start(_ child: TrackerProcess) throws(ClientError) -> Bool {
         self.lock.lock()
         defer { self.lock.unlock() }
         guard self.number == nil else { return false }

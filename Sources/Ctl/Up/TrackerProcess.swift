@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import TrackerClient
 
 /// One `tandemd tracker` child of `tandemctl up`: its output prefixed with `[id] `, its pid in
 /// `<data_dir>/tandemd.pid` while it runs.
@@ -38,7 +39,7 @@ final class TrackerProcess: Sendable {
     var pid: Int32 { self.process.processIdentifier }
 
     /// Starts the child and writes its pid file.
-    func start() throws(CtlError) {
+    func start() throws(ClientError) {
         let stdout = Pipe()
         let stderr = Pipe()
         self.process.standardOutput = stdout

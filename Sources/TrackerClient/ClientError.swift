@@ -1,9 +1,9 @@
 import Wire
 
-/// Why a `tandemctl` command failed, and the exit code that says so.
+/// Why a request to the cluster or a `tandemctl` command failed, and the exit code that says so.
 ///
 /// ``description`` is the whole line printed on standard error.
-struct CtlError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Base: Hashable, Sendable {
         case notLoggedIn
         case refused(message: String)
@@ -19,29 +19,29 @@ struct CtlError: Error, Hashable, Sendable, CustomStringConvertible {
     private init(_ base: Base) { self.base = base }
 
     /// The exit code of usage and configuration errors.
-    static let usageExitCode: Int32 = 2
+    public static let usageExitCode: Int32 = 2
 
     /// No stored session, or the cluster no longer knows it.
-    static let notLoggedIn = CtlError(.notLoggedIn)
+    public static let notLoggedIn = ClientError(.notLoggedIn)
     /// The cluster answered with an error.
-    static func refused(_ message: String) -> CtlError { CtlError(.refused(message: message)) }
+    public static func refused(_ message: String) -> ClientError { ClientError(.refused(message: message)) }
     /// The cluster answered with a reply of the wrong kind (client and tracker versions disagree).
-    static func unexpectedReply(expected: String, reply: Reply) -> CtlError {
-        CtlError(.unexpectedReply(expected: expected, reply: TextAdapter.render(reply)))
+    public static func unexpectedReply(expected: String, reply: Reply) -> ClientError {
+        ClientError(.unexpectedReply(expected: expected, reply: TextAdapter.render(reply)))
     }
     /// No tracker answered; each attempt names the tracker and what went wrong.
-    static func unreachable(attempts: [String]) -> CtlError { CtlError(.unreachable(attempts: attempts)) }
+    public static func unreachable(attempts: [String]) -> ClientError { ClientError(.unreachable(attempts: attempts)) }
     /// The tracker went away or went silent before it replied.
-    static func connectionLost(tracker: String, detail: String) -> CtlError {
-        CtlError(.connectionLost(tracker: tracker, detail: detail))
+    public static func connectionLost(tracker: String, detail: String) -> ClientError {
+        ClientError(.connectionLost(tracker: tracker, detail: detail))
     }
     /// The command line or the environment is wrong; `message` says how to fix it.
-    static func usage(_ message: String) -> CtlError { CtlError(.usage(message: message)) }
+    public static func usage(_ message: String) -> ClientError { ClientError(.usage(message: message)) }
     /// A local operation failed (files, child processes).
-    static func failed(_ message: String) -> CtlError { CtlError(.failed(message: message)) }
+    public static func failed(_ message: String) -> ClientError { ClientError(.failed(message: message)) }
 
     /// 0 is success; 1 refused or failed; 2 usage; 3 no tracker reachable.
-    var exitCode: Int32 {
+    public var exitCode: Int32 {
         switch self.base {
         case .notLoggedIn, .refused, .unexpectedReply, .failed: 1
         case .usage: Self.usageExitCode
@@ -49,7 +49,7 @@ struct CtlError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    var description: String {
+    public var description: String {
         switch self.base {
         case .notLoggedIn:
             "not logged in: run tandemctl login USER"

@@ -6,23 +6,32 @@ import Synchronization
 ///
 /// "Answers" means it accepts the connection and sends its preface within the connect timeout. Every connection
 /// then says `CLIENT|id`, so the writes of this run are numbered and a retry of one is applied once.
-struct ClusterClient: Sendable {
-    let config: ClusterConfig
-    let group: any EventLoopGroup
-    var timeouts = ClientTimeouts()
+public struct ClusterClient: Sendable {
+    public let config: ClusterConfig
+    public let group: any EventLoopGroup
+    public var timeouts = ClientTimeouts()
     /// This run's client id and request numbers.
-    let numbers = RequestNumbers()
+    public let numbers = RequestNumbers()
     /// Print on standard error which trackers were tried and which answered.
-    var verbose = false
+    public var verbose = false
+    /// The name verbose messages start with.
+    public var programName = "tandemctl"
 
     /// The tracker that answered last: tried first next time, so a tracker that accepts connections but does
     /// not answer (a stopped process) costs one connect timeout, not one per request.
-    let lastAnswered = LastAnswered()
+    public let lastAnswered = LastAnswered()
+
+    /// A client for the trackers of `config`, on the event loops of `group`.
+    public init(config: ClusterConfig, group: any EventLoopGroup, verbose: Bool = false) {
+        self.config = config
+        self.group = group
+        self.verbose = verbose
+    }
 
     /// A connection to the first tracker that answers: the one that answered last, then cluster.yaml's order.
     ///
-    /// - Throws: ``CtlError/unreachable(attempts:)`` naming every tracker tried and why it failed.
-    func connect() async throws(CtlError) -> TrackerConnection {
+    /// - Throws: ``ClientError/unreachable(attempts:)`` naming every tracker tried and why it failed.
+    public func connect() async throws(ClientError) -> TrackerConnection {
         var attempts: [String] = []
         let preferred = self.lastAnswered.id.withLock { $0 }
         let trackers =
@@ -40,7 +49,7 @@ struct ClusterClient: Sendable {
     }
 
     /// A connection to one named tracker, for commands aimed at it (`quit`).
-    func connect(to tracker: TrackerConfig) async throws(AttemptFailure) -> TrackerConnection {
+    public func connect(to tracker: TrackerConfig) async throws(AttemptFailure) -> TrackerConnection {
         let connection: TrackerConnection
         do {
             connection = try await TrackerConnection.connect(
@@ -55,23 +64,23 @@ struct ClusterClient: Sendable {
             await connection.close()
             throw self.failure(tracker, "did not take the client id: \(error)")
         }
-        if self.verbose { Console.error("tandemctl: \(connection.name) answered") }
+        if self.verbose { Console.error("\(self.programName): \(connection.name) answered") }
         return connection
     }
 
     private func failure(_ tracker: TrackerConfig, _ reason: String) -> AttemptFailure {
         let attempt = "\(TrackerConnection.name(of: tracker)): \(reason)"
-        if self.verbose { Console.error("tandemctl: \(attempt)") }
+        if self.verbose { Console.error("\(self.programName): \(attempt)") }
         return AttemptFailure(attempt: attempt)
     }
 }
 
 /// One tracker that did not answer, described as `t1 (127.0.0.1:7101): connection refused`.
-struct AttemptFailure: Error {
-    let attempt: String
+public struct AttemptFailure: Error {
+    public let attempt: String
 }
 
 /// The id of the tracker that answered a ``ClusterClient`` last, shared by its copies.
-final class LastAnswered: Sendable {
-    let id = Mutex<String?>(nil)
+public final class LastAnswered: Sendable {
+    public let id = Mutex<String?>(nil)
 }

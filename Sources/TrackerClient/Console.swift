@@ -1,12 +1,12 @@
 import Foundation
 
 /// Writes to standard error, where diagnostics go so that standard output stays clean for scripts.
-enum Console {
+public enum Console {
     /// Writes `line` and a newline to standard error, unbuffered.
-    static func error(_ line: String) {
+    public static func error(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
     /// Whether standard input is a terminal (then prompts are shown).
-    static var inputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+    public static var inputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 }

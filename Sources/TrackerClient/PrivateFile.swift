@@ -1,9 +1,9 @@
 import Foundation
 
 /// Files only their owner may read: session tokens, shell history, the cluster secret.
-enum PrivateFile {
+public enum PrivateFile {
     /// Creates `directory` and its parents with mode 0700 where they do not exist.
-    static func makeDirectory(_ directory: String) throws(CtlError) {
+    public static func makeDirectory(_ directory: String) throws(ClientError) {
         do {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -13,7 +13,7 @@ enum PrivateFile {
     }
 
     /// Replaces `path` atomically with `contents`, mode 0600 (written to a temporary file, then renamed).
-    static func write(_ contents: String, to path: String) throws(CtlError) {
+    public static func write(_ contents: String, to path: String) throws(ClientError) {
         let temporary = path + ".tmp.\(getpid())"
         try Self.create(temporary, contents: contents, exclusive: false)
         guard rename(temporary, path) == 0 else {
@@ -24,7 +24,7 @@ enum PrivateFile {
     }
 
     /// Creates `path` with `contents` and mode 0600; fails if it exists when `exclusive`.
-    static func create(_ path: String, contents: String, exclusive: Bool) throws(CtlError) {
+    public static func create(_ path: String, contents: String, exclusive: Bool) throws(ClientError) {
         let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (exclusive ? O_EXCL : 0)
         let fd = open(path, flags, 0o600)
         guard fd >= 0 else { throw .failed("cannot create \(path): \(String(cString: strerror(errno)))") }
@@ -43,7 +43,7 @@ enum PrivateFile {
     }
 
     /// The file's text, or nil when it does not exist.
-    static func read(_ path: String) throws(CtlError) -> String? {
+    public static func read(_ path: String) throws(ClientError) -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
@@ -53,7 +53,7 @@ enum PrivateFile {
     }
 
     /// Removes `path`; a missing file is not an error.
-    static func remove(_ path: String) throws(CtlError) {
+    public static func remove(_ path: String) throws(ClientError) {
         guard unlink(path) == 0 || errno == ENOENT else {
             throw .failed("cannot remove \(path): \(String(cString: strerror(errno)))")
         }

@@ -5,27 +5,30 @@ import NIOPosix
 import Wire
 
 /// How long the client waits: for a tracker to accept and answer the preface, and for each reply.
-struct ClientTimeouts: Sendable {
+public struct ClientTimeouts: Sendable {
     /// TCP connect plus the tracker's preface. Short, so that failover to the next tracker is quick.
-    var connect: TimeAmount = .seconds(1)
+    public var connect: TimeAmount = .seconds(1)
     /// One request's reply; a write waits for the backup too, so this is generous.
-    var request: TimeAmount = .seconds(10)
+    public var request: TimeAmount = .seconds(10)
+
+    /// The defaults: 1 s to connect, 10 s for a reply.
+    public init() {}
 }
 
 /// Why a connection attempt failed, as the "no tracker reachable" message shows it.
-struct ConnectFailure: Error {
-    let reason: String
+public struct ConnectFailure: Error {
+    public let reason: String
 }
 
 /// Numbers a client run's requests: 1, 2, 3... across all its connections, so a write retried on another
 /// tracker keeps its number (the tracker applies a write with the same client id and number once).
-final class RequestNumbers: Sendable {
+public final class RequestNumbers: Sendable {
     /// Drawn at random once per run; `CLIENT|id` tells each tracker.
-    let clientID = UInt64.random(in: 1...UInt64.max)
+    public let clientID = UInt64.random(in: 1...UInt64.max)
     private let last = NIOLockedValueBox<UInt32>(0)
 
     /// The next number.
-    func next() -> UInt32 {
+    public func next() -> UInt32 {
         self.last.withLockedValue { last in
             last = last == .max ? 1 : last + 1
             return last
@@ -35,18 +38,18 @@ final class RequestNumbers: Sendable {
 
 /// One binary connection to one tracker. Requests go out one after another, each numbered by ``RequestNumbers``,
 /// and each awaits the reply carrying its number.
-struct TrackerConnection: Sendable {
+public struct TrackerConnection: Sendable {
     /// The tracker at the other end.
-    let tracker: TrackerConfig
+    public let tracker: TrackerConfig
     private let channel: any Channel
     private let timeouts: ClientTimeouts
     private let numbers: RequestNumbers
 
     /// `t1 (127.0.0.1:7101)`.
-    var name: String { Self.name(of: self.tracker) }
+    public var name: String { Self.name(of: self.tracker) }
 
     /// Connects, exchanges prefaces and returns the open connection.
-    static func connect(
+    public static func connect(
         to tracker: TrackerConfig, group: any EventLoopGroup, maxFrame: Int, timeouts: ClientTimeouts,
         numbers: RequestNumbers
     ) async throws(ConnectFailure) -> TrackerConnection {
@@ -87,14 +90,14 @@ struct TrackerConnection: Sendable {
 
     /// Sends `request` with the next request number and waits for its reply.
     ///
-    /// - Throws: ``CtlError/connectionLost(tracker:detail:)`` when the connection fails or no reply comes within
+    /// - Throws: ``ClientError/connectionLost(tracker:detail:)`` when the connection fails or no reply comes within
     ///   the request timeout (the connection is closed then).
-    func send(_ request: Request) async throws(CtlError) -> Reply {
+    public func send(_ request: Request) async throws(ClientError) -> Reply {
         try await self.send(request, number: self.numbers.next())
     }
 
     /// Sends `request` numbered `number` (a retry keeps the first attempt's number) and waits for its reply.
-    func send(_ request: Request, number: UInt32) async throws(CtlError) -> Reply {
+    public func send(_ request: Request, number: UInt32) async throws(ClientError) -> Reply {
         let reply = self.channel.eventLoop.makePromise(of: Reply.self)
         let channel = self.channel
         let limit = self.timeouts.request
@@ -114,11 +117,11 @@ struct TrackerConnection: Sendable {
     }
 
     /// Closes the connection.
-    func close() async {
+    public func close() async {
         try? await self.channel.close()
     }
 
-    static func name(of tracker: TrackerConfig) -> String {
+    public static func name(of tracker: TrackerConfig) -> String {
         let host = tracker.host.contains(":") ? "[\(tracker.host)]" : tracker.host
         return "\(tracker.id) (\(host):\(tracker.clientPort))"
     }
