@@ -105,7 +105,7 @@ extension ByteBuffer {
     }
 
     /// Refuses bytes left after a payload's fields.
-    fileprivate func expectEnd() throws(WireError) {
+    func expectEnd() throws(WireError) {
         guard self.readableBytes == 0 else {
             throw .malformedPayload("\(self.readableBytes) trailing bytes after the fields")
         }
