@@ -243,9 +243,11 @@ extension Rule {
             "zed is not a logged-in member of g, or the proof is not theirs"),
         .refuse(
             "asked by an outsider", "dave#1", Self.checkPeer("bob", token: "bob#1"), .forbidden, "not a member of g"),
-        .refuse("asked without a session", nil, Self.checkPeer("bob", token: "bob#1"), .notLoggedIn,
+        .refuse(
+            "asked without a session", nil, Self.checkPeer("bob", token: "bob#1"), .notLoggedIn,
             "log in first (LOGIN|user|password)"),
-        .refuse("an unknown group", "alice#1", Self.checkPeer("bob", group: "zz", token: "bob#1"), .notFound,
+        .refuse(
+            "an unknown group", "alice#1", Self.checkPeer("bob", group: "zz", token: "bob#1"), .notFound,
             "no group named zz"),
     ]
 }

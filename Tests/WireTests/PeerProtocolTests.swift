@@ -83,7 +83,8 @@ import Wire
         buffer.writeInteger(UInt8(0x02))
         buffer.writePeerRequest(.request(PieceRange(piece: 0, offset: 0, length: 1)))
         let messages = self.decodeAll(buffer)
-        #expect(messages == [.preface, .invalid(.frameTooLarge(length: UInt64(UInt32.max), limit: 1024), binary: true)])
+        #expect(
+            messages == [.preface, .invalid(.frameTooLarge(length: UInt64(UInt32.max), limit: 1024), binary: true)])
     }
 
     @Test func anUnknownKindOrAWrongPrefaceEndsTheBinaryConnection() {
@@ -101,19 +102,26 @@ import Wire
     @Test(arguments: [
         ("GET_PIECE|f|abc", "GET_PIECE: index 'abc' is not a piece number (0 to 4294967295)"),
         ("GET_PIECE|f|-1", "GET_PIECE: index '-1' is not a piece number (0 to 4294967295)"),
-        ("GET_PIECE|f|99999999999999999999", "GET_PIECE: index '99999999999999999999' is not a piece number (0 to 4294967295)"),
+        (
+            "GET_PIECE|f|99999999999999999999",
+            "GET_PIECE: index '99999999999999999999' is not a piece number (0 to 4294967295)"
+        ),
         ("GET_PIECE|f", "GET_PIECE takes 2 fields: GET_PIECE|file|index"),
         ("HELLO|bob|team|xyz", "HELLO: proof 'xyz' is not hex"),
         ("HELLO|bob", "HELLO takes 3 fields: HELLO|user|group|proof"),
     ])
     func badTextLinesGetAClearErrorAndTheConnectionGoesOn(line: String, message: String) {
         let buffer = ByteBuffer(string: line + "\nGET_PIECE|f|3\n")
-        #expect(self.decodeAll(buffer) == [.invalid(.badLine(message), binary: false), .text(.getPiece(file: "f", index: 3))])
+        #expect(
+            self.decodeAll(buffer) == [
+                .invalid(.badLine(message), binary: false), .text(.getPiece(file: "f", index: 3)),
+            ])
     }
 
     @Test func textCommandsParse() {
         let proof = Array(repeating: UInt8(0xAB), count: 32)
-        let buffer = ByteBuffer(string: "HELLO|bob|team|" + String(repeating: "ab", count: 32) + "\r\n\nGET_PIECE|a.bin|0\nNOPE\n")
+        let buffer = ByteBuffer(
+            string: "HELLO|bob|team|" + String(repeating: "ab", count: 32) + "\r\n\nGET_PIECE|a.bin|0\nNOPE\n")
         #expect(
             self.decodeAll(buffer) == [
                 .text(.hello(user: "bob", group: "team", proof: proof)), .text(.getPiece(file: "a.bin", index: 0)),

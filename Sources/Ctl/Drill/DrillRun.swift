@@ -115,7 +115,9 @@ struct DrillRun {
             }
             return nil
         }
-        guard let primary else { throw ClientError.failed("no tracker is primary after the drill; see tandemctl status") }
+        guard let primary else {
+            throw ClientError.failed("no tracker is primary after the drill; see tandemctl status")
+        }
         let groups = try await self.context.withConnection(to: primary) { connection in
             try await ClusterClient.resume(token, on: connection)
             let reply = try await connection.send(.listGroups)

@@ -125,7 +125,9 @@ public struct PeerInboundDecoder: ByteToMessageDecoder, Sendable {
         let content = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
         guard !content.isEmpty else { return nil }
         let text = String(decoding: content, as: UTF8.self)
-        guard text.utf8.elementsEqual(content) else { return .invalid(.badLine("line is not valid UTF-8"), binary: false) }
+        guard text.utf8.elementsEqual(content) else {
+            return .invalid(.badLine("line is not valid UTF-8"), binary: false)
+        }
         switch PeerTextCommand.parse(text) {
         case .success(let command): return .text(command)
         case .failure(let error): return .invalid(error, binary: false)
