@@ -58,6 +58,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The swarm's pure core: bitfields, piece layout, the download state machine (picking, endgame, bans).
+        .target(name: "Swarm", swiftSettings: optimized),
         // tandemd: NIO servers around the cores.
         .executableTarget(
             name: "Node",
@@ -107,6 +109,7 @@ let package = Package(
             dependencies: ["Wire", "TandemTestKit", .product(name: "NIOTestUtils", package: "swift-nio")]
         ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "SwarmTests", dependencies: ["Swarm", "TandemTestKit"]),
         .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire", "TrackerClient"]),
         .testTarget(
             name: "ReplicaTests",

@@ -1,0 +1,286 @@
+/// A connection to one serving peer, numbered by the shell.
+public typealias PeerID = Int
+
+/// How a download treats its peers.
+public struct DownloadPolicy: Hashable, Sendable {
+    /// How many piece requests each peer has in flight at most.
+    public var pipelineDepth: Int
+    /// The peer is asked for more once it has this many or fewer in flight, so requests go out in batches.
+    public var refillBelow: Int
+    /// A peer with requests in flight that delivers no byte for this long is dropped.
+    public var peerTimeout: Duration
+    /// A peer that sent this many pieces that failed their SHA1 is dropped and not taken back.
+    public var maxBadPieces: Int
+    /// In the endgame, how many peers may be asked for the same piece at once.
+    public var maxRequestersPerPiece: Int
+
+    public init(
+        pipelineDepth: Int, peerTimeout: Duration, maxBadPieces: Int = 2, maxRequestersPerPiece: Int = 3
+    ) {
+        self.pipelineDepth = max(1, pipelineDepth)
+        self.refillBelow = self.pipelineDepth / 2
+        self.peerTimeout = peerTimeout
+        self.maxBadPieces = maxBadPieces
+        self.maxRequestersPerPiece = maxRequestersPerPiece
+    }
+
+    /// A pipeline of about `bytesInFlight` per peer, at least 2 pieces.
+    public static func forPieceSize(_ pieceSize: Int, bytesInFlight: Int = 8 << 20, peerTimeout: Duration) -> Self {
+        DownloadPolicy(pipelineDepth: max(2, bytesInFlight / max(1, pieceSize)), peerTimeout: peerTimeout)
+    }
+}
+
+/// Why a peer was dropped.
+public enum DropReason: Hashable, Sendable {
+    /// It had requests in flight and sent nothing for the peer timeout.
+    case timedOut
+    /// It sent this many pieces that failed their SHA1: it is not taken back.
+    case badPieces(Int)
+}
+
+/// What the shell does after an event, in order.
+public enum DownloadAction: Hashable, Sendable {
+    /// Ask the peer for these whole pieces.
+    case request(PeerID, [Int])
+    /// Tell the peer these pieces are no longer wanted from it (another peer delivered them).
+    case cancel(PeerID, [Int])
+    /// Close the connection; a peer dropped for bad pieces is banned.
+    case drop(PeerID, DropReason)
+    /// The piece is verified: record it, announce it to this peer's downloaders.
+    case verified(Int)
+    /// Every piece is verified.
+    case completed
+    /// No peer is left and pieces are missing: look for new seeders.
+    case noPeers
+}
+
+/// The download state machine: which pieces to ask of which peer, and what to do when pieces arrive, fail, or
+/// peers come, go quiet and leave. Pure: time comes in with each event, actions go out; the shell does the I/O.
+///
+/// Pieces are picked rarest first (fewest peers have them), ties broken by a random order drawn once. Once every
+/// missing piece is in flight (the endgame), an idle peer is also asked for pieces others are fetching, up to
+/// ``DownloadPolicy/maxRequestersPerPiece``; the first good copy wins and the others are cancelled.
+public struct DownloadCore: Sendable {
+    private struct Peer: Sendable {
+        var has: Bitfield
+        /// Pieces asked of it and not yet delivered, oldest first.
+        var inFlight: [Int] = []
+        var lastProgress: Duration
+        var badPieces = 0
+    }
+
+    public let layout: PieceLayout
+    public let policy: DownloadPolicy
+    /// The verified pieces.
+    public private(set) var have: Bitfield
+
+    private var peers: [PeerID: Peer] = [:]
+    /// How many connected peers have each piece.
+    private var availability: [Int]
+    /// The peers each in-flight piece is asked of.
+    private var requesters: [Int: [PeerID]] = [:]
+    /// Pieces that more than one peer wrote since they were last asked for: the shell verifies them from disk.
+    private var contended: Set<Int> = []
+    /// Peers a piece is not asked of again, after they sent it bad or said they lack it.
+    private var avoided: [Int: Set<PeerID>] = [:]
+    /// The tie-break order: a random permutation of the pieces.
+    private let order: [Int]
+
+    /// A download of `layout` that already holds `have`, tie-breaking with `random`.
+    public init(
+        layout: PieceLayout, have: Bitfield, policy: DownloadPolicy, random: inout some RandomNumberGenerator
+    ) {
+        precondition(have.count == layout.pieceCount, "the bitfield describes the file's pieces")
+        self.layout = layout
+        self.policy = policy
+        self.have = have
+        self.availability = [Int](repeating: 0, count: layout.pieceCount)
+        self.order = Array(0..<layout.pieceCount).shuffled(using: &random)
+    }
+
+    /// Whether every piece is verified.
+    public var isComplete: Bool { self.have.isComplete }
+
+    /// The connected peers.
+    public var peerIDs: [PeerID] { self.peers.keys.sorted() }
+
+    /// The pieces asked of `peer` and not delivered yet, oldest first.
+    public func inFlight(of peer: PeerID) -> [Int] { self.peers[peer]?.inFlight ?? [] }
+
+    /// Whether `peer` may write `piece` now: it was asked for it and the piece is not verified yet. Bytes for
+    /// anything else (a cancelled or already verified piece) are dropped.
+    public func accepts(_ piece: Int, from peer: PeerID) -> Bool {
+        !self.have[piece] && self.requesters[piece]?.contains(peer) == true
+    }
+
+    /// Whether `piece` was asked of more than one peer since its last request: its bytes on disk may mix two
+    /// streams, so a good hash of one stream does not prove the disk holds it.
+    public func isContended(_ piece: Int) -> Bool { self.contended.contains(piece) }
+
+    // MARK: Events
+
+    /// A peer was admitted and said which pieces it has.
+    public mutating func peerJoined(_ peer: PeerID, has: Bitfield, now: Duration) -> [DownloadAction] {
+        guard has.count == self.layout.pieceCount, self.peers[peer] == nil else { return [] }
+        self.peers[peer] = Peer(has: has, lastProgress: now)
+        for piece in has.indexes { self.availability[piece] += 1 }
+        return self.fill(peer, now: now)
+    }
+
+    /// A peer verified one more piece.
+    public mutating func peerHas(_ peer: PeerID, piece: Int, now: Duration) -> [DownloadAction] {
+        guard piece >= 0, piece < self.layout.pieceCount, self.peers[peer]?.has.insert(piece) == true else {
+            return []
+        }
+        self.availability[piece] += 1
+        return self.fill(peer, now: now)
+    }
+
+    /// Bytes arrived from a peer: it is alive.
+    public mutating func progress(_ peer: PeerID, now: Duration) {
+        self.peers[peer]?.lastProgress = now
+    }
+
+    /// A piece from `peer` passed its SHA1 (from disk, when it was contended).
+    public mutating func pieceVerified(_ piece: Int, from peer: PeerID, now: Duration) -> [DownloadAction] {
+        guard self.accepts(piece, from: peer) else { return [] }
+        self.have.insert(piece)
+        self.contended.remove(piece)
+        self.avoided[piece] = nil
+        var actions: [DownloadAction] = [.verified(piece)]
+        let others = (self.requesters.removeValue(forKey: piece) ?? []).filter { $0 != peer }
+        self.peers[peer]?.inFlight.removeAll { $0 == piece }
+        for other in others {
+            self.peers[other]?.inFlight.removeAll { $0 == piece }
+            actions.append(.cancel(other, [piece]))
+        }
+        if self.isComplete { return actions + [.completed] }
+        for refill in [peer] + others { actions += self.fill(refill, now: now) }
+        return actions
+    }
+
+    /// A piece from `peer` failed its SHA1, or the peer said it does not have it (`blame: false`). It goes back
+    /// to the pool and is not asked of this peer again; a peer that sent ``DownloadPolicy/maxBadPieces`` bad
+    /// pieces is dropped.
+    public mutating func pieceFailed(
+        _ piece: Int, from peer: PeerID, blame: Bool = true, now: Duration
+    ) -> [DownloadAction] {
+        guard self.accepts(piece, from: peer) else { return [] }
+        self.release(piece, from: peer)
+        self.avoided[piece, default: []].insert(peer)
+        if blame {
+            self.peers[peer]?.badPieces += 1
+            if let bad = self.peers[peer]?.badPieces, bad >= self.policy.maxBadPieces {
+                return [.drop(peer, .badPieces(bad))] + self.peerLeft(peer, now: now)
+            }
+        }
+        return self.fillAll(now: now)
+    }
+
+    /// A piece that several peers wrote failed its SHA1 on disk though its stream was good: nobody is to blame
+    /// for sure, so it is asked for again from scratch.
+    public mutating func pieceCorrupted(_ piece: Int, now: Duration) -> [DownloadAction] {
+        guard !self.have[piece], let askedOf = self.requesters.removeValue(forKey: piece) else { return [] }
+        self.contended.remove(piece)
+        var actions: [DownloadAction] = []
+        for peer in askedOf {
+            self.peers[peer]?.inFlight.removeAll { $0 == piece }
+            actions.append(.cancel(peer, [piece]))
+        }
+        return actions + self.fillAll(now: now)
+    }
+
+    /// A connection ended (closed, failed, dropped): its pieces go back to the pool.
+    public mutating func peerLeft(_ peer: PeerID, now: Duration) -> [DownloadAction] {
+        guard let gone = self.peers.removeValue(forKey: peer) else { return [] }
+        for piece in gone.has.indexes { self.availability[piece] -= 1 }
+        for piece in gone.inFlight { self.release(piece, from: peer) }
+        for piece in self.avoided.keys { self.avoided[piece]?.remove(peer) }
+        if self.peers.isEmpty && !self.isComplete { return [.noPeers] }
+        return self.fillAll(now: now)
+    }
+
+    /// Time passed: peers that owe pieces and sent nothing for the peer timeout are dropped.
+    public mutating func tick(now: Duration) -> [DownloadAction] {
+        var actions: [DownloadAction] = []
+        for peer in self.peerIDs {
+            guard let state = self.peers[peer], !state.inFlight.isEmpty,
+                now - state.lastProgress >= self.policy.peerTimeout
+            else { continue }
+            actions.append(.drop(peer, .timedOut))
+            actions += self.peerLeft(peer, now: now)
+        }
+        return actions
+    }
+
+    // MARK: Picking
+
+    private mutating func release(_ piece: Int, from peer: PeerID) {
+        self.peers[peer]?.inFlight.removeAll { $0 == piece }
+        self.requesters[piece]?.removeAll { $0 == peer }
+        if self.requesters[piece]?.isEmpty == true {
+            self.requesters[piece] = nil
+            self.contended.remove(piece)
+        }
+    }
+
+    private mutating func fillAll(now: Duration) -> [DownloadAction] {
+        self.peerIDs.flatMap { self.fill($0, now: now) }
+    }
+
+    /// Tops up `peer`'s pipeline once it ran low: fresh pieces rarest first, then, in the endgame, pieces others
+    /// are fetching.
+    private mutating func fill(_ peer: PeerID, now: Duration) -> [DownloadAction] {
+        guard let state = self.peers[peer], state.inFlight.count <= self.policy.refillBelow, !self.isComplete else {
+            return []
+        }
+        let room = self.policy.pipelineDepth - state.inFlight.count
+        var picked = self.rarest(for: peer, count: room)
+        if picked.count < room && self.inEndgame {
+            picked += self.duplicates(for: peer, count: room - picked.count)
+        }
+        guard !picked.isEmpty else { return [] }
+        if state.inFlight.isEmpty { self.peers[peer]?.lastProgress = now }
+        for piece in picked {
+            if self.requesters[piece] != nil { self.contended.insert(piece) }
+            self.requesters[piece, default: []].append(peer)
+        }
+        self.peers[peer]?.inFlight += picked
+        return [.request(peer, picked)]
+    }
+
+    /// Every missing piece is in flight.
+    private var inEndgame: Bool {
+        self.requesters.count >= self.layout.pieceCount - self.have.setCount
+    }
+
+    /// Up to `count` pieces `peer` has that nobody is fetching, fewest holders first, in the tie-break order.
+    private func rarest(for peer: PeerID, count: Int) -> [Int] {
+        guard let has = self.peers[peer]?.has else { return [] }
+        // The best `count` so far, by availability, then by position in `order` (insertion keeps it stable).
+        var best: [(piece: Int, availability: Int)] = []
+        for piece in self.order {
+            guard has[piece], !self.have[piece], self.requesters[piece] == nil,
+                self.avoided[piece]?.contains(peer) != true
+            else { continue }
+            let availability = self.availability[piece]
+            if best.count == count, let worst = best.last, worst.availability <= availability { continue }
+            let at = best.firstIndex { $0.availability > availability } ?? best.count
+            best.insert((piece, availability), at: at)
+            if best.count > count { best.removeLast() }
+            // Nothing is rarer than a piece only this peer has.
+            if best.count == count, best.last?.availability == 1 { break }
+        }
+        return best.map(\.piece)
+    }
+
+    /// Up to `count` pieces in flight elsewhere that `peer` has, fewest requesters first.
+    private func duplicates(for peer: PeerID, count: Int) -> [Int] {
+        guard let has = self.peers[peer]?.has else { return [] }
+        let candidates = self.requesters.filter { piece, askedOf in
+            has[piece] && !askedOf.contains(peer) && askedOf.count < self.policy.maxRequestersPerPiece
+                && self.avoided[piece]?.contains(peer) != true
+        }
+        return candidates.sorted { ($0.value.count, $0.key) < ($1.value.count, $1.key) }.prefix(count).map(\.key)
+    }
+}
