@@ -60,11 +60,22 @@ let package = Package(
         ),
         // The swarm's pure core: bitfields, piece layout, the download state machine (picking, endgame, bans).
         .target(name: "Swarm", swiftSettings: optimized),
+        // The peer daemon: serves pieces, runs downloads, takes tandemctl's commands on a unix socket.
+        .target(
+            name: "Peer",
+            dependencies: [
+                "Wire", "Cluster", "Swarm", "TandemCrypto", "TrackerClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: optimized
+        ),
         // tandemd: NIO servers around the cores.
         .executableTarget(
             name: "Node",
             dependencies: [
-                "Wire", "Cluster", "Replica", "Tracker", "TandemCrypto",
+                "Wire", "Cluster", "Replica", "Tracker", "TandemCrypto", "Peer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -78,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "Ctl",
             dependencies: [
-                "Wire", "Cluster", "TandemCrypto", "Replica", "Tracker", "TrackerClient",
+                "Wire", "Cluster", "TandemCrypto", "Replica", "Tracker", "TrackerClient", "Peer", "Swarm",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -23,12 +23,14 @@ public struct ClusterConfig: Hashable, Sendable {
     /// The Prometheus port of the first tracker; the tracker at index `i` serves on `metricsPort + i`.
     /// Nil when `cluster.yaml` has no `metrics` section.
     public var metricsPort: Int?
+    /// How peer daemons download.
+    public var swarm: SwarmConfig
 
     /// Creates a configuration from its parts; the optional sections take their documented defaults.
     public init(
         name: String, pieceSize: Int, secretFile: String, trackers: [TrackerConfig],
         replication: ReplicationConfig = ReplicationConfig(), limits: LimitsConfig = LimitsConfig(),
-        storage: StorageConfig = StorageConfig(), metricsPort: Int? = nil
+        storage: StorageConfig = StorageConfig(), metricsPort: Int? = nil, swarm: SwarmConfig = SwarmConfig()
     ) {
         self.name = name
         self.pieceSize = pieceSize
@@ -38,6 +40,7 @@ public struct ClusterConfig: Hashable, Sendable {
         self.limits = limits
         self.storage = storage
         self.metricsPort = metricsPort
+        self.swarm = swarm
     }
 
     /// Reads and validates the YAML file at `path`.

@@ -10,7 +10,9 @@ struct ClusterConfigParser {
     static let trackerCount = 2
 
     func parse(root: ConfigNode) throws(ClusterConfigError) -> ClusterConfig {
-        let top = try root.mapping(allowed: ["cluster", "trackers", "replication", "limits", "storage", "metrics"])
+        let top = try root.mapping(allowed: [
+            "cluster", "trackers", "replication", "limits", "storage", "metrics", "swarm",
+        ])
 
         let cluster = try top.required("cluster").mapping(allowed: ["name", "piece_size", "secret_file"])
         let name = try cluster.required("name").name()
@@ -26,11 +28,12 @@ struct ClusterConfigParser {
         let limits = try self.limits(top)
         let storage = try self.storage(top)
         let metricsPort = try self.metricsPort(top)
+        let swarm = try self.swarm(top)
 
         try PortPlan(trackers: trackers, metricsPort: metricsPort).check()
         return ClusterConfig(
             name: name, pieceSize: pieceSize, secretFile: secretFile, trackers: trackers.map(\.config),
-            replication: replication, limits: limits, storage: storage, metricsPort: metricsPort?.port)
+            replication: replication, limits: limits, storage: storage, metricsPort: metricsPort?.port, swarm: swarm)
     }
 
     private func trackers(_ node: ConfigNode) throws(ClusterConfigError) -> [ParsedTracker] {
@@ -75,6 +78,17 @@ struct ClusterConfigParser {
             throw ClusterConfigError.timeoutNotAboveHeartbeat("replication.failover_timeout", line: node.valueLine)
         }
         return replication
+    }
+
+    private func swarm(_ top: ConfigMapping) throws(ClusterConfigError) -> SwarmConfig {
+        var swarm = SwarmConfig()
+        guard let section = try top.section("swarm", allowed: ["peer_timeout", "in_flight", "max_peers"]) else {
+            return swarm
+        }
+        if let node = section.optional("peer_timeout") { swarm.peerTimeout = try node.duration() }
+        if let node = section.optional("in_flight") { swarm.inFlight = try node.size(in: 1...(1 << 30)) }
+        if let node = section.optional("max_peers") { swarm.maxPeers = try node.integer(in: 1...65536) }
+        return swarm
     }
 
     private func limits(_ top: ConfigMapping) throws(ClusterConfigError) -> LimitsConfig {

@@ -17,6 +17,9 @@ extension Tandemctl {
         } catch let error as ClientError {
             Console.error(error.description)
             Foundation.exit(error.exitCode)
+        } catch let error as PeerCommandFailure {
+            Console.error(error.description)
+            Foundation.exit(error.exitCode)
         } catch let error as ClusterConfigError {
             Console.error("error: \(error)")
             Foundation.exit(ClientError.usageExitCode)

@@ -5,7 +5,7 @@ import ArgumentParser
 struct Tandemd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandemd",
-        abstract: "Run a Tandem tracker.",
-        subcommands: [TrackerCommand.self]
+        abstract: "Run a Tandem tracker or a user's peer daemon.",
+        subcommands: [TrackerCommand.self, PeerCommand.self]
     )
 }

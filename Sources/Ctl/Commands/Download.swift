@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Peer
+
+extension Tandemctl {
+    struct Download: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download a file of a group from every peer that has it.",
+            discussion: """
+                The peer daemon fetches pieces from all seeders at once, checks each piece's SHA1, writes the file \
+                as NAME.part in the target directory and renames it into place when every piece is verified; \
+                then it seeds the file. This command shows the progress until the download ends (a bar on a \
+                terminal); interrupting it leaves the download running: tandemctl downloads shows it. An \
+                interrupted download (the daemon stopped) resumes from its verified pieces.
+                """)
+
+        @OptionGroup var cluster: ClusterOptions
+
+        @Argument(help: "The group the file is in.")
+        var group: String
+
+        @Argument(help: "The file's name in the group.")
+        var file: String
+
+        @Option(help: "The directory to download into (default: the current directory).")
+        var to: String?
+
+        @Flag(help: "Start the download and return at once.")
+        var detach = false
+
+        @Flag(help: "Print the final status as JSON.")
+        var json = false
+
+        func run() async throws {
+            let peer = try self.cluster.peerClient()
+            let directory = ClusterOptions.absolute(self.to ?? ".", in: FileManager.default.currentDirectoryPath)
+            let reply = try peer.send(.download(group: self.group, name: self.file, to: directory))
+            guard case .downloadStarted(var status) = reply else {
+                throw PeerCommandFailure(message: "unexpected answer from the peer daemon", exitCode: 1)
+            }
+            var line = ProgressLine()
+            while !self.detach && status.state != "complete" && status.state != "failed" {
+                line.draw(DownloadsTable.progress(status))
+                try await Task.sleep(for: .milliseconds(200))
+                guard case .downloads(let all) = try peer.send(.downloads),
+                    let current = all.first(where: { $0.fileID == status.fileID })
+                else { break }
+                status = current
+            }
+            line.finish()
+            if self.json { return try JSONOutput.print(status) }
+            switch status.state {
+            case "complete":
+                print(
+                    "downloaded \(status.name) to \(status.target) (\(ProgressText.bytes(Double(status.size)))); seeding it"
+                )
+            case "failed": throw PeerCommandFailure(message: status.message ?? "the download failed", exitCode: 1)
+            default: print("downloading \(status.name) to \(status.target); tandemctl downloads shows how far it is")
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Peer
+
+extension Tandemctl {
+    struct Downloads: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List this peer's downloads with their progress (show_downloads).",
+            discussion: """
+                Columns: file, group, state (verifying, downloading, waiting, complete, failed), percent, rate, \
+                peers and time left. With --json: an array of objects with the keys group, name, file_id, target, \
+                state, size, bytes_done, pieces_done, pieces, rate (bytes/s), peers, eta (seconds) and message.
+                """)
+
+        @OptionGroup var cluster: ClusterOptions
+
+        @Flag(help: "Redraw the list with progress bars every half second until interrupted.")
+        var watch = false
+
+        @Flag(help: "Print the list as JSON.")
+        var json = false
+
+        func run() async throws {
+            let peer = try self.cluster.peerClient()
+            repeat {
+                guard case .downloads(let downloads) = try peer.send(.downloads) else {
+                    throw PeerCommandFailure(message: "unexpected answer from the peer daemon", exitCode: 1)
+                }
+                if self.json {
+                    try JSONOutput.print(downloads)
+                } else if self.watch {
+                    print("\u{1B}[H\u{1B}[2J" + DownloadsTable.render(downloads, bars: true))
+                } else {
+                    print(DownloadsTable.render(downloads, bars: false))
+                }
+                if self.watch { try await Task.sleep(for: .milliseconds(500)) }
+            } while self.watch
+        }
+    }
+}
+
+/// The `downloads` table and the one-line progress of `download`.
+enum DownloadsTable {
+    static func render(_ downloads: [DownloadStatus], bars: Bool) -> String {
+        guard !downloads.isEmpty else { return "no downloads" }
+        var rows: [[String]] = []
+        for download in downloads {
+            rows.append([
+                download.name, download.group, download.state, String(format: "%.1f%%", download.percent),
+                ProgressText.bytes(download.rate) + "/s", String(download.peers), ProgressText.duration(download.eta),
+            ])
+        }
+        let headers = ["FILE", "GROUP", "STATE", "DONE", "RATE", "PEERS", "ETA"]
+        var lines = TextTable.render(headers: headers, rows: rows).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).map(String.init)
+        if bars {
+            lines =
+                [lines[0]]
+                + zip(lines.dropFirst(), downloads).map { line, download in
+                    line + "\n  " + ProgressText.bar(done: download.bytesDone, total: download.size, width: 40)
+                        + (download.message.map { "  " + $0 } ?? "")
+                }
+        } else {
+            for (index, download) in downloads.enumerated() where download.message != nil {
+                lines[index + 1] += "  (\(download.message!))"
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func progress(_ status: DownloadStatus) -> String {
+        "\(status.name) "
+            + ProgressText.line(done: status.bytesDone, total: status.size, rate: status.rate, eta: status.eta)
+            + " \(status.peers) peers" + (status.message.map { " — \($0)" } ?? "")
+    }
+}

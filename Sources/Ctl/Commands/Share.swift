@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Peer
+
+extension Tandemctl {
+    struct Share: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Share a file into a group: hash it and seed it from where it is.",
+            discussion: """
+                The peer daemon hashes the file in pieces of the cluster's piece size on every core (a progress \
+                bar shows on a terminal), registers it with the tracker and serves it from its place: it is never \
+                copied. Sharing a file the group already has with the same content makes this peer one more seeder.
+                """)
+
+        @OptionGroup var cluster: ClusterOptions
+
+        @Argument(help: "The group to share into.")
+        var group: String
+
+        @Argument(help: "The file to share.")
+        var path: String
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        func run() async throws {
+            let peer = try self.cluster.peerClient()
+            let path = ClusterOptions.absolute(self.path, in: FileManager.default.currentDirectoryPath)
+            var line = ProgressLine()
+            let started = ContinuousClock.now
+            let reply = try peer.send(.share(group: self.group, path: path)) { progress in
+                let elapsed = (ContinuousClock.now - started).seconds
+                let rate = elapsed > 0 ? Double(progress.done) / elapsed : 0
+                let eta = rate > 0 ? Double(progress.total - progress.done) / rate : nil
+                line.draw(
+                    "hashing " + ProgressText.line(done: progress.done, total: progress.total, rate: rate, eta: eta))
+            }
+            line.finish()
+            guard case .shared(let share) = reply else {
+                throw PeerCommandFailure(message: "unexpected answer from the peer daemon", exitCode: 1)
+            }
+            if self.json {
+                try JSONOutput.print(share)
+            } else {
+                print(
+                    "shared \(share.name) in \(share.group): \(ProgressText.bytes(Double(share.size))), file id \(share.fileID)"
+                )
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
+    }
+}

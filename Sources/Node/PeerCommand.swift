@@ -1,0 +1,72 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Peer
+
+extension Tandemd {
+    /// `tandemd peer --config cluster.yaml --home DIR`: one user's peer daemon, in the foreground.
+    struct PeerCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "peer",
+            abstract: "Run a user's peer daemon: serve shared files, run downloads, keep seeding.",
+            discussion: "tandemctl starts it by itself when a command needs it; its state lives in --home "
+                + "(the same directory as tandemctl's session), so it resumes after a restart. SIGTERM or SIGINT "
+                + "stop it; downloads resume from their verified pieces next time."
+        )
+
+        @Option(help: "The cluster file to read.")
+        var config: String = "cluster.yaml"
+
+        @Option(help: "The user's directory: the session tandemctl stored, and the daemon's state.")
+        var home: String
+
+        @Option(help: "The address to serve pieces on.")
+        var host: String = "0.0.0.0"
+
+        @Option(help: "The port to serve pieces on; 0 picks a free one.")
+        var port: Int = 0
+
+        @Option(help: "The lowest level of log message to print (trace, debug, info, notice, warning, error).")
+        var logLevel: Logger.Level = .info
+
+        func run() async throws {
+            let cluster: ClusterConfig
+            do {
+                cluster = try ClusterConfig.load(path: self.config)
+            } catch {
+                printError("tandemd: \(error)")
+                throw ExitCode(2)
+            }
+            var logger = Logger(label: "tandemd.peer")
+            logger.logLevel = self.logLevel
+            let home = self.home.hasPrefix("/") ? self.home : FileManager.default.currentDirectoryPath + "/" + self.home
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+            let daemon = PeerDaemon(config: cluster, home: home, group: group, logger: logger)
+            let signals = Self.stopOnSignals(daemon)
+            defer { signals.forEach { $0.cancel() } }
+            do {
+                try await daemon.run(host: self.host, port: self.port)
+            } catch let error as PeerError {
+                printError("tandemd: \(error)")
+                throw ExitCode(error.exitCode)
+            } catch {
+                printError("tandemd: cannot start the peer daemon: \(error)")
+                throw ExitCode(1)
+            }
+            try? await group.shutdownGracefully()
+        }
+
+        private static func stopOnSignals(_ daemon: PeerDaemon) -> [any DispatchSourceSignal] {
+            [SIGTERM, SIGINT].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number)
+                source.setEventHandler { Task { await daemon.stop() } }
+                source.resume()
+                return source
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// The daemon's command socket, `<home>/peer.sock` (mode 0600): one JSON ``ControlRequest`` per connection, on
+/// one line, answered by JSON ``ControlReply`` lines, the last of which is not progress.
+final class ControlServer: Sendable {
+    let path: String
+    private let channel: any Channel
+
+    /// The longest request line taken.
+    static let maxLine = 64 << 10
+
+    private init(path: String, channel: any Channel) {
+        self.path = path
+        self.channel = channel
+    }
+
+    static func socketPath(home: String) -> String { home + "/peer.sock" }
+
+    /// Binds `path`, replacing a stale socket that nobody answers on.
+    ///
+    /// - Throws: ``PeerError`` when another daemon answers there.
+    static func start(path: String, group: any EventLoopGroup, daemon: PeerDaemon) async throws -> ControlServer {
+        if FileManager.default.fileExists(atPath: path) {
+            if let other = try? await ClientBootstrap(group: group).connect(unixDomainSocketPath: path).get() {
+                try? await other.close()
+                throw PeerError("a peer daemon already runs for this home (its socket \(path) answers)", exitCode: 2)
+            }
+            unlink(path)
+        }
+        let channel = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(ByteToMessageHandler(LineDecoder(maxLine: Self.maxLine)))
+                    try pipeline.addHandler(ControlHandler(daemon: daemon))
+                }
+            }
+            .bind(unixDomainSocketPath: path).get()
+        chmod(path, 0o600)
+        return ControlServer(path: path, channel: channel)
+    }
+
+    func stop() async {
+        try? await self.channel.close()
+        unlink(self.path)
+    }
+}
+
+/// Cuts lines; refuses one longer than `maxLine`.
+private struct LineDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    let maxLine: Int
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            if buffer.readableBytes > self.maxLine { throw PeerError("command line over \(self.maxLine) bytes") }
+            return .needMoreData
+        }
+        let line = buffer.readSlice(length: newline - buffer.readerIndex)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        context.fireChannelRead(Self.wrapInboundOut(line))
+        return .continue
+    }
+}
+
+/// Runs one command and writes its reply lines.
+private final class ControlHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let daemon: PeerDaemon
+
+    init(daemon: PeerDaemon) { self.daemon = daemon }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let line = Self.unwrapInboundIn(data)
+        let channel = context.channel
+        let send: @Sendable (ControlReply) -> Void = { reply in
+            guard let data = try? JSONEncoder().encode(reply) else { return }
+            var buffer = channel.allocator.buffer(capacity: data.count + 1)
+            buffer.writeBytes(data)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            channel.writeAndFlush(buffer, promise: nil)
+        }
+        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) else {
+            send(
+                .failed(
+                    message: "the peer daemon did not understand the command; tandemctl and tandemd differ?",
+                    exitCode: 2))
+            channel.close(promise: nil)
+            return
+        }
+        let daemon = self.daemon
+        Task {
+            let reply = await daemon.handle(request, progress: send)
+            send(reply)
+            try? await channel.close()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,75 @@
+/// A command `tandemctl` sends the peer daemon over its unix socket: one JSON object on one line.
+public enum ControlRequest: Codable, Hashable, Sendable {
+    /// Hash `path` and share it into `group`; progress lines come before the answer.
+    case share(group: String, path: String)
+    /// Start downloading `name` of `group` into the directory `to`.
+    case download(group: String, name: String, to: String)
+    /// Every download with its progress.
+    case downloads
+    /// What this peer shares and how much of each it served.
+    case shares
+    /// Stop serving `name` of `group` and leave its seeders.
+    case stopShare(group: String, name: String)
+    /// The daemon's address and counts.
+    case status
+    /// Stop the daemon.
+    case stop
+}
+
+/// One line the daemon answers with; every request ends with exactly one that is not ``progress(_:)``.
+public enum ControlReply: Codable, Hashable, Sendable {
+    /// How far a long command (hashing) has come.
+    case progress(WorkProgress)
+    case shared(ShareStatus)
+    case downloadStarted(DownloadStatus)
+    case downloads([DownloadStatus])
+    case shares([ShareStatus])
+    case status(DaemonStatus)
+    case done
+    /// The command failed; `exitCode` is what tandemctl exits with.
+    case failed(message: String, exitCode: Int32)
+}
+
+public struct WorkProgress: Codable, Hashable, Sendable {
+    public var done: UInt64
+    public var total: UInt64
+}
+
+public struct ShareStatus: Codable, Hashable, Sendable {
+    public var group: String
+    public var name: String
+    public var path: String
+    public var fileID: String
+    public var size: UInt64
+    public var piecesServed: Int
+    public var bytesServed: UInt64
+}
+
+public struct DownloadStatus: Codable, Hashable, Sendable {
+    public var group: String
+    public var name: String
+    public var fileID: String
+    public var target: String
+    /// `verifying`, `downloading`, `waiting` (no peer has the missing pieces), `complete` or `failed`.
+    public var state: String
+    public var size: UInt64
+    public var bytesDone: UInt64
+    public var piecesDone: Int
+    public var pieces: Int
+    /// Bytes per second over the last seconds.
+    public var rate: Double
+    public var peers: Int
+    /// Seconds to go at the current rate; nil when unknown.
+    public var eta: Double?
+    /// What went wrong, or what the download waits for.
+    public var message: String?
+
+    public var percent: Double { self.size == 0 ? 100 : Double(self.bytesDone) * 100 / Double(self.size) }
+}
+
+public struct DaemonStatus: Codable, Hashable, Sendable {
+    public var pid: Int32
+    public var port: Int
+    public var shares: Int
+    public var downloads: Int
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Swarm
+import TandemCrypto
+import TrackerClient
+import Wire
+
+/// A file this peer shares, as `shares.json` keeps it.
+struct ShareRecord: Codable, Hashable, Sendable {
+    var group: String
+    var name: String
+    var path: String
+    var fileID: String
+    var size: UInt64
+    var pieceSize: Int
+    /// The shared file's size and modification time when it was hashed.
+    var identity: FileIdentity
+}
+
+/// A download in progress, as `downloads/<file id>.json` keeps it; the verified pieces are in `<file id>.have`.
+struct DownloadRecord: Codable, Hashable, Sendable {
+    var group: String
+    var name: String
+    var fileID: String
+    var size: UInt64
+    var pieceSize: Int
+    /// The piece SHA1s, concatenated, in hex.
+    var pieceHashes: String
+    /// Where the file goes once complete.
+    var target: String
+
+    /// The preallocated file the pieces are written into: `<target>.part`.
+    var part: String { self.target + ".part" }
+
+    var layout: PieceLayout { PieceLayout(fileSize: self.size, pieceSize: self.pieceSize) }
+}
+
+/// The peer daemon's state under `<home>/peer`: what it shares, what it downloads. Each file is replaced
+/// atomically, so a daemon killed at any moment restarts from a consistent state.
+struct PeerStore: Sendable {
+    let directory: String
+
+    init(home: String) {
+        self.directory = home + "/peer"
+    }
+
+    private var sharesPath: String { self.directory + "/shares.json" }
+    private var downloadsDirectory: String { self.directory + "/downloads" }
+
+    func loadShares() throws(PeerError) -> [ShareRecord] {
+        try self.load([ShareRecord].self, from: self.sharesPath) ?? []
+    }
+
+    func saveShares(_ shares: [ShareRecord]) throws(PeerError) {
+        try self.save(shares.sorted { ($0.group, $0.name) < ($1.group, $1.name) }, to: self.sharesPath)
+    }
+
+    func loadDownloads() throws(PeerError) -> [(DownloadRecord, have: [UInt8])] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: self.downloadsDirectory)) ?? []
+        var downloads: [(DownloadRecord, have: [UInt8])] = []
+        for name in names.sorted() where name.hasSuffix(".json") {
+            guard let record = try self.load(DownloadRecord.self, from: self.downloadsDirectory + "/" + name) else {
+                continue
+            }
+            let have = FileManager.default.contents(atPath: self.havePath(record.fileID)).map { [UInt8]($0) } ?? []
+            downloads.append((record, have))
+        }
+        return downloads
+    }
+
+    func saveDownload(_ record: DownloadRecord) throws(PeerError) {
+        try self.save(record, to: self.downloadsDirectory + "/\(record.fileID).json")
+    }
+
+    func saveHave(_ fileID: String, _ have: Bitfield) throws(PeerError) {
+        try Self.write(Data(have.bytes), to: self.havePath(fileID))
+    }
+
+    func removeDownload(_ fileID: String) {
+        unlink(self.downloadsDirectory + "/\(fileID).json")
+        unlink(self.havePath(fileID))
+    }
+
+    private func havePath(_ fileID: String) -> String { self.downloadsDirectory + "/\(fileID).have" }
+
+    private func load<Value: Decodable>(_ type: Value.Type, from path: String) throws(PeerError) -> Value? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw PeerError("cannot read \(path): \(error); move it away to start afresh")
+        }
+    }
+
+    private func save(_ value: some Encodable, to path: String) throws(PeerError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data: Data
+        do {
+            data = try encoder.encode(value)
+        } catch {
+            throw PeerError("cannot encode \(path): \(error)")
+        }
+        try Self.write(data, to: path)
+    }
+
+    /// Writes `data` to a temporary file, syncs it and renames it over `path`.
+    private static func write(_ data: Data, to path: String) throws(PeerError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do throws(ClientError) {
+            try PrivateFile.makeDirectory(directory)
+        } catch {
+            throw PeerError(error.description)
+        }
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw .io("create", temporary) }
+        defer { close(descriptor) }
+        let written = data.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+        guard written == data.count else { throw .io("write", temporary) }
+        guard fsync(descriptor) == 0 else { throw .io("sync", temporary) }
+        guard rename(temporary, path) == 0 else { throw .io("rename", temporary) }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Swarm
+import TandemCrypto
+
+/// An open file read and written at piece offsets with `pread`/`pwrite`: a shared file or a download's part file.
+final class PieceFile: Sendable {
+    let path: String
+    let descriptor: Int32
+
+    private init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        close(self.descriptor)
+    }
+
+    /// Opens `path` for reading.
+    static func openForReading(_ path: String) throws(PeerError) -> PieceFile {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .io("open", path) }
+        return PieceFile(path: path, descriptor: descriptor)
+    }
+
+    /// Opens or creates `path` for reading and writing (mode 0644), with room for `size` bytes reserved, so
+    /// that a full disk shows now rather than halfway through.
+    static func openForWriting(_ path: String, size: UInt64) throws(PeerError) -> PieceFile {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .io("create", path) }
+        let file = PieceFile(path: path, descriptor: descriptor)
+        if size > 0 {
+            let result = posix_fallocate(descriptor, 0, off_t(size))
+            // Filesystems without fallocate still get the right size; a full disk shows when written then.
+            if result == EOPNOTSUPP || result == EINVAL {
+                guard ftruncate(descriptor, off_t(size)) == 0 else { throw .io("size", path) }
+            } else if result != 0 {
+                throw .io("reserve \(size) bytes for", path, errno: result)
+            }
+        }
+        return file
+    }
+
+    /// The file's size and modification time, to notice a shared file that changed.
+    func identity() throws(PeerError) -> FileIdentity {
+        var info = stat()
+        guard fstat(self.descriptor, &info) == 0 else { throw .io("stat", self.path) }
+        return FileIdentity(info)
+    }
+
+    /// Reads `buffer.count` bytes at `offset`; fewer only at the end of the file.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(PeerError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let result = pread(
+                self.descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if result < 0 && errno == EINTR { continue }
+            guard result >= 0 else { throw .io("read", self.path) }
+            if result == 0 { break }
+            done += result
+        }
+        return done
+    }
+
+    /// Writes all of `bytes` at `offset`.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(PeerError) {
+        var done = 0
+        while done < bytes.count {
+            let result = pwrite(
+                self.descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { throw .io("write", self.path) }
+            done += result
+        }
+    }
+
+    /// Flushes what was written to the disk.
+    func sync() throws(PeerError) {
+        guard fsync(self.descriptor) == 0 else { throw .io("sync", self.path) }
+    }
+
+    /// The SHA1 of piece `index` as the file holds it now, read through `buffer` (at least a piece long).
+    func digest(of index: Int, layout: PieceLayout, buffer: UnsafeMutableRawBufferPointer) throws(PeerError) -> [UInt8]
+    {
+        let length = layout.length(of: index)
+        let read = try self.read(
+            into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), at: layout.offset(of: index))
+        return Crypto.sha1(UnsafeRawBufferPointer(rebasing: buffer[..<read]))
+    }
+}
+
+/// Size and modification time: a shared file whose identity changed is no longer the file that was hashed.
+struct FileIdentity: Hashable, Codable, Sendable {
+    var size: UInt64
+    var modified: Int64
+    var modifiedNanoseconds: Int64
+
+    init(_ info: stat) {
+        self.size = UInt64(info.st_size)
+        self.modified = Int64(info.st_mtim.tv_sec)
+        self.modifiedNanoseconds = Int64(info.st_mtim.tv_nsec)
+    }
+}
