@@ -52,6 +52,11 @@ public final class LineSocket {
         self.fd = fd
     }
 
+    /// Wraps a connection a listening socket accepted.
+    public init(accepted fd: Int32) {
+        self.fd = fd
+    }
+
     deinit { close(self.fd) }
 
     /// Sends raw bytes; returns false once the peer has closed the connection.

@@ -56,10 +56,11 @@ public final class TestCluster {
     }
 
     deinit {
-        for process in self.processes.values where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        // Kill them all before waiting for any: Foundation reaps children one at a time, and a wait on one
+        // process can sit behind another that is still alive.
+        let running = self.processes.values.filter(\.isRunning)
+        for process in running { kill(process.processIdentifier, SIGKILL) }
+        for process in running { process.waitUntilExit() }
         try? FileManager.default.removeItem(at: self.directory)
     }
 

@@ -1,0 +1,96 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Users, groups and peer daemons for swarm tests: each user has a home `<directory>/<user>` with its session.
+extension TestCluster {
+    /// The password every test user gets.
+    public static let testPassword = "pw-for-tests"
+
+    /// The home directory of `user`.
+    public func home(_ user: String) -> String { self.directory.appendingPathComponent(user).path }
+
+    /// Creates `owner` and `members`, logs each in in its own home, and makes them a group owned by `owner`.
+    public func makeGroup(_ group: String, owner: String, members: [String]) throws {
+        for user in [owner] + members {
+            try self.expectSuccess(
+                ["create-user", user, "--password-stdin"], as: user, stdin: Self.testPassword + "\n")
+            try self.expectSuccess(["login", user, "--password-stdin"], as: user, stdin: Self.testPassword + "\n")
+        }
+        try self.expectSuccess(["create-group", group], as: owner)
+        for member in members {
+            try self.expectSuccess(["join-group", group], as: member)
+            try self.expectSuccess(["accept-request", group, member], as: owner)
+        }
+    }
+
+    /// Runs `tandemctl` as `user` and throws unless it exits 0.
+    @discardableResult
+    public func expectSuccess(_ arguments: [String], as user: String, stdin: String? = nil) throws -> CommandResult {
+        let result = try self.ctl(arguments, home: user, stdin: stdin)
+        guard result.status == 0 else {
+            throw SocketError(description: "tandemctl \(arguments.joined(separator: " ")) as \(user): \(result)")
+        }
+        return result
+    }
+
+    /// Starts `user`'s peer daemon on 127.0.0.1 and a free port, and waits until it takes commands.
+    ///
+    /// - Returns: the port it serves pieces on.
+    @discardableResult
+    public func startPeer(_ user: String, logLevel: String = "info") throws -> Int {
+        let log = "peer-\(user)"
+        let before = self.log(log)
+        let process = try self.launch(
+            Binaries.tandemd,
+            [
+                "peer", "--config", self.configPath, "--home", self.home(user), "--host", "127.0.0.1", "--log-level",
+                logLevel,
+            ],
+            log: log)
+        return try eventually("\(user)'s peer daemon to start") { () -> Int? in
+            guard process.isRunning else { throw SocketError(description: "the peer daemon exited: \(self.log(log))") }
+            let text = String(self.log(log).dropFirst(before.count))
+            guard let range = text.range(of: "serving on port ") else { return nil }
+            return Int(text[range.upperBound...].prefix { $0.isNumber })
+        }
+    }
+
+    /// Stops `user`'s peer daemon with `signal` and waits for it to exit.
+    public func stopPeer(_ user: String, signal: Int32 = SIGTERM) throws {
+        _ = try self.stop("peer-\(user)", signal: signal)
+    }
+
+    /// What `user`'s peer daemon logged.
+    public func peerLog(_ user: String) -> String { self.log("peer-\(user)") }
+
+    /// Writes `size` pseudo-random bytes drawn from `seed` to `<directory>/<name>` and returns its path.
+    public func writeFile(_ name: String, size: Int, seed: UInt64 = 1) throws -> String {
+        let path = self.directory.appendingPathComponent(name).path
+        var generator = SeededGenerator(seed: seed)
+        guard
+            let handle = FileHandle(forWritingAtPath: path)
+                ?? {
+                    FileManager.default.createFile(atPath: path, contents: nil)
+                    return FileHandle(forWritingAtPath: path)
+                }()
+        else { throw SocketError(description: "cannot create \(path)") }
+        defer { try? handle.close() }
+        var left = size
+        while left > 0 {
+            let count = min(left, 1 << 20)
+            var chunk = [UInt8](repeating: 0, count: count)
+            for index in stride(from: 0, to: count, by: 8) {
+                let value = generator.next()
+                for byte in 0..<min(8, count - index) {
+                    chunk[index + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte))
+                }
+            }
+            handle.write(Data(chunk))
+            left -= count
+        }
+        return path
+    }
+}

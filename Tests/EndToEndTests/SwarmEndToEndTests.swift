@@ -1,0 +1,185 @@
+import Foundation
+import TandemTestKit
+import Testing
+
+/// The swarm with real binaries: a tracker, peer daemons for several users, tandemctl.
+@Suite(.serialized) struct SwarmEndToEndTests {
+    static let pieceSize = 64 << 10
+
+    /// A tracker, and `owner` with `members` in group `team`, each with a running peer daemon.
+    static func swarm(owner: String = "alice", members: [String], extraYAML: String = "") throws -> TestCluster {
+        let cluster = try TestCluster(pieceSize: "64KiB", extraYAML: "swarm: { peer_timeout: 2s }\n" + extraYAML)
+        try cluster.start()
+        try cluster.makeGroup("team", owner: owner, members: members)
+        for user in [owner] + members { try cluster.startPeer(user) }
+        return cluster
+    }
+
+    static func sha1(_ path: String) throws -> String {
+        let result = try TestCluster.run(
+            URL(fileURLWithPath: "/usr/bin/sha1sum"), [path], stdin: nil, in: URL(fileURLWithPath: "/"))
+        return String(result.stdout.prefix(40))
+    }
+
+    /// `tandemctl downloads --json` as `user`: the download of `name`.
+    static func download(_ name: String, of user: String, in cluster: TestCluster) throws -> [String: Any]? {
+        let result = try cluster.expectSuccess(["downloads", "--json"], as: user)
+        let list = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+        return list?.first { $0["name"] as? String == name }
+    }
+
+    /// `tandemctl shares --json` as `user`: the share of `name`.
+    static func share(_ name: String, of user: String, in cluster: TestCluster) throws -> [String: Any]? {
+        let result = try cluster.expectSuccess(["shares", "--json"], as: user)
+        let list = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+        return list?.first { $0["name"] as? String == name }
+    }
+
+    /// The original flow: alice shares, bob downloads the same bytes and then seeds them too.
+    @Test func aMemberDownloadsWhatAnotherShared() throws {
+        let cluster = try Self.swarm(members: ["bob"])
+        let path = try cluster.writeFile("report.bin", size: 5 * Self.pieceSize + 123)
+        let shared = try cluster.expectSuccess(["share", "team", path], as: "alice")
+        #expect(shared.stdout.contains("shared report.bin in team"))
+        let target = cluster.directory.appendingPathComponent("bob-files").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let downloaded = try cluster.expectSuccess(["download", "team", "report.bin", "--to", target], as: "bob")
+        #expect(downloaded.stdout.contains("downloaded report.bin"))
+        #expect(try Self.sha1(target + "/report.bin") == Self.sha1(path))
+        #expect(!FileManager.default.fileExists(atPath: target + "/report.bin.part"))
+        let status = try #require(try Self.download("report.bin", of: "bob", in: cluster))
+        #expect(status["state"] as? String == "complete")
+        #expect(status["bytes_done"] as? Int == 5 * Self.pieceSize + 123)
+        let files = try cluster.expectSuccess(["list-files", "team", "--json"], as: "bob").stdout
+        #expect(files.contains("\"seeders\":2"), "bob registered as a seeder by himself: \(files)")
+        #expect(try Self.share("report.bin", of: "alice", in: cluster)?["pieces_served"] as? Int == 6)
+    }
+
+    @Test(arguments: [0, 1, 64 << 10, (64 << 10) + 1])
+    func filesOfEdgeSizesRoundTrip(size: Int) throws {
+        let cluster = try Self.swarm(members: ["bob"])
+        let path = try cluster.writeFile("edge-\(size).bin", size: size, seed: UInt64(size) + 7)
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        let target = cluster.directory.appendingPathComponent("out").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try cluster.expectSuccess(["download", "team", "edge-\(size).bin", "--to", target], as: "bob")
+        let attributes = try FileManager.default.attributesOfItem(atPath: target + "/edge-\(size).bin")
+        #expect(attributes[.size] as? Int == size)
+        #expect(try Self.sha1(target + "/edge-\(size).bin") == Self.sha1(path))
+    }
+
+    /// Two seeders and a downloader: both seeders serve pieces, by their own counters.
+    @Test func aDownloadDrawsOnEverySeeder() throws {
+        let cluster = try Self.swarm(members: ["bob", "carol"])
+        let pieces = 160
+        let path = try cluster.writeFile("shared.bin", size: pieces * Self.pieceSize)
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        // Bob shares his own copy of the same bytes: he becomes the second seeder.
+        let bobCopy = cluster.directory.appendingPathComponent("bob-copy.bin").path
+        try FileManager.default.copyItem(atPath: path, toPath: bobCopy)
+        let renamed = cluster.directory.appendingPathComponent("bob-dir").path
+        try FileManager.default.createDirectory(atPath: renamed, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: bobCopy, toPath: renamed + "/shared.bin")
+        try cluster.expectSuccess(["share", "team", renamed + "/shared.bin"], as: "bob")
+        #expect(
+            try cluster.expectSuccess(["list-files", "team", "--json"], as: "carol").stdout.contains("\"seeders\":2"))
+
+        let target = cluster.directory.appendingPathComponent("carol-dir").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try cluster.expectSuccess(["download", "team", "shared.bin", "--to", target], as: "carol")
+        #expect(try Self.sha1(target + "/shared.bin") == Self.sha1(path))
+        let fromAlice = try #require(try Self.share("shared.bin", of: "alice", in: cluster)?["pieces_served"] as? Int)
+        let fromBob = try #require(try Self.share("shared.bin", of: "bob", in: cluster)?["pieces_served"] as? Int)
+        #expect(fromAlice > 0 && fromBob > 0, "alice served \(fromAlice), bob \(fromBob)")
+        #expect(fromAlice + fromBob >= pieces)
+    }
+
+    /// A seeder that sends corrupt pieces is dropped and banned; the download completes from the honest one.
+    @Test func aCorruptSeederIsBannedAndTheDownloadCompletes() throws {
+        let cluster = try Self.swarm(members: ["bob", "mallory"])
+        let path = try cluster.writeFile("data.bin", size: 40 * Self.pieceSize)
+        let liar = try FakeSeeder(path: path, pieceSize: Self.pieceSize, behavior: .corrupt)
+        defer { liar.stop() }
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        try Self.registerSeeder(liar.port, file: "data.bin", as: "mallory", in: cluster)
+
+        let target = cluster.directory.appendingPathComponent("bob-dir").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try cluster.expectSuccess(["download", "team", "data.bin", "--to", target], as: "bob")
+        #expect(try Self.sha1(target + "/data.bin") == Self.sha1(path))
+        #expect(liar.requestCount >= 2, "the liar was asked for pieces")
+        #expect(cluster.peerLog("bob").contains("dropped and banned 127.0.0.1:\(liar.port)"))
+    }
+
+    /// A seeder that sends half a piece and then nothing is dropped after the peer timeout; the download says
+    /// it waits for seeders instead of hanging, and completes once an honest one comes.
+    @Test func aSeederThatStallsIsDroppedAndTheDownloadWaitsForAnother() throws {
+        let cluster = try Self.swarm(members: ["bob", "mallory"])
+        let path = try cluster.writeFile("slow.bin", size: 20 * Self.pieceSize)
+        let staller = try FakeSeeder(path: path, pieceSize: Self.pieceSize, behavior: .halfThenStall)
+        defer { staller.stop() }
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        try Self.registerSeeder(staller.port, file: "slow.bin", as: "mallory", in: cluster)
+        try cluster.expectSuccess(["stop-share", "team", "slow.bin"], as: "alice")
+        let target = cluster.directory.appendingPathComponent("bob-dir").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try cluster.expectSuccess(["download", "team", "slow.bin", "--to", target, "--detach"], as: "bob")
+        let waiting = try eventually("the download to drop the staller and wait") { () -> [String: Any]? in
+            let status = try Self.download("slow.bin", of: "bob", in: cluster)
+            return status?["state"] as? String == "waiting" ? status : nil
+        }
+        #expect(waiting["pieces_done"] as? Int == 0)
+        #expect((waiting["message"] as? String)?.contains("waiting for seeders") == true, "\(waiting)")
+        #expect(cluster.peerLog("bob").contains("dropped 127.0.0.1:\(staller.port) for slow.bin: no data within"))
+
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        _ = try eventually("the download to complete from alice") { () -> Bool? in
+            try Self.download("slow.bin", of: "bob", in: cluster)?["state"] as? String == "complete" ? true : nil
+        }
+        #expect(try Self.sha1(target + "/slow.bin") == Self.sha1(path))
+    }
+
+    /// A download interrupted by kill -9 resumes from its verified pieces: the seeder that finishes it serves
+    /// only the pieces that were missing.
+    @Test func aKilledDownloadResumesFromItsVerifiedPieces() throws {
+        let cluster = try Self.swarm(members: ["bob", "mallory"])
+        let pieces = 30
+        let delivered = 12
+        let path = try cluster.writeFile("resume.bin", size: pieces * Self.pieceSize - 5)
+        let partial = try FakeSeeder(path: path, pieceSize: Self.pieceSize, behavior: .stallAfter(pieces: delivered))
+        defer { partial.stop() }
+        // Alice registers the file, then only the fake seeder serves it: it delivers 12 pieces and stalls.
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        try Self.registerSeeder(partial.port, file: "resume.bin", as: "mallory", in: cluster)
+        try cluster.expectSuccess(["stop-share", "team", "resume.bin"], as: "alice")
+        let target = cluster.directory.appendingPathComponent("bob-dir").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try cluster.expectSuccess(["download", "team", "resume.bin", "--to", target, "--detach"], as: "bob")
+        // Once the fake seeder is dropped for stalling, the verified pieces are saved (every 250 ms).
+        _ = try eventually("bob to hold the 12 pieces the fake seeder gives, and wait for more") { () -> Bool? in
+            let status = try Self.download("resume.bin", of: "bob", in: cluster)
+            return status?["pieces_done"] as? Int == delivered && status?["state"] as? String == "waiting" ? true : nil
+        }
+        try cluster.stopPeer("bob", signal: SIGKILL)
+
+        // Alice seeds again; bob's daemon restarts, checks its 12 pieces on disk and fetches the other 18.
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        partial.stop()
+        try cluster.startPeer("bob")
+        _ = try eventually("the resumed download to complete", timeout: .seconds(60)) { () -> Bool? in
+            try Self.download("resume.bin", of: "bob", in: cluster)?["state"] as? String == "complete" ? true : nil
+        }
+        #expect(
+            cluster.peerLog("bob").contains("resuming resume.bin: \(delivered) of \(pieces) pieces verified on disk"))
+        #expect(try Self.sha1(target + "/resume.bin") == Self.sha1(path))
+        #expect(try Self.share("resume.bin", of: "alice", in: cluster)?["pieces_served"] as? Int == pieces - delivered)
+    }
+
+    /// Registers the fake seeder on `port` as a seeder of `file`, as `user`.
+    static func registerSeeder(_ port: Int, file: String, as user: String, in cluster: TestCluster) throws {
+        let token = try cluster.sessionToken(home: user)
+        let socket = try LineSocket(port: cluster.clientPorts["t1"]!)
+        #expect(try socket.request("RESUME|\(token)") == "OK|\(user)")
+        #expect(try socket.request("NEW_SEEDER|team|\(file)|\(port)") == "OK")
+    }
+}
