@@ -178,7 +178,7 @@ final class Download: @unchecked Sendable {
     }
 
     func diskFailed(_ error: PeerError) {
-        self.fail(error.description)
+        self.fail(error.description + "; the part file keeps the verified pieces: run the download again to resume")
     }
 
     /// Addresses learnt from a serving peer: connects to the new ones.

@@ -216,6 +216,11 @@ public actor PeerDaemon {
             let status = try await running.loop.submit { running.status }.get()
             guard status.state == "complete" || status.state == "failed" else { return status }
             self.downloads[info.fileID] = nil
+            if status.state == "failed",
+                let saved = try self.store.loadDownloads().first(where: { $0.0.fileID == info.fileID })
+            {
+                return try await self.resume(saved.0, haveBytes: saved.have)
+            }
         }
         if self.shares[info.fileID] != nil {
             throw PeerError("this peer shares \(name) already (tandemctl shares shows where)")
@@ -298,32 +303,35 @@ public actor PeerDaemon {
             Task { try? await self.announce(share) }
         }
         for (record, haveBytes) in try self.store.loadDownloads() {
-            Task { await self.resume(record, haveBytes: haveBytes) }
-        }
-    }
-
-    private func resume(_ record: DownloadRecord, haveBytes: [UInt8]) async {
-        do {
-            let token = try self.token()
-            guard let bytes = Hex.decode(Substring(record.pieceHashes)), let hashes = PieceHashes(bytes: bytes) else {
-                throw PeerError("the saved piece hashes of \(record.name) do not parse")
+            Task {
+                do {
+                    _ = try await self.resume(record, haveBytes: haveBytes)
+                } catch {
+                    self.logger.error("cannot resume the download of \(record.name): \(error)")
+                }
             }
-            let layout = record.layout
-            let part = try PieceFile.openForWriting(record.part, size: record.size)
-            let claimed = Bitfield(bytes: haveBytes, count: layout.pieceCount)?.indexes ?? []
-            let digests = try PieceHasher.digests(
-                of: part, layout: layout, pieces: claimed, threads: System.coreCount, progress: HashProgress(total: 0))
-            var have = Bitfield(count: layout.pieceCount)
-            for (piece, digest) in zip(claimed, digests) where digest == Array(hashes[piece]) { have.insert(piece) }
-            self.logger.info(
-                "resuming \(record.name): \(have.setCount) of \(layout.pieceCount) pieces verified on disk")
-            _ = try await self.begin(record, hashes: hashes, have: have, part: part, token: token)
-        } catch {
-            self.logger.error("cannot resume the download of \(record.name): \(error)")
         }
     }
 
-    /// Registers this peer as a seeder of `share`, retrying while the cluster is unreachable.
+    /// Starts `record` again from the pieces its saved bitfield names that still pass their SHA1 on disk.
+    private func resume(_ record: DownloadRecord, haveBytes: [UInt8]) async throws -> DownloadStatus {
+        let token = try self.token()
+        guard let bytes = Hex.decode(Substring(record.pieceHashes)), let hashes = PieceHashes(bytes: bytes) else {
+            throw PeerError("the saved piece hashes of \(record.name) do not parse")
+        }
+        let layout = record.layout
+        let part = try PieceFile.openForWriting(record.part, size: record.size)
+        let claimed = Bitfield(bytes: haveBytes, count: layout.pieceCount)?.indexes ?? []
+        let digests = try PieceHasher.digests(
+            of: part, layout: layout, pieces: claimed, threads: System.coreCount, progress: HashProgress(total: 0))
+        var have = Bitfield(count: layout.pieceCount)
+        for (piece, digest) in zip(claimed, digests) where digest == Array(hashes[piece]) { have.insert(piece) }
+        self.logger.info(
+            "resuming \(record.name): \(have.setCount) of \(layout.pieceCount) pieces verified on disk")
+        return try await self.begin(record, hashes: hashes, have: have, part: part, token: token)
+    }
+
+    /// Registers this peer as a seeder of `share` (the client retries while no tracker answers).
     private func announce(_ share: ShareRecord) async throws {
         let port = UInt16(self.server?.port ?? 0)
         let reply = try await self.client.send(

@@ -15,7 +15,7 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
     static func io(_ action: String, _ path: String, errno code: Int32 = errno) -> PeerError {
         let advice =
             switch code {
-            case ENOSPC: "; free some space and run the command again (the partial file is kept)"
+            case ENOSPC: "; free some space and run the command again"
             case EACCES, EPERM, EROFS: "; pick a directory you can write to"
             default: ""
             }

@@ -49,6 +49,10 @@ final class PeerServerHandler: ChannelInboundHandler {
     private var binary = false
     private var queue = CircularBuffer<Queued>()
     private var textHandles: [String: NIOFileHandle] = [:]
+    /// Every file this connection opened; closed when it closes (pieces may be on their way from them until then).
+    private var openHandles: [NIOFileHandle] = []
+    /// The file whose downloaders this connection is listed with (for `have` and peer exchange).
+    private var announcedTo: ServedFile?
     private var recheck: RepeatedTask?
 
     init(library: Library, checker: AccessChecker, greetingTimeout: TimeAmount) {
@@ -94,11 +98,10 @@ final class PeerServerHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.greetingDeadline?.cancel()
         self.recheck?.cancel()
-        if case .serving(let admission) = self.state {
-            admission.file.release(context.channel)
-            try? admission.handle.close()
-        }
-        for handle in self.textHandles.values { try? handle.close() }
+        self.announcedTo?.release(context.channel)
+        self.announcedTo = nil
+        for handle in self.openHandles { try? handle.close() }
+        self.openHandles = []
         self.textHandles = [:]
         self.queue.removeAll()
         self.state = .closed
@@ -160,6 +163,7 @@ final class PeerServerHandler: ChannelInboundHandler {
         let handle: NIOFileHandle
         do {
             handle = try NIOFileHandle(_deprecatedPath: file.path)
+            self.openHandles.append(handle)
         } catch {
             return self.fail(context, code: .unavailable, "cannot open the file to serve it: \(error)")
         }
@@ -168,6 +172,7 @@ final class PeerServerHandler: ChannelInboundHandler {
             hello.listenPort == 0
             ? nil : context.channel.remoteAddress?.ipAddress.map { PeerAddress(host: $0, port: hello.listenPort) }
         let others = file.admit(context.channel, serving: serving)
+        self.announcedTo = file
         var frame = context.channel.allocator.buffer(capacity: 64 + file.layout.pieceCount / 8)
         frame.writePeerReply(.welcome(PeerWelcome(bitfield: file.bitfield.bytes, peers: others)))
         self.send(context, frame)
@@ -239,6 +244,7 @@ final class PeerServerHandler: ChannelInboundHandler {
         if let handle = self.textHandles[file.fileIDHex] { return handle }
         guard let handle = try? NIOFileHandle(_deprecatedPath: file.path) else { return nil }
         self.textHandles[file.fileIDHex] = handle
+        self.openHandles.append(handle)
         return handle
     }
 

@@ -25,20 +25,19 @@ final class PieceFile: Sendable {
 
     /// Opens or creates `path` for reading and writing (mode 0644), with room for `size` bytes reserved, so
     /// that a full disk shows now rather than halfway through.
+    /// A file this call creates is removed again when the room cannot be reserved: nothing is left behind.
     static func openForWriting(_ path: String, size: UInt64) throws(PeerError) -> PieceFile {
+        let existed = access(path, F_OK) == 0
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .io("create", path) }
         let file = PieceFile(path: path, descriptor: descriptor)
-        if size > 0 {
-            let result = posix_fallocate(descriptor, 0, off_t(size))
-            // Filesystems without fallocate still get the right size; a full disk shows when written then.
-            if result == EOPNOTSUPP || result == EINVAL {
-                guard ftruncate(descriptor, off_t(size)) == 0 else { throw .io("size", path) }
-            } else if result != 0 {
-                throw .io("reserve \(size) bytes for", path, errno: result)
-            }
-        }
-        return file
+        guard size > 0 else { return file }
+        let result = posix_fallocate(descriptor, 0, off_t(size))
+        if result == 0 { return file }
+        // Filesystems without fallocate still get the right size; a full disk shows when written then.
+        if result == EOPNOTSUPP || result == EINVAL, ftruncate(descriptor, off_t(size)) == 0 { return file }
+        if !existed { unlink(path) }
+        throw .io("reserve \(size) bytes for", path, errno: result == EOPNOTSUPP || result == EINVAL ? errno : result)
     }
 
     /// The file's size and modification time, to notice a shared file that changed.

@@ -66,30 +66,21 @@ extension TestCluster {
     /// What `user`'s peer daemon logged.
     public func peerLog(_ user: String) -> String { self.log("peer-\(user)") }
 
-    /// Writes `size` pseudo-random bytes drawn from `seed` to `<directory>/<name>` and returns its path.
-    public func writeFile(_ name: String, size: Int, seed: UInt64 = 1) throws -> String {
+    /// Writes `size` random bytes (from /dev/urandom) to `<directory>/<name>` and returns its path.
+    public func writeFile(_ name: String, size: Int) throws -> String {
         let path = self.directory.appendingPathComponent(name).path
-        var generator = SeededGenerator(seed: seed)
-        guard
-            let handle = FileHandle(forWritingAtPath: path)
-                ?? {
-                    FileManager.default.createFile(atPath: path, contents: nil)
-                    return FileHandle(forWritingAtPath: path)
-                }()
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let output = FileHandle(forWritingAtPath: path), let random = FileHandle(forReadingAtPath: "/dev/urandom")
         else { throw SocketError(description: "cannot create \(path)") }
-        defer { try? handle.close() }
+        defer {
+            try? output.close()
+            try? random.close()
+        }
         var left = size
         while left > 0 {
-            let count = min(left, 1 << 20)
-            var chunk = [UInt8](repeating: 0, count: count)
-            for index in stride(from: 0, to: count, by: 8) {
-                let value = generator.next()
-                for byte in 0..<min(8, count - index) {
-                    chunk[index + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte))
-                }
-            }
-            handle.write(Data(chunk))
-            left -= count
+            let chunk = random.readData(ofLength: min(left, 4 << 20))
+            output.write(chunk)
+            left -= chunk.count
         }
         return path
     }

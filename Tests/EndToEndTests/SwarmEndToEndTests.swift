@@ -58,7 +58,7 @@ import Testing
     @Test(arguments: [0, 1, 64 << 10, (64 << 10) + 1])
     func filesOfEdgeSizesRoundTrip(size: Int) throws {
         let cluster = try Self.swarm(members: ["bob"])
-        let path = try cluster.writeFile("edge-\(size).bin", size: size, seed: UInt64(size) + 7)
+        let path = try cluster.writeFile("edge-\(size).bin", size: size)
         try cluster.expectSuccess(["share", "team", path], as: "alice")
         let target = cluster.directory.appendingPathComponent("out").path
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
