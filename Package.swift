@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "TandemTestKit"]),
-        .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire", "TrackerClient"]),
+        .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire", "TrackerClient", "Peer"]),
         .testTarget(
             name: "ReplicaTests",
             dependencies: [

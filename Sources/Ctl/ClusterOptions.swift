@@ -16,7 +16,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The directory holding the session token and the shell history.",
+            "The directory holding the session token, the shell history and the peer daemon's state.",
             discussion: "Without it, TANDEM_HOME, then $XDG_CONFIG_HOME/tandem, then ~/.config/tandem.",
             valueName: "dir"))
     var home: String?
@@ -41,7 +41,7 @@ struct ClusterOptions: ParsableArguments {
         try ClusterConfig.load(path: try self.configPath())
     }
 
-    /// The directory for the session token and the shell history.
+    /// The directory for the session token, the shell history and the peer daemon's state.
     func homeDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         let workingDirectory = FileManager.default.currentDirectoryPath
         if let home = self.home { return Self.absolute(home, in: workingDirectory) }
@@ -51,7 +51,8 @@ struct ClusterOptions: ParsableArguments {
         return userHome + "/.config/tandem"
     }
 
+    /// `path` made absolute against `directory`, with `.` and `..` resolved.
     static func absolute(_ path: String, in directory: String) -> String {
-        path.hasPrefix("/") ? path : directory + "/" + path
+        URL(fileURLWithPath: path.hasPrefix("/") ? path : directory + "/" + path).standardizedFileURL.path
     }
 }

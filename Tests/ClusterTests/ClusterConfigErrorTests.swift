@@ -109,6 +109,18 @@ import Testing
         Case(
             "bad snapshot size", yaml: valid + "storage: { snapshot_every_bytes: lots }\n",
             keyPath: "storage.snapshot_every_bytes", line: 8, says: "not a size"),
+        Case(
+            "unknown swarm key", yaml: valid + "swarm: { peers: 3 }\n", keyPath: "swarm.peers", line: 8,
+            says: "peer_timeout, in_flight, max_peers"),
+        Case(
+            "zero peer timeout", yaml: valid + "swarm: { peer_timeout: 0s }\n", keyPath: "swarm.peer_timeout", line: 8,
+            says: "not a duration"),
+        Case(
+            "in_flight beyond 1GiB", yaml: valid + "swarm:\n  in_flight: 2GiB\n", keyPath: "swarm.in_flight", line: 9,
+            says: "out of range"),
+        Case(
+            "no peers", yaml: valid + "swarm:\n  max_peers: 0\n", keyPath: "swarm.max_peers", line: 9,
+            says: "out of range"),
         // Trackers
         Case(
             "one tracker", "  - { id: b, host: h, client_port: 3, sync_port: 4, data_dir: d2 }\n", "",

@@ -26,6 +26,7 @@ import Testing
         #expect(config.limits == LimitsConfig(maxFrame: 16 << 20, maxLine: 64 << 10))
         #expect(config.storage == StorageConfig())
         #expect(config.metricsPort == 9101)
+        #expect(config.swarm == SwarmConfig())
         #expect(config.tracker(id: "t2")?.clientPort == 7102)
         #expect(config.tracker(id: "t3") == nil)
     }
@@ -41,6 +42,7 @@ import Testing
         #expect(config.storage.snapshotEveryOps == 100_000)
         #expect(config.storage.snapshotEveryBytes == 64 * 1024 * 1024)
         #expect(config.metricsPort == nil)
+        #expect(config.swarm == SwarmConfig(peerTimeout: .seconds(10), inFlight: 8 << 20, maxPeers: 256))
     }
 
     @Test func everyKeyIsRead() throws {
@@ -51,6 +53,7 @@ import Testing
                 storage: { snapshot_every_ops: 500, snapshot_every_bytes: 1GiB }
                 metrics:
                   port: 9200
+                swarm: { peer_timeout: 3s, in_flight: 2MiB, max_peers: 16 }
                 """
         let config = try ClusterConfig.parse(yaml: yaml, baseDirectory: "/etc/tandem")
         #expect(
@@ -60,6 +63,7 @@ import Testing
                 == LimitsConfig(maxFrame: 1 << 20, maxLine: 4000, maxConnections: 10_000, idleTimeout: .seconds(120)))
         #expect(config.storage == StorageConfig(snapshotEveryOps: 500, snapshotEveryBytes: 1 << 30))
         #expect(config.metricsPort == 9200)
+        #expect(config.swarm == SwarmConfig(peerTimeout: .seconds(3), inFlight: 2 << 20, maxPeers: 16))
     }
 
     @Test func pathsResolveAgainstTheBaseDirectory() throws {

@@ -55,6 +55,38 @@ import Testing
         #expect(try Self.share("report.bin", of: "alice", in: cluster)?["pieces_served"] as? Int == 6)
     }
 
+    /// The original client's commands in `tandemctl shell`: upload_file, download_file, show_downloads, stop_share.
+    @Test func theShellSharesAndDownloadsWithTheOriginalCommands() throws {
+        let cluster = try Self.swarm(members: ["bob"])
+        try cluster.expectSuccess(["logout"], as: "alice")
+        try cluster.expectSuccess(["logout"], as: "bob")
+        let path = try cluster.writeFile("notes.bin", size: 3 * Self.pieceSize + 7)
+        let password = TestCluster.testPassword
+        // A relative path, from the shell's working directory (the cluster directory).
+        let upload = try cluster.ctl(
+            ["shell"], home: "alice",
+            stdin: "login alice \(password)\nupload_file notes.bin\nupload_file notes.bin team\n")
+        #expect(upload.stdout.contains("usage: upload_file PATH GROUP"), "\(upload)")
+        #expect(upload.stdout.contains("shared notes.bin in team"), "the shell's login lets the daemon act: \(upload)")
+
+        let target = cluster.directory.appendingPathComponent("bob-files").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let download = try cluster.ctl(
+            ["shell"], home: "bob", stdin: "login bob \(password)\ndownload_file team notes.bin bob-files\n")
+        #expect(download.stdout.contains("downloading notes.bin to \(target)/notes.bin"), "\(download)")
+        _ = try eventually("bob's download to complete") {
+            try Self.download("notes.bin", of: "bob", in: cluster)?["state"] as? String == "complete" ? true : nil
+        }
+        #expect(try Self.sha1(target + "/notes.bin") == Self.sha1(path))
+        let listed = try cluster.ctl(["shell"], home: "bob", stdin: "show_downloads\n")
+        #expect(listed.stdout.contains("[C] [team] notes.bin"), "\(listed)")
+
+        let stopped = try cluster.ctl(
+            ["shell"], home: "alice", stdin: "login alice \(password)\nstop_share team notes.bin\nlogout\n")
+        #expect(stopped.stdout.contains("stopped sharing notes.bin in team"), "\(stopped)")
+        #expect(try cluster.ctl(["whoami"], home: "alice").status == 1, "the shell's logout forgot the stored session")
+    }
+
     @Test(arguments: [0, 1, 64 << 10, (64 << 10) + 1])
     func filesOfEdgeSizesRoundTrip(size: Int) throws {
         let cluster = try Self.swarm(members: ["bob"])
@@ -181,5 +213,86 @@ import Testing
         let socket = try LineSocket(port: cluster.clientPorts["t1"]!)
         #expect(try socket.request("RESUME|\(token)") == "OK|\(user)")
         #expect(try socket.request("NEW_SEEDER|team|\(file)|\(port)") == "OK")
+    }
+}
+
+/// Where a download cannot go: a full disk, a directory it may not write, a name already taken.
+@Suite(.serialized) struct SwarmDiskTests {
+    static let pieceSize = 64 << 10
+
+    static func bobDir(_ cluster: TestCluster) throws -> String {
+        let target = cluster.directory.appendingPathComponent("bob-dir").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        return target
+    }
+
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func aFullDiskIsAClearErrorAndLeavesNothingBehind() throws {
+        let cluster = try SwarmEndToEndTests.swarm(members: ["bob"])
+        let path = try cluster.writeFile("big.bin", size: 40 * Self.pieceSize)
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        let target = try Self.bobDir(cluster)
+        let mount = try TestCluster.run(
+            URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=1m", "tmpfs", target], stdin: nil,
+            in: cluster.directory)
+        try #require(mount.status == 0, "could not mount a tmpfs: \(mount)")
+        defer {
+            _ = try? TestCluster.run(
+                URL(fileURLWithPath: "/bin/umount"), ["-l", target], stdin: nil, in: cluster.directory)
+        }
+        let result = try cluster.ctl(["download", "team", "big.bin", "--to", target], home: "bob")
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("No space left on device; free some space and run the command again"), "\(result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target).isEmpty, "nothing left behind")
+    }
+
+    @Test(.enabled(if: getuid() == 0, "chmod 0555 stops only non-root users, so the test needs a read-only mount"))
+    func anUnwritableTargetIsAClearError() throws {
+        let cluster = try SwarmEndToEndTests.swarm(members: ["bob"])
+        let path = try cluster.writeFile("doc.bin", size: 3 * Self.pieceSize)
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        let target = try Self.bobDir(cluster)
+        let mount = try TestCluster.run(
+            URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", target], stdin: nil,
+            in: cluster.directory)
+        try #require(mount.status == 0, "could not mount a tmpfs: \(mount)")
+        defer {
+            _ = try? TestCluster.run(
+                URL(fileURLWithPath: "/bin/umount"), ["-l", target], stdin: nil, in: cluster.directory)
+        }
+        let result = try cluster.ctl(["download", "team", "doc.bin", "--to", target], home: "bob")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot create \(target)/doc.bin.part: Read-only file system"), "\(result)")
+    }
+
+    @Test func aNameClashIsRefusedAndTheOtherFileIsUntouched() throws {
+        let cluster = try SwarmEndToEndTests.swarm(members: ["bob"])
+        let path = try cluster.writeFile("notes.bin", size: 2 * Self.pieceSize)
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        let target = try Self.bobDir(cluster)
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: target + "/notes.bin"))
+        let result = try cluster.ctl(["download", "team", "notes.bin", "--to", target], home: "bob")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(target)/notes.bin exists; move it away or download elsewhere with --to DIR"))
+        #expect(try String(contentsOfFile: target + "/notes.bin", encoding: .utf8) == "mine")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target) == ["notes.bin"])
+    }
+
+    /// A file of a few hundred MiB, and the daemon tandemctl starts by itself when none runs.
+    @Test func aLargeFileThroughADaemonTandemctlStarted() throws {
+        let cluster = try TestCluster(pieceSize: "512KiB")
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: ["bob"])
+        try cluster.startPeer("alice")
+        let path = try cluster.writeFile("large.bin", size: 300 << 20)
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        let target = try Self.bobDir(cluster)
+        // No daemon runs for bob: download starts one (and says so), which stop-peer stops.
+        let result = try cluster.expectSuccess(["download", "team", "large.bin", "--to", target], as: "bob")
+        #expect(result.stderr.contains("tandemctl: started the peer daemon"))
+        defer { _ = try? cluster.ctl(["stop-peer"], home: "bob") }
+        #expect(try SwarmEndToEndTests.sha1(target + "/large.bin") == SwarmEndToEndTests.sha1(path))
+        #expect(try cluster.expectSuccess(["stop-peer"], as: "bob").stdout.contains("stopped the peer daemon"))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TrackerClient
 
 extension Tandemctl {
@@ -7,10 +8,13 @@ extension Tandemctl {
             abstract: "Type the original client's commands at a prompt.",
             discussion: """
                 Accepts create_user, login, logout, whoami, create_group, join_group, leave_group, list_groups, \
-                list_requests, accept_request, list_files, history, help and quit, with space-separated arguments. \
-                Everything goes over one connection, which is the session: login in the shell logs in that \
-                connection only and stores no token. The lines typed are kept in <home>/shell_history (the last \
-                1,000, passwords masked). With standard input piped, no prompt is shown.
+                list_requests, accept_request, list_files, upload_file, download_file, show_downloads, stop_share, \
+                history, help and quit, with space-separated arguments. Tracker commands go over one connection, \
+                which is the session; login also stores its token in the home, as tandemctl login does, because the \
+                sharing commands go to the home's peer daemon, which shares, downloads and keeps seeding for that \
+                session after the shell ends (logout forgets it). The lines typed are kept in \
+                <home>/shell_history (the last 1,000, passwords masked). With standard input piped, no prompt is \
+                shown.
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -20,7 +24,9 @@ extension Tandemctl {
             let history = try ShellHistory(home: self.cluster.homeDirectory())
             try await context.withConnection { connection in
                 var session = ShellSession(
-                    connection: connection, history: history, interactive: Console.inputIsTerminal)
+                    connection: connection, peer: try self.cluster.peerClient(),
+                    sessions: SessionStore(home: self.cluster.homeDirectory()), history: history,
+                    interactive: Console.inputIsTerminal)
                 try await session.run()
             }
         }

@@ -56,7 +56,8 @@ struct PeerControlClient {
         throw ClientError.failed("the peer daemon did not answer within 15s; see \(self.logPath)")
     }
 
-    /// Starts `tandemd peer` in the background, in its own session, logging to `peer.log`.
+    /// Starts `tandemd peer` in the background, in its own session, logging to `peer.log`, holding no other
+    /// descriptor of ours.
     private func startDaemon() throws -> pid_t {
         guard let tandemd = TandemdLocator.find() else {
             throw ClientError.failed("cannot find tandemd in \(TandemdLocator.searched) to start the peer daemon")
@@ -68,6 +69,10 @@ struct PeerControlClient {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, self.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else this process holds (a parent's pipes, sockets) stays open for the daemon's lifetime.
+        for descriptor in Self.openDescriptors() where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -81,6 +86,12 @@ struct PeerControlClient {
             throw ClientError.failed("cannot start \(tandemd): \(String(cString: strerror(result)))")
         }
         return pid
+    }
+
+    /// This process's open file descriptors, from /proc/self/fd.
+    private static func openDescriptors() -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap { Int32($0) }
     }
 
     /// glibc's `POSIX_SPAWN_SETSID` (not exported to Swift): the daemon leaves the terminal's session, so a

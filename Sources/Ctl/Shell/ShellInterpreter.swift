@@ -1,4 +1,5 @@
 import Foundation
+import Peer
 import Wire
 
 /// What one line typed at the `tandem> ` prompt asks for.
@@ -7,6 +8,8 @@ enum ShellCommand: Hashable, Sendable {
     case nothing
     /// A request for the tracker.
     case send(Request)
+    /// A request for this home's peer daemon (sharing and downloading).
+    case peer(ControlRequest)
     /// Print the list of commands.
     case help
     /// Print the history.
@@ -28,9 +31,6 @@ enum ShellInterpreter {
         "accept_request": "ACCEPT_REQUEST", "accept_requests": "ACCEPT_REQUEST", "list_files": "LIST_FILES",
     ]
 
-    /// Commands of the original client that need the peer daemon.
-    private static let swarmCommands: Set<String> = ["upload_file", "download_file", "show_downloads", "stop_share"]
-
     /// Commands whose second argument is a password, which the history must not keep.
     private static let passwordCommands: Set<String> = ["create_user", "login"]
 
@@ -47,13 +47,17 @@ enum ShellInterpreter {
         list_requests GROUP           list who asks to join a group you own
         accept_request GROUP USER     let a user into a group you own (also accept_requests)
         list_files GROUP              list the files of a group
+        upload_file PATH GROUP        share a file into a group (this home's peer daemon seeds it)
+        download_file GROUP FILE DIR  start downloading a file of a group into DIR
+        show_downloads                list the downloads: [D] downloading, [C] complete, [F] failed
+        stop_share GROUP FILE         stop sharing a file
         history                       show the commands typed so far
         help                          show this list
         quit, exit                    leave the shell (Ctrl-D too)
         """
 
-    /// What `line` asks for.
-    static func interpret(_ line: String) -> ShellCommand {
+    /// What `line` asks for; relative paths are taken from `directory`.
+    static func interpret(_ line: String, in directory: String) -> ShellCommand {
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let first = words.first else { return .nothing }
         let name = first.lowercased()
@@ -64,7 +68,7 @@ enum ShellInterpreter {
         case "quit", "exit": return .exit
         default: break
         }
-        if Self.swarmCommands.contains(name) { return .message("not available yet: arrives with the swarm") }
+        if let swarm = Self.swarmCommand(name, Array(arguments), in: directory) { return swarm }
         guard let command = Self.commands[name] else {
             return .message("unknown command '\(first)'; type help for the list")
         }
@@ -74,6 +78,27 @@ enum ShellInterpreter {
         switch TextAdapter.parse(([command] + arguments).joined(separator: "|")[...]) {
         case .success(let request): return .send(request)
         case .failure(let error): return .message("\(name): \(error.description)")
+        }
+    }
+
+    /// The original client's sharing commands, with their arguments in its order; nil for other commands.
+    private static func swarmCommand(_ name: String, _ arguments: [String], in directory: String) -> ShellCommand? {
+        func absolute(_ path: String) -> String { ClusterOptions.absolute(path, in: directory) }
+        func usage(_ text: String) -> ShellCommand { .message("usage: \(name) \(text)") }
+        switch name {
+        case "upload_file":
+            guard arguments.count == 2 else { return usage("PATH GROUP") }
+            return .peer(.share(group: arguments[1], path: absolute(arguments[0])))
+        case "download_file":
+            guard arguments.count == 3 else { return usage("GROUP FILE DIR") }
+            return .peer(.download(group: arguments[0], name: arguments[1], to: absolute(arguments[2])))
+        case "show_downloads":
+            guard arguments.isEmpty else { return usage("(no arguments)") }
+            return .peer(.downloads)
+        case "stop_share":
+            guard arguments.count == 2 else { return usage("GROUP FILE") }
+            return .peer(.stopShare(group: arguments[0], name: arguments[1]))
+        default: return nil
         }
     }
 
