@@ -25,6 +25,8 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // Linux calls Swift's Glibc module does not export (sync_file_range).
+        .target(name: "CLinux"),
         // Thin Swift wrappers over COpenSSL; no I/O.
         .target(name: "TandemCrypto", dependencies: ["COpenSSL"], swiftSettings: optimized),
         // Frames, messages, the text adapter. NIOCore only.
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "Peer",
             dependencies: [
-                "Wire", "Cluster", "Swarm", "TandemCrypto", "TrackerClient",
+                "Wire", "Cluster", "Swarm", "TandemCrypto", "TrackerClient", "CLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -47,6 +47,9 @@ final class Download: @unchecked Sendable {
     private var haveDirty = false
     private var timers: [RepeatedTask] = []
     private var lookingForSeeders = false
+    /// Who waits for the download to end, each with the timer that answers it sooner.
+    private var waiters: [Int: (promise: EventLoopPromise<DownloadStatus>, timer: Scheduled<Void>)] = [:]
+    private var nextWaiter = 0
     /// (time, verified bytes) once per tick, for the rate.
     private var samples: [(Duration, UInt64)] = []
     private var scratch: UnsafeMutableRawBufferPointer
@@ -94,13 +97,42 @@ final class Download: @unchecked Sendable {
         self.findSeeders()
     }
 
-    /// Stops every connection and timer (the daemon is stopping); the verified pieces are saved.
+    /// Stops every connection and timer (the daemon is stopping, or the download failed); the verified pieces are
+    /// saved, and whoever waits for the end is answered.
     func stop() {
         self.loop.preconditionInEventLoop()
         self.saveHave()
         for timer in self.timers { timer.cancel() }
         self.timers = []
         for link in self.links.values { link.close() }
+        self.wakeWaiters()
+    }
+
+    /// The status once the download is complete or failed, or after `limit`, whichever comes first.
+    func statusWhenEnded(within limit: TimeAmount) -> EventLoopFuture<DownloadStatus> {
+        self.loop.preconditionInEventLoop()
+        guard !self.hasEnded else { return self.loop.makeSucceededFuture(self.status) }
+        let promise = self.loop.makePromise(of: DownloadStatus.self)
+        self.nextWaiter += 1
+        let key = self.nextWaiter
+        let timer = self.loop.scheduleTask(in: limit) { [weak self] in
+            guard let self, let waiter = self.waiters.removeValue(forKey: key) else { return }
+            waiter.promise.succeed(self.status)
+        }
+        self.waiters[key] = (promise, timer)
+        return promise.futureResult
+    }
+
+    private var hasEnded: Bool { self.state == "complete" || self.state == "failed" }
+
+    /// Answers everyone waiting for the end.
+    private func wakeWaiters() {
+        let waiters = self.waiters.values
+        self.waiters = [:]
+        for waiter in waiters {
+            waiter.timer.cancel()
+            waiter.promise.succeed(self.status)
+        }
     }
 
     /// Where the download stands.
@@ -212,6 +244,7 @@ final class Download: @unchecked Sendable {
             case .verified(let piece):
                 self.served.add(piece)
                 self.haveDirty = true
+                self.part.startWriteback(offset: self.layout.offset(of: piece), length: self.layout.length(of: piece))
             case .completed:
                 self.finish()
             case .noPeers:
@@ -349,6 +382,7 @@ final class Download: @unchecked Sendable {
         self.message = nil
         self.environment.library.remove(self.record.fileID)
         self.environment.completed(self.record)
+        self.wakeWaiters()
     }
 
     private func fail(_ message: String) {

@@ -6,6 +6,9 @@ public enum ControlRequest: Codable, Hashable, Sendable {
     case download(group: String, name: String, to: String)
     /// Every download with its progress.
     case downloads
+    /// The download of file `fileID` once it ends (complete or failed), or after `milliseconds`, whichever is
+    /// first: `tandemctl download` follows a download with it and hears of its end at once.
+    case awaitDownload(fileID: String, milliseconds: Int)
     /// What this peer shares and how much of each it served.
     case shares
     /// Stop serving `name` of `group` and leave its seeders.
@@ -22,6 +25,8 @@ public enum ControlReply: Codable, Hashable, Sendable {
     case progress(WorkProgress)
     case shared(ShareStatus)
     case downloadStarted(DownloadStatus)
+    /// One download's status (``ControlRequest/awaitDownload(fileID:milliseconds:)``).
+    case download(DownloadStatus)
     case downloads([DownloadStatus])
     case shares([ShareStatus])
     case status(DaemonStatus)

@@ -69,6 +69,13 @@ public actor PeerDaemon {
                 return .downloadStarted(try await self.download(group: group, name: name, to: to))
             case .downloads:
                 return .downloads(await self.downloadStatuses())
+            case .awaitDownload(let fileID, let milliseconds):
+                guard let download = self.downloads[fileID] else {
+                    throw PeerError("no download of file \(fileID.prefix(40)) here; tandemctl downloads lists them")
+                }
+                let within = TimeAmount.milliseconds(Int64(min(max(milliseconds, 0), 60_000)))
+                return .download(
+                    try await download.loop.flatSubmit { download.statusWhenEnded(within: within) }.get())
             case .shares:
                 return .shares(self.shareStatuses())
             case .stopShare(let group, let name):

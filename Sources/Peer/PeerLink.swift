@@ -4,7 +4,8 @@ import TandemCrypto
 import Wire
 
 /// The downloader's side of one connection to a serving peer: says hello, turns the stream into events for its
-/// ``Download``, and writes piece data to the part file as it arrives, hashing it on the way.
+/// ``Download``, and writes piece data to the part file as it arrives; a ``PieceDigester`` hashes the same bytes
+/// on another core, and the connection stops reading while more than ``maxBacklog`` bytes wait for it.
 ///
 /// It runs on its download's event loop, so it calls the download directly.
 final class PeerLink: ChannelInboundHandler {
@@ -19,7 +20,12 @@ final class PeerLink: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// The piece frame being received.
     private var receiving: Receiving?
-    private let hasher = SHA1Stream()
+    private let digester: PieceDigester
+    /// Reading is off until the digester catches up.
+    private var paused = false
+
+    /// How many received bytes may wait to be hashed.
+    static let maxBacklog = 4 << 20
 
     private struct Receiving {
         let piece: Int
@@ -33,6 +39,7 @@ final class PeerLink: ChannelInboundHandler {
         self.address = address
         self.download = download
         self.stream = PeerReplyStream(maxFrame: download.maxControlFrame, maxPieceData: download.layout.pieceSize)
+        self.digester = PieceDigester(label: "tandem.digest.\(address.host):\(address.port)")
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -131,7 +138,6 @@ final class PeerLink: ChannelInboundHandler {
                 throw LinkError(
                     "sent bytes that were not asked for (piece \(range.piece), \(range.offset)+\(range.length))")
             }
-            self.hasher.reset()
             self.receiving = Receiving(piece: piece, accepted: self.download.accepts(piece, from: self.id), written: 0)
             if range.length == 0 { try self.finishPiece() }
         case .have(let piece):
@@ -150,19 +156,22 @@ final class PeerLink: ChannelInboundHandler {
         if receiving.accepted {
             let offset = self.download.layout.offset(of: receiving.piece) + UInt64(receiving.written)
             let part = self.download.part
-            let hasher = self.hasher
             let failure = bytes.withUnsafeReadableBytes { raw -> PeerError? in
                 do throws(PeerError) {
                     try part.write(raw, at: offset)
                 } catch {
                     return error
                 }
-                hasher.update(raw)
                 return nil
             }
             if let failure {
                 self.download.diskFailed(failure)
                 return
+            }
+            self.digester.add(bytes)
+            if !self.paused, self.digester.backlog > Self.maxBacklog, let context = self.context {
+                self.paused = true
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             }
         }
         receiving.written += bytes.readableBytes
@@ -174,7 +183,21 @@ final class PeerLink: ChannelInboundHandler {
         guard let receiving = self.receiving else { return }
         self.receiving = nil
         guard receiving.accepted else { return }
-        self.download.linkDelivered(self.id, piece: receiving.piece, digest: self.hasher.finish())
+        let loop = self.download.loop
+        let link = NIOLoopBound(self, eventLoop: loop)
+        let (id, piece) = (self.id, receiving.piece)
+        self.digester.finish(on: loop) { digest in
+            link.value.download.linkDelivered(id, piece: piece, digest: digest)
+            link.value.resumeIfCaughtUp()
+        }
+    }
+
+    /// Reads again once the digester has worked off half its allowance.
+    private func resumeIfCaughtUp() {
+        guard self.paused, self.digester.backlog <= Self.maxBacklog / 2 else { return }
+        self.paused = false
+        guard let context = self.context else { return }
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
     }
 }
 

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Swarm
 import TandemCrypto
@@ -71,6 +72,12 @@ final class PieceFile: Sendable {
             guard result > 0 else { throw .io("write", self.path) }
             done += result
         }
+    }
+
+    /// Starts writing bytes `offset..<offset + length` to the disk without waiting for them, so that the
+    /// final ``sync()`` has little left to do. Best effort: a failure shows in ``sync()``.
+    func startWriteback(offset: UInt64, length: Int) {
+        _ = tandem_start_writeback(self.descriptor, Int64(offset), Int64(length))
     }
 
     /// Flushes what was written to the disk.

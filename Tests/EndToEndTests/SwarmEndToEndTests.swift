@@ -133,14 +133,24 @@ import Testing
         let liar = try FakeSeeder(path: path, pieceSize: Self.pieceSize, behavior: .corrupt)
         defer { liar.stop() }
         try cluster.expectSuccess(["share", "team", path], as: "alice")
+        // While alice's daemon is away, only the liar serves.
+        try cluster.stopPeer("alice")
         try Self.registerSeeder(liar.port, file: "data.bin", as: "mallory", in: cluster)
 
         let target = cluster.directory.appendingPathComponent("bob-dir").path
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-        try cluster.expectSuccess(["download", "team", "data.bin", "--to", target], as: "bob")
-        #expect(try Self.sha1(target + "/data.bin") == Self.sha1(path))
+        try cluster.expectSuccess(["download", "team", "data.bin", "--to", target, "--detach"], as: "bob")
+        _ = try eventually("bob to ban the liar") {
+            cluster.peerLog("bob").contains("dropped and banned 127.0.0.1:\(liar.port)") ? true : nil
+        }
         #expect(liar.requestCount >= 2, "the liar was asked for pieces")
-        #expect(cluster.peerLog("bob").contains("dropped and banned 127.0.0.1:\(liar.port)"))
+        #expect(try Self.download("data.bin", of: "bob", in: cluster)?["state"] as? String == "waiting")
+
+        try cluster.startPeer("alice")
+        _ = try eventually("the download to complete from alice") {
+            try Self.download("data.bin", of: "bob", in: cluster)?["state"] as? String == "complete" ? true : nil
+        }
+        #expect(try Self.sha1(target + "/data.bin") == Self.sha1(path))
     }
 
     /// A seeder that sends half a piece and then nothing is dropped after the peer timeout; the download says

@@ -41,9 +41,9 @@ extension Tandemctl {
             var line = ProgressLine()
             while !self.detach && status.state != "complete" && status.state != "failed" {
                 line.draw(DownloadsTable.progress(status))
-                try await Task.sleep(for: .milliseconds(200))
-                guard case .downloads(let all) = try peer.send(.downloads),
-                    let current = all.first(where: { $0.fileID == status.fileID })
+                guard
+                    case .download(let current) = try peer.send(
+                        .awaitDownload(fileID: status.fileID, milliseconds: 200))
                 else { break }
                 status = current
             }
