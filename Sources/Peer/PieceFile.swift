@@ -85,14 +85,26 @@ final class PieceFile: Sendable {
         guard fsync(self.descriptor) == 0 else { throw .io("sync", self.path) }
     }
 
-    /// The SHA1 of piece `index` as the file holds it now, read through `buffer` (at least a piece long).
+    /// The SHA1 of piece `index` as the file holds it now, read through `buffer` in parts of at most
+    /// ``digestChunk`` bytes, small enough to be hashed while they are still in the CPU's cache.
     func digest(of index: Int, layout: PieceLayout, buffer: UnsafeMutableRawBufferPointer) throws(PeerError) -> [UInt8]
     {
+        let stream = SHA1Stream()
+        let start = layout.offset(of: index)
         let length = layout.length(of: index)
-        let read = try self.read(
-            into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), at: layout.offset(of: index))
-        return Crypto.sha1(UnsafeRawBufferPointer(rebasing: buffer[..<read]))
+        var done = 0
+        while done < length {
+            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[..<min(Self.digestChunk, length - done, buffer.count)])
+            let read = try self.read(into: part, at: start + UInt64(done))
+            guard read > 0 else { break }
+            stream.update(UnsafeRawBufferPointer(rebasing: part[..<read]))
+            done += read
+        }
+        return stream.finish()
     }
+
+    /// How much ``digest(of:layout:buffer:)`` reads at a time.
+    static let digestChunk = 128 << 10
 }
 
 /// Size and modification time: a shared file whose identity changed is no longer the file that was hashed.
