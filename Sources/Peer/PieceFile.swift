@@ -94,7 +94,8 @@ final class PieceFile: Sendable {
         let length = layout.length(of: index)
         var done = 0
         while done < length {
-            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[..<min(Self.digestChunk, length - done, buffer.count)])
+            let part = UnsafeMutableRawBufferPointer(
+                rebasing: buffer[..<min(Self.digestChunk, length - done, buffer.count)])
             let read = try self.read(into: part, at: start + UInt64(done))
             guard read > 0 else { break }
             stream.update(UnsafeRawBufferPointer(rebasing: part[..<read]))

@@ -266,19 +266,41 @@ public final class TestCluster {
         return try (0..<count).map { _ in
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             sockets.append(fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = 0
-            inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                    bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-                }
+            guard let port = Self.bind(fd, port: 0) else {
+                throw SocketError(description: "could not pick a free port: errno \(errno)")
             }
-            guard bound else { throw SocketError(description: "could not pick a free port: errno \(errno)") }
-            return Int(UInt16(bigEndian: address.sin_port))
+            return port
         }
+    }
+
+    /// A port `p` such that `p` and `p + 1` were free on 127.0.0.1 a moment ago, for a server that serves on a
+    /// port and the next. It is taken below Linux's ephemeral range (32768 and up), where the ports that other
+    /// tests' servers and clients get from the kernel never fall, so that no parallel test takes `p + 1` meanwhile.
+    public static func freePortPair() throws -> Int {
+        for _ in 0..<100 {
+            let port = Int.random(in: 20_000..<32_000)
+            let sockets = [
+                socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0), socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0),
+            ]
+            defer { sockets.forEach { close($0) } }
+            if Self.bind(sockets[0], port: port) != nil && Self.bind(sockets[1], port: port + 1) != nil { return port }
+        }
+        throw SocketError(description: "found no two free ports in a row below 32000")
+    }
+
+    /// Binds `fd` to 127.0.0.1:`port` (0: any); the port bound, or nil.
+    private static func bind(_ fd: Int32, port: Int) -> Int? {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                Glibc.bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
     }
 }
 
