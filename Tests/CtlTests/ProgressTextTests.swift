@@ -34,4 +34,11 @@ import Testing
         let line = ProgressText.line(done: 1 << 20, total: 4 << 20, rate: 512 * 1024, eta: 6)
         #expect(line.hasSuffix("  25.0% 1.0 MiB/4.0 MiB 512.0 KiB/s ETA 6s"), "\(line)")
     }
+
+    @Test func theRateAndTimeLeftComeFromTheAverageSoFar() {
+        #expect(
+            ProgressText.line(done: 1 << 20, total: 4 << 20, elapsed: 2)
+                == ProgressText.line(done: 1 << 20, total: 4 << 20, rate: 512 * 1024, eta: 6))
+        #expect(ProgressText.line(done: 0, total: 4, elapsed: 0).hasSuffix("0 B/s ETA --"), "nothing yet: no estimate")
+    }
 }

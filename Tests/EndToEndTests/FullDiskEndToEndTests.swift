@@ -11,14 +11,10 @@ struct FullDiskEndToEndTests {
         let cluster = try TestCluster()
         let dataDir = cluster.directory.appendingPathComponent("data/t1")
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
-        let mount = try TestCluster.run(
-            URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dataDir.path],
-            stdin: nil, in: cluster.directory)
-        try #require(mount.status == 0, "could not mount a tmpfs: \(mount)")
+        let mount = try TmpfsMount(at: dataDir.path, options: "size=256k")
         defer {
             _ = try? cluster.stop()
-            _ = try? TestCluster.run(
-                URL(fileURLWithPath: "/bin/umount"), ["-l", dataDir.path], stdin: nil, in: cluster.directory)
+            mount.unmount()
         }
         try cluster.start()
         let client = try LineSocket(port: cluster.clientPorts["t1"]!)

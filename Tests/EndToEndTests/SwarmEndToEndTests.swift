@@ -242,14 +242,8 @@ import Testing
         let path = try cluster.writeFile("big.bin", size: 40 * Self.pieceSize)
         try cluster.expectSuccess(["share", "team", path], as: "alice")
         let target = try Self.bobDir(cluster)
-        let mount = try TestCluster.run(
-            URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=1m", "tmpfs", target], stdin: nil,
-            in: cluster.directory)
-        try #require(mount.status == 0, "could not mount a tmpfs: \(mount)")
-        defer {
-            _ = try? TestCluster.run(
-                URL(fileURLWithPath: "/bin/umount"), ["-l", target], stdin: nil, in: cluster.directory)
-        }
+        let mount = try TmpfsMount(at: target, options: "size=1m")
+        defer { mount.unmount() }
         let result = try cluster.ctl(["download", "team", "big.bin", "--to", target], home: "bob")
         #expect(result.status == 1)
         #expect(
@@ -263,14 +257,8 @@ import Testing
         let path = try cluster.writeFile("doc.bin", size: 3 * Self.pieceSize)
         try cluster.expectSuccess(["share", "team", path], as: "alice")
         let target = try Self.bobDir(cluster)
-        let mount = try TestCluster.run(
-            URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", target], stdin: nil,
-            in: cluster.directory)
-        try #require(mount.status == 0, "could not mount a tmpfs: \(mount)")
-        defer {
-            _ = try? TestCluster.run(
-                URL(fileURLWithPath: "/bin/umount"), ["-l", target], stdin: nil, in: cluster.directory)
-        }
+        let mount = try TmpfsMount(at: target, options: "size=1m,ro")
+        defer { mount.unmount() }
         let result = try cluster.ctl(["download", "team", "doc.bin", "--to", target], home: "bob")
         #expect(result.status == 1)
         #expect(result.stderr.contains("cannot create \(target)/doc.bin.part: Read-only file system"), "\(result)")

@@ -30,10 +30,7 @@ extension Tandemctl {
             let started = ContinuousClock.now
             let reply = try peer.send(.share(group: self.group, path: path)) { progress in
                 let elapsed = (ContinuousClock.now - started).seconds
-                let rate = elapsed > 0 ? Double(progress.done) / elapsed : 0
-                let eta = rate > 0 ? Double(progress.total - progress.done) / rate : nil
-                line.draw(
-                    "hashing " + ProgressText.line(done: progress.done, total: progress.total, rate: rate, eta: eta))
+                line.draw("hashing " + ProgressText.line(done: progress.done, total: progress.total, elapsed: elapsed))
             }
             line.finish()
             guard case .shared(let share) = reply else {
@@ -42,11 +39,16 @@ extension Tandemctl {
             if self.json {
                 try JSONOutput.print(share)
             } else {
-                print(
-                    "shared \(share.name) in \(share.group): \(ProgressText.bytes(Double(share.size))), file id \(share.fileID)"
-                )
+                print(share.summary)
             }
         }
+    }
+}
+
+extension ShareStatus {
+    /// `shared NAME in GROUP: SIZE, file id ID`, as `share` and the shell's `upload_file` print it.
+    var summary: String {
+        "shared \(self.name) in \(self.group): \(ProgressText.bytes(Double(self.size))), file id \(self.fileID)"
     }
 }
 

@@ -31,6 +31,13 @@ enum ProgressText {
             + String(format: " %5.1f%%", fraction * 100)
     }
 
+    /// The line for `done` of `total` bytes after `elapsed` seconds: rate and time left from the average so far.
+    static func line(done: UInt64, total: UInt64, elapsed: Double) -> String {
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - min(done, total)) / rate : nil
+        return self.line(done: done, total: total, rate: rate, eta: eta)
+    }
+
     /// The bar with the bytes, rate and time left: what `share` and `download` redraw on a terminal.
     static func line(done: UInt64, total: UInt64, rate: Double, eta: Double?) -> String {
         "\(self.bar(done: done, total: total)) \(self.bytes(Double(done)))/\(self.bytes(Double(total))) "

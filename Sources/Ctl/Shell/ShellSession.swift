@@ -69,18 +69,14 @@ struct ShellSession {
         do {
             reply = try self.peer.send(request) { progress in
                 let elapsed = (ContinuousClock.now - started).seconds
-                let rate = elapsed > 0 ? Double(progress.done) / elapsed : 0
-                let eta = rate > 0 ? Double(progress.total - progress.done) / rate : nil
-                line.draw(
-                    "hashing " + ProgressText.line(done: progress.done, total: progress.total, rate: rate, eta: eta))
+                line.draw("hashing " + ProgressText.line(done: progress.done, total: progress.total, elapsed: elapsed))
             }
         } catch {
             return "\(error)"
         }
         switch reply {
         case .shared(let share):
-            return
-                "shared \(share.name) in \(share.group): \(ProgressText.bytes(Double(share.size))), file id \(share.fileID)"
+            return share.summary
         case .downloadStarted(let status):
             return "downloading \(status.name) to \(status.target); show_downloads shows how far it is"
         case .downloads(let downloads): return Self.originalList(downloads)
