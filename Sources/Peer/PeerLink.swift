@@ -1,6 +1,5 @@
 import NIOCore
 import Swarm
-import TandemCrypto
 import Wire
 
 /// The downloader's side of one connection to a serving peer: says hello, turns the stream into events for its

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import TrackerClient
 
 extension Tandemctl {
