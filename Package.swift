@@ -144,7 +144,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TandemTestKit", "Wire", "Cluster", "Replica", .product(name: "NIOCore", package: "swift-nio"),
+                "TandemTestKit", "Wire", "Cluster", "Replica", "TandemCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
     ]
 )

@@ -24,14 +24,17 @@ public enum Crypto {
 
     /// HMAC-SHA256 of `message` under `key` (32 bytes).
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        message.withUnsafeBytes { Self.hmacSHA256(key: key, message: $0) }
+    }
+
+    /// HMAC-SHA256 of the bytes of `message` under `key` (32 bytes).
+    public static func hmacSHA256(key: [UInt8], message: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         key.withUnsafeBufferPointer { keyPtr in
-            message.withUnsafeBufferPointer { msgPtr in
-                _ = HMAC(
-                    EVP_sha256(), keyPtr.baseAddress, Int32(keyPtr.count), msgPtr.baseAddress, msgPtr.count, &out,
-                    &length)
-            }
+            _ = HMAC(
+                EVP_sha256(), keyPtr.baseAddress, Int32(keyPtr.count),
+                message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count, &out, &length)
         }
         return Array(out.prefix(Int(length)))
     }

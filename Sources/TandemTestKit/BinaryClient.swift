@@ -19,6 +19,11 @@ public final class BinaryClient {
     public func request(_ request: Request) throws -> Reply {
         let id = self.nextID
         self.nextID += 1
+        return try self.request(request, id: id)
+    }
+
+    /// Sends `request` numbered `id` (a retry, or a forgery of another client's number) and returns the reply.
+    public func request(_ request: Request, id: UInt32) throws -> Reply {
         var buffer = ByteBuffer()
         buffer.writeRequestFrame(RequestFrame(requestID: id, request: request))
         self.socket.send(Array(buffer.readableBytesView))

@@ -25,6 +25,13 @@ struct Refusal: Error, Hashable, Sendable {
     static let invalidUserName = Refusal(.invalid, "user names are " + NameRules.accountNameRule)
     static let invalidPassword = Refusal(.invalid, NameRules.passwordRule)
 
+    static func requestNumberReused(_ number: UInt64) -> Refusal {
+        Refusal(
+            .invalid,
+            "request number \(number) of this client was already used for a different request; nothing was changed: "
+                + "number each request anew")
+    }
+
     static func userExists(_ user: String) -> Refusal { Refusal(.exists, "user \(user) exists already") }
     static func noUser(_ user: String) -> Refusal { Refusal(.notFound, "no user named \(user)") }
 

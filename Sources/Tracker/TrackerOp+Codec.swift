@@ -16,8 +16,9 @@ import Wire
 /// | 8 | addFile | group, name, size: UInt64, piece hashes (byte string), seeder (user, host, port: UInt16) |
 /// | 9 | addSeeder | group, name, seeder |
 /// | 10 | removeSeeder | group, name, user |
-/// | 11 | identified | client: UInt64, request: UInt64, then the op, whole (format byte, tag, fields); not a wrapper |
+/// | 11 | identified, without a digest (read only: logs written before digests were kept) | client: UInt64, request: UInt64, then the op, whole |
 /// | 12 | stamped | at: UInt64 (ms since 1970), then the op, whole; plain or identified, not itself stamped |
+/// | 13 | identified | client: UInt64, request: UInt64, digest (byte string), then the op, whole (format byte, tag, fields); not a wrapper |
 extension TrackerOp {
     /// The encoding format this version writes and reads.
     static let format: UInt8 = 1
@@ -33,8 +34,9 @@ extension TrackerOp {
         case addFile = 8
         case addSeeder = 9
         case removeSeeder = 10
-        case identified = 11
+        case undigestedIdentified = 11
         case stamped = 12
+        case identified = 13
     }
 
     /// Appends the op's bytes to `buffer`.
@@ -90,6 +92,7 @@ extension TrackerOp {
             buffer.writeInteger(Tag.identified.rawValue)
             buffer.writeInteger(origin.client)
             buffer.writeInteger(origin.request)
+            buffer.writeTrackerBytes(origin.digest)
             op.encode(into: &buffer)
         case .stamped(let at, let op):
             buffer.writeInteger(Tag.stamped.rawValue)
@@ -135,14 +138,16 @@ extension TrackerOp {
             return try .removeSeeder(
                 group: buffer.readTrackerString(), name: buffer.readTrackerString(), user: buffer.readTrackerString()
             )
-        case .identified:
-            let origin = try RequestOrigin(
-                client: buffer.readTrackerInteger(as: UInt64.self), request: buffer.readTrackerInteger(as: UInt64.self))
+        case .identified, .undigestedIdentified:
+            let client = try buffer.readTrackerInteger(as: UInt64.self)
+            let request = try buffer.readTrackerInteger(as: UInt64.self)
+            let digest = tag == .identified ? try buffer.readTrackerBytes() : []
             // Refuse nesting before decoding the inner op: a deep nest would otherwise recurse off the stack.
             let innerTag = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self)
-            if let innerTag, innerTag == Tag.identified.rawValue || innerTag == Tag.stamped.rawValue {
+            if let innerTag, [Tag.identified, .undigestedIdentified, .stamped].map(\.rawValue).contains(innerTag) {
                 throw .unknownOp(innerTag)
             }
+            let origin = RequestOrigin(client: client, request: request, digest: digest)
             return .identified(origin, try TrackerOp.decode(from: &buffer))
         case .stamped:
             let at = try buffer.readTrackerInteger(as: UInt64.self)

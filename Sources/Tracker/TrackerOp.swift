@@ -29,7 +29,7 @@ public enum TrackerOp: Hashable, Sendable {
     /// `user` stops seeding a file; a file whose last seeder stops is removed.
     case removeSeeder(group: String, name: String, user: String)
     /// `op`, sent by a client that numbers its writes: applied once, and a retry of it (after a failover, say)
-    /// is answered with the first reply. Never nested.
+    /// is answered with the first reply; another request under the same number is refused. Never nested.
     indirect case identified(RequestOrigin, TrackerOp)
     /// `op` (plain or identified), taken at `at` milliseconds since 1970 by the clock of the tracker the client
     /// sent it to: the time `tandemctl log` shows. It does not change what the op does. Never nested.
@@ -41,18 +41,27 @@ public enum TrackerOp: Hashable, Sendable {
     }
 }
 
-/// Who sent a write: a client's random id and the number it gave the request. A client retries a write with the
-/// same origin, so the tracker can tell a retry from a new write.
+/// Who sent a write and what it was: a one-way digest of the client's secret id, the number the client gave the
+/// request, and a digest of the request. A client retries a write with the same id, number and content, so the
+/// tracker can tell a retry from a new write, and answers a retry with the first reply and nothing else.
 public struct RequestOrigin: Hashable, Sendable {
-    /// Drawn at random by the client, once per run.
+    /// How many bytes ``digest`` holds.
+    public static let digestLength = 16
+
+    /// A one-way digest of the client's secret id: what the op log and `tandemctl log` show, which cannot be used
+    /// to act as the client.
     public var client: UInt64
     /// The client's number for this request; a retry keeps it.
     public var request: UInt64
+    /// A digest of what was sent (the request and the session it was sent on), keyed by the client's secret id;
+    /// empty in ops logged before digests were kept, which no new request matches.
+    public var digest: [UInt8]
 
-    /// The origin of request `request` of client `client`.
-    public init(client: UInt64, request: UInt64) {
+    /// The origin of request `request` of client `client`, whose content has digest `digest`.
+    public init(client: UInt64, request: UInt64, digest: [UInt8]) {
         self.client = client
         self.request = request
+        self.digest = digest
     }
 }
 

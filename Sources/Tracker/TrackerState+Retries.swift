@@ -4,39 +4,63 @@ import Wire
 /// attempt, and the write is applied once. The table is part of the replicated state, so a retry sent to the new
 /// primary after a failover finds it too; it is bounded, and eviction depends only on the order of ops, so both
 /// trackers keep the same entries.
+///
+/// A reply is remembered with the digest of the request it answered, and given only for a request with the same
+/// digest: a different request sent under a remembered number is refused, never answered with another's reply.
 extension TrackerState {
     /// Replies kept per client: a client retries only its latest writes.
     static let repliesKeptPerClient = 16
     /// Clients whose replies are kept; past this, the client heard from longest ago is forgotten.
     static let clientsKept = 4_096
 
+    /// A reply as the retry table keeps it: with the digest of the request it answered.
+    struct RememberedReply: Hashable, Sendable {
+        var digest: [UInt8]
+        var reply: Reply
+    }
+
     /// One client's latest replies.
     struct ClientReplies: Hashable, Sendable {
         /// Reply by request number.
-        var replies: [UInt64: Reply] = [:]
+        var replies: [UInt64: RememberedReply] = [:]
         /// The request numbers, oldest first.
         var order: [UInt64] = []
         /// ``TrackerState/retryClock`` when the client was last heard.
         var lastHeard: UInt64 = 0
     }
 
-    /// The reply the write from `origin` got, if it was applied and is still remembered.
-    public func rememberedReply(for origin: RequestOrigin) -> Reply? {
-        self.retries[origin.client]?.replies[origin.request]
+    /// What the retry table holds for a request's origin.
+    public enum Remembered: Hashable, Sendable {
+        /// The same request was applied, and answered this.
+        case reply(Reply)
+        /// The client's number was used by a different request: the one at hand must be refused.
+        case otherRequest(Reply)
     }
 
-    /// Applies `op` unless `origin` was applied already, in which case it answers what it answered then.
+    /// What the table holds for `origin`: nil when its number is not remembered, so the request is new.
+    public func remembered(for origin: RequestOrigin) -> Remembered? {
+        guard let entry = self.retries[origin.client]?.replies[origin.request] else { return nil }
+        return entry.digest == origin.digest
+            ? .reply(entry.reply) : .otherRequest(Refusal.requestNumberReused(origin.request).reply)
+    }
+
+    /// Applies `op` unless `origin` was applied already, in which case it answers what it answered then; refuses
+    /// it, changing nothing, when the number was used by a different request.
     mutating func applyOnce(_ op: TrackerOp, from origin: RequestOrigin) -> Reply {
-        if let reply = self.rememberedReply(for: origin) { return reply }
-        let reply = self.apply(op)
-        self.remember(reply, for: origin)
-        return reply
+        switch self.remembered(for: origin) {
+        case .reply(let reply), .otherRequest(let reply):
+            return reply
+        case nil:
+            let reply = self.apply(op)
+            self.remember(reply, for: origin)
+            return reply
+        }
     }
 
     private mutating func remember(_ reply: Reply, for origin: RequestOrigin) {
         self.retryClock += 1
         var client = self.retries[origin.client] ?? ClientReplies()
-        client.replies[origin.request] = reply
+        client.replies[origin.request] = RememberedReply(digest: origin.digest, reply: reply)
         client.order.append(origin.request)
         if client.order.count > Self.repliesKeptPerClient {
             client.replies[client.order.removeFirst()] = nil

@@ -5,7 +5,7 @@ import Wire
 /// of `ByteBuffer+TrackerCodec.swift`:
 ///
 /// ```
-/// format: UInt8 = 2 (1 is read too: it has no retries section)
+/// format: UInt8 = 3 (2 is read too: its replies have no digest; and 1: it has no retries section)
 /// pieceSize: UInt32
 /// users: count, then per user, sorted by name:
 ///     name, password (salt, hash, iterations), sessions: count + tokens, oldest first
@@ -15,14 +15,14 @@ import Wire
 ///         name, size: UInt64, piece hashes, seeders: count + seeders, in arrival order
 /// retries: retryClock: UInt64, count, then per client, sorted by id:
 ///     client: UInt64, lastHeard: UInt64, replies: count, then per reply, oldest first:
-///         request: UInt64, reply (kind byte, then its fields as in a reply frame)
+///         request: UInt64, digest (byte string), reply (kind byte, then its fields as in a reply frame)
 /// ```
 ///
 /// Names are sorted so that equal states give equal bytes on both trackers. File ids and the session index are not
 /// stored; decoding derives them. Decoding checks the invariants listed on ``TrackerState``.
 extension TrackerState {
     /// The snapshot format this version writes and reads.
-    static let snapshotFormat: UInt8 = 2
+    static let snapshotFormat: UInt8 = 3
 
     /// Appends the whole state's bytes to `buffer`.
     public func encodeSnapshot(into buffer: inout ByteBuffer) {
@@ -49,8 +49,10 @@ extension TrackerState {
             buffer.writeInteger(client.lastHeard)
             buffer.writeTrackerCount(client.order.count)
             for request in client.order {
+                let remembered = client.replies[request]!
                 buffer.writeInteger(request)
-                buffer.writeReplyRecord(client.replies[request]!)
+                buffer.writeTrackerBytes(remembered.digest)
+                buffer.writeReplyRecord(remembered.reply)
             }
         }
     }
@@ -61,18 +63,18 @@ extension TrackerState {
     ///   state's invariants; never traps.
     public static func decodeSnapshot(from buffer: inout ByteBuffer) throws(TrackerCodecError) -> TrackerState {
         let format = try buffer.readTrackerInteger(as: UInt8.self)
-        guard format == 1 || format == Self.snapshotFormat else { throw .unsupportedFormat(format) }
+        guard (1...Self.snapshotFormat).contains(format) else { throw .unsupportedFormat(format) }
         let pieceSize = try buffer.readTrackerInteger(as: UInt32.self)
         guard pieceSize > 0 else { throw .inconsistentSnapshot("the piece size is 0") }
         var state = TrackerState(pieceSize: pieceSize)
         try state.readUsers(from: &buffer)
         try state.readGroups(from: &buffer)
-        if format >= 2 { try state.readRetries(from: &buffer) }
+        if format >= 2 { try state.readRetries(from: &buffer, digests: format >= 3) }
         guard buffer.readableBytes == 0 else { throw .trailingBytes(buffer.readableBytes) }
         return state
     }
 
-    private mutating func readRetries(from buffer: inout ByteBuffer) throws(TrackerCodecError) {
+    private mutating func readRetries(from buffer: inout ByteBuffer, digests: Bool) throws(TrackerCodecError) {
         self.retryClock = try buffer.readTrackerInteger(as: UInt64.self)
         // A client is at least its id, its clock and a count; a reply at least its number and kind byte.
         let clients = try buffer.readTrackerCount(minimumElementSize: 20)
@@ -85,8 +87,9 @@ extension TrackerState {
             let count = try buffer.readTrackerCount(minimumElementSize: 9)
             for _ in 0..<count {
                 let request = try buffer.readTrackerInteger(as: UInt64.self)
+                let digest = digests ? try buffer.readTrackerBytes() : []
                 do throws(WireError) {
-                    client.replies[request] = try buffer.readReplyRecord()
+                    client.replies[request] = RememberedReply(digest: digest, reply: try buffer.readReplyRecord())
                 } catch {
                     throw .malformedReply("\(error)")
                 }

@@ -23,8 +23,12 @@ public struct ConnectFailure: Error {
 /// Numbers a client run's requests: 1, 2, 3... across all its connections, so a write retried on another
 /// tracker keeps its number (the tracker applies a write with the same client id and number once).
 public final class RequestNumbers: Sendable {
-    /// Drawn at random once per run; `CLIENT|id` tells each tracker.
-    public let clientID = UInt64.random(in: 1...UInt64.max)
+    /// 16 bytes drawn from the system's secure generator once per run; `CLIENT|id` tells each tracker. A secret:
+    /// whoever knew it could claim this run's retries.
+    public let clientID: [UInt8] = {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }()
     private let last = NIOLockedValueBox<UInt32>(0)
 
     /// The next number.

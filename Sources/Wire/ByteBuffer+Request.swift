@@ -57,7 +57,12 @@ extension ByteBuffer {
             let mac = try self.readWireOptionalTag("mac") ? try self.readWireByteString("mac") : nil
             return .quit(mac: mac)
         case .identify:
-            return .identify(client: try self.readWireInteger("client", as: UInt64.self))
+            let client = try self.readWireByteString("client")
+            guard Request.clientIDLengths.contains(client.count) else {
+                throw .malformedPayload(
+                    "client: \(client.count) bytes; a client id is \(Request.clientIDLengths) random bytes")
+            }
+            return .identify(client: client)
         case .status:
             return .status
         case .promote:
@@ -83,7 +88,7 @@ extension ByteBuffer {
         case .logout, .whoami, .listGroups, .status:
             return 0
         case .identify(let client):
-            return self.writeInteger(client)
+            return self.writeWireByteString(client)
         case .createGroup(let group), .joinGroup(let group), .leaveGroup(let group), .listRequests(let group),
             .listFiles(let group):
             return self.writeWireString(group)

@@ -39,10 +39,12 @@ public enum Request: Hashable, Sendable {
     case newSeeder(group: String?, name: String, port: UInt16)
     /// `QUIT` asks for a challenge; `QUIT|mac` answers it with HMAC-SHA256(secret, nonce) in hex.
     case quit(mac: [UInt8]?)
-    /// `CLIENT|id`: numbers this connection's writes as client `id` (drawn at random, once per client run): the
-    /// tracker applies a write retried with the same id and request number once, and answers it with the first
-    /// reply. Binary clients number their requests with the frame's request id.
-    case identify(client: UInt64)
+    /// `CLIENT|id`: numbers this connection's writes as client `id`, a secret of ``clientIDLengths`` random bytes
+    /// (hex in text) drawn once per client run: the tracker applies a write retried with the same id, request
+    /// number and content once, and answers it with the first reply. Binary clients number their requests with
+    /// the frame's request id. The tracker never logs or stores the id itself, only a one-way digest of it, so
+    /// whoever reads the op log cannot act as the client.
+    case identify(client: [UInt8])
     /// `STATUS`: the tracker's role in the pair and how far its log goes (`tandemctl status`).
     case status
     /// `PROMOTE` asks for a challenge; `PROMOTE|mac` answers it as for `QUIT`, and forces this tracker to take
@@ -51,6 +53,16 @@ public enum Request: Hashable, Sendable {
     /// `CHECK_PEER|user|group|proof`: asked by a serving peer, whose own session must be in `group`; `OK` when
     /// `proof` (hex) is ``TandemCrypto/PeerProof`` for `group` from an open session of `user`, a member of `group`.
     case checkPeer(user: String, group: String, proof: [UInt8])
+}
+
+extension Request {
+    /// How many bytes a client id takes: at least 128 random bits, so that it cannot be guessed.
+    public static let clientIDLengths = 16...64
+
+    /// Whether the request proves a password (`LOGIN`): whatever it is answered must wait for the check.
+    public var checksPassword: Bool {
+        if case .login = self { true } else { false }
+    }
 }
 
 /// The SHA1 hashes of a file's pieces, in order: 20 bytes each, concatenated.

@@ -72,8 +72,9 @@ extension TextAdapter {
             return .quit(mac: try fields.first.map { mac throws(WireError) in try args.mac(mac) })
         case "CLIENT":
             let field = try args.fields(["id"])[0]
-            guard field.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let client = UInt64(field) else {
-                throw .badLine("CLIENT: id must be a decimal number below 2^64, not \(field.prefix(64))")
+            guard let client = Hex.decode(Substring(field)), Request.clientIDLengths.contains(client.count) else {
+                let digits = "\(Request.clientIDLengths.lowerBound * 2) to \(Request.clientIDLengths.upperBound * 2)"
+                throw .badLine("CLIENT: id must be \(digits) hex digits drawn at random, not \(field.prefix(64))")
             }
             return .identify(client: client)
         case "STATUS":

@@ -65,7 +65,7 @@ public enum TextAdapter {
         case .newSeeder(.none, let name, let port): fields = ["NEW_SEEDER", name, String(port)]
         case .quit(.some(let mac)): fields = ["QUIT", Hex.encode(mac)]
         case .quit(.none): fields = ["QUIT"]
-        case .identify(let client): fields = ["CLIENT", String(client)]
+        case .identify(let client): fields = ["CLIENT", Hex.encode(client)]
         case .status: fields = ["STATUS"]
         case .promote(.some(let mac)): fields = ["PROMOTE", Hex.encode(mac)]
         case .promote(.none): fields = ["PROMOTE"]

@@ -32,7 +32,9 @@ extension Rule {
         .shell(
             "QUIT with a MAC", "alice#1", .quit(mac: [1, 2, 3]), .admin(.quit, mac: [1, 2, 3]), reply: .challenge([])),
         .shell("PROMOTE needs no session", nil, .promote(mac: nil), .admin(.promote, mac: nil), reply: .challenge([])),
-        .shell("CLIENT needs no session", nil, .identify(client: 7), .shell(.identify(client: 7)), reply: .ok),
+        .shell(
+            "CLIENT needs no session", nil, .identify(client: Array(0...15)), .shell(.identify(client: Array(0...15))),
+            reply: .ok),
         .shell("STATUS needs no session", nil, .status, .shell(.status), reply: .ok),
     ]
 

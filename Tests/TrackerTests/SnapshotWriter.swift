@@ -25,8 +25,11 @@ struct SnapshotWriter: Sendable {
     /// The snapshot in format 1 (no retries section), which decoders still read.
     private(set) var bytes: [UInt8]
 
-    /// The same snapshot as the encoder writes it: format 2, with an empty retries section (clock 0, no clients).
+    /// The same snapshot in format 2, with an empty retries section (clock 0, no clients).
     var formatTwoBytes: [UInt8] { [2] + self.bytes.dropFirst() + [UInt8](repeating: 0, count: 12) }
+    /// The same snapshot as the encoder writes it, format 3: as format 2 when no retries are remembered (what
+    /// differs is their digests).
+    var formatThreeBytes: [UInt8] { [3] + self.formatTwoBytes.dropFirst() }
 
     init(pieceSize: UInt32 = 16) {
         self.bytes = [1]

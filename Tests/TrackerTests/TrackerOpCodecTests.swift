@@ -86,7 +86,7 @@ import Wire
         ("format only", [1], .truncated),
         ("an unknown format", [2, 3, 0, 0, 0, 0], .unsupportedFormat(2)),
         ("tag 0", [1, 0], .unknownOp(0)),
-        ("tag 13", [1, 13, 0, 0, 0, 0], .unknownOp(13)),
+        ("tag 14", [1, 14, 0, 0, 0, 0], .unknownOp(14)),
         ("a length past the end", [1, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0x61], .truncated),
         ("invalid UTF-8", [1, 3, 0, 0, 0, 2, 0xC3, 0x28], .invalidUTF8),
         ("a lone continuation byte", [1, 3, 0, 0, 0, 1, 0x80], .invalidUTF8),

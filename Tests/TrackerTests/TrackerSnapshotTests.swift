@@ -24,7 +24,7 @@ import Wire
         #expect(decoded == state)
         #expect(decoded.pieceSize == 1 << 20)
         #expect(
-            Self.snapshot(of: state) == [2, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 12))
+            Self.snapshot(of: state) == [3, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 12))
     }
 
     @Test func aPopulatedStateRoundTrips() throws {
@@ -170,6 +170,7 @@ import Wire
         }
         #expect(try Self.decode(writer.bytes) == state)
         #expect(try Self.decode(writer.formatTwoBytes) == state)
-        #expect(Self.snapshot(of: state) == writer.formatTwoBytes)
+        #expect(try Self.decode(writer.formatThreeBytes) == state)
+        #expect(Self.snapshot(of: state) == writer.formatThreeBytes)
     }
 }

@@ -41,8 +41,8 @@ import Wire
             ("NEW_SEEDER|g|f|7000", .newSeeder(group: "g", name: "f", port: 7000)),
             ("QUIT", .quit(mac: nil)),
             ("QUIT|00ffAB", .quit(mac: [0x00, 0xFF, 0xAB])),
-            ("CLIENT|18446744073709551615", .identify(client: .max)),
-            ("CLIENT|0", .identify(client: 0)),
+            ("CLIENT|" + String(repeating: "ff", count: 64), .identify(client: [UInt8](repeating: 0xFF, count: 64))),
+            ("CLIENT|000102030405060708090a0b0c0d0e0F", .identify(client: Array(0...15))),
             ("STATUS", .status),
             ("PROMOTE", .promote(mac: nil)),
             ("PROMOTE|0a", .promote(mac: [0x0A])),
@@ -69,8 +69,12 @@ import Wire
             ("QUIT|a|b", "QUIT takes 0 or 1 fields: QUIT or QUIT|mac"),
             ("CLIENT", "CLIENT takes 1 field: CLIENT|id"),
             ("STATUS|now", "STATUS takes no fields: STATUS"),
-            ("CLIENT|-1", "CLIENT: id must be a decimal number below 2^64, not -1"),
-            ("CLIENT|18446744073709551616", "CLIENT: id must be a decimal number below 2^64, not 18446744073709551616"),
+            ("CLIENT|-1", "CLIENT: id must be 32 to 128 hex digits drawn at random, not -1"),
+            ("CLIENT|7", "CLIENT: id must be 32 to 128 hex digits drawn at random, not 7"),
+            (
+                "CLIENT|0102030405060708090a0b0c0d0e0f",
+                "CLIENT: id must be 32 to 128 hex digits drawn at random, not 0102030405060708090a0b0c0d0e0f"
+            ),
         ]
         for (line, message) in cases {
             #expect(self.error(line) == .badLine(message), "\(line)")

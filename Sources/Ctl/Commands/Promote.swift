@@ -34,7 +34,7 @@ extension Tandemctl {
             }
             let secret = try context.config.readSecret()
             try await context.withConnection(to: tracker) { connection in
-                try await context.answerChallenge(on: connection, secret: secret) { .promote(mac: $0) }
+                try await context.answerChallenge("PROMOTE", on: connection, secret: secret) { .promote(mac: $0) }
             }
             print("\(tracker.id) is taking the primary role; check with tandemctl status")
         }

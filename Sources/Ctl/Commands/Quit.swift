@@ -21,7 +21,7 @@ extension Tandemctl {
             let tracker = try context.tracker(named: self.trackerID)
             let secret = try context.config.readSecret()
             try await context.withConnection(to: tracker) { connection in
-                try await context.answerChallenge(on: connection, secret: secret) { .quit(mac: $0) }
+                try await context.answerChallenge("QUIT", on: connection, secret: secret) { .quit(mac: $0) }
             }
             print("\(tracker.id) is stopping")
         }

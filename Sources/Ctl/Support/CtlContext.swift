@@ -31,14 +31,16 @@ struct CtlContext {
         return tracker
     }
 
-    /// Runs an admin command: asks for a challenge (`request(nil)`), then answers it with HMAC-SHA256 under
-    /// `secret` (`request(mac)`) and expects `OK`. The secret itself never crosses the network.
+    /// Runs the admin command `command` (`QUIT`, `PROMOTE`): asks for a challenge (`request(nil)`), then answers it
+    /// with ``TandemCrypto/AdminProof`` under `secret` (`request(mac)`) and expects `OK`. The secret itself never
+    /// crosses the network.
     func answerChallenge(
-        on connection: TrackerConnection, secret: [UInt8], _ request: ([UInt8]?) -> Request
+        _ command: String, on connection: TrackerConnection, secret: [UInt8], _ request: ([UInt8]?) -> Request
     ) async throws {
         let challenge = try await connection.send(request(nil))
         let nonce = try challenge.expect("a challenge") { if case .challenge(let nonce) = $0 { nonce } else { nil } }
-        try await connection.send(request(Crypto.hmacSHA256(key: secret, message: nonce))).expectOK()
+        let proof = AdminProof.make(secret: secret, command: command, nonce: nonce)
+        try await connection.send(request(proof)).expectOK()
     }
 
     /// Runs `body` on a connection to `tracker`, or to the first tracker that answers when it is nil.

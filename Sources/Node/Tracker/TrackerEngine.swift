@@ -19,9 +19,9 @@ struct ConnectionSession: Sendable {
     var endsWithConnection = false
     /// The nonce of an outstanding admin challenge.
     var challenge: [UInt8]?
-    /// The client id set by `CLIENT`: binary requests are then numbered by their request id, so a retried write
+    /// The client set by `CLIENT`: binary requests are then numbered by their request id, so a retried write
     /// is applied once.
-    var clientID: UInt64?
+    var client: ClientIdentity?
 
     init(format: ClientFormat, peerHost: String) {
         self.format = format
@@ -63,13 +63,20 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         // Only binary requests are numbered: a text line has no request id, so text writes are not deduplicated.
         let origin =
             session.format == .binary
-            ? session.clientID.map { RequestOrigin(client: $0, request: UInt64(requestID)) } : nil
+            ? session.client.map { $0.origin(of: request, number: requestID, session: session.token) } : nil
         let (preparation, remembered) = self.store.read { state in
-            (state.prepare(request, context: context), origin.flatMap { state.rememberedReply(for: $0) })
+            (state.prepare(request, context: context), origin.flatMap { state.remembered(for: $0) })
         }
-        if let remembered {
+        // A LOGIN is answered only once its password is checked again; a retry then gets its first reply from
+        // the op log, which applies it once.
+        switch request.checksPassword ? nil : remembered {
+        case .reply(let reply):
             // A retry of a write that was applied: its first reply, and the session it made.
-            return loop.makeSucceededFuture(Self.outcome(of: request, reply: remembered, session: session))
+            return loop.makeSucceededFuture(Self.outcome(of: request, reply: reply, session: session))
+        case .otherRequest(let refusal):
+            return loop.makeSucceededFuture(Outcome(reply: refusal, session: session))
+        case nil:
+            break
         }
         switch preparation {
         case .reply(let reply):
@@ -90,7 +97,7 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             return loop.makeSucceededFuture(Outcome(reply: reply, session: session))
         case .shell(.identify(let client)):
             var session = session
-            session.clientID = client
+            session.client = ClientIdentity(secret: client)
             return loop.makeSucceededFuture(Outcome(reply: .ok, session: session))
         case .shell:
             return loop.makeSucceededFuture(Outcome(reply: .status(self.statusFields()), session: session))
@@ -242,13 +249,14 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         }
         defer { session.challenge = nil }
         guard let nonce = session.challenge,
-            Crypto.constantTimeEqual(mac, Crypto.hmacSHA256(key: self.secret, message: nonce))
+            Crypto.constantTimeEqual(mac, AdminProof.make(secret: self.secret, command: command, nonce: nonce))
         else {
             self.logger.warning(
                 "refused \(command) without the cluster secret", metadata: ["conn.peer": "\(session.peerHost)"])
             return .error(
                 .authFailed,
-                "\(command) needs the cluster secret: send \(command), then \(command)|<hex HMAC-SHA256(secret, nonce)>"
+                "\(command) needs the cluster secret: send \(command), then "
+                    + "\(command)|<hex HMAC-SHA256(secret, \"tandem admin \(command)\\0\" + nonce)>"
             )
         }
         switch action {
