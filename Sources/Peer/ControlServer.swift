@@ -2,8 +2,9 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// The daemon's command socket, `<home>/peer.sock` (mode 0600): one JSON ``ControlRequest`` per connection, on
-/// one line, answered by JSON ``ControlReply`` lines, the last of which is not progress.
+/// The daemon's command socket, `<home>/peer/peer.sock` (mode 0600, bound in the 0700 state directory): one JSON
+/// ``ControlRequest`` per connection, on one line, answered by JSON ``ControlReply`` lines, the last of which is not
+/// progress.
 final class ControlServer: Sendable {
     let path: String
     private let channel: any Channel
@@ -15,8 +16,6 @@ final class ControlServer: Sendable {
         self.path = path
         self.channel = channel
     }
-
-    static func socketPath(home: String) -> String { home + "/peer.sock" }
 
     /// Binds `path`, replacing a stale socket that nobody answers on.
     ///

@@ -17,8 +17,8 @@ struct DownloadEnvironment: Sendable {
     let store: PeerStore
     let policy: DownloadPolicy
     let logger: Logger
-    /// Called on completion with the file's new home, to share it from there.
-    let completed: @Sendable (DownloadRecord) -> Void
+    /// Called on completion with the file's new home and what it is there, to share it from there.
+    let completed: @Sendable (DownloadRecord, FileIdentity) -> Void
 }
 
 /// One download: the shell around ``Swarm/DownloadCore`` on one event loop, which all its connections share, so
@@ -72,7 +72,7 @@ final class Download: @unchecked Sendable {
             proof: PeerProof.make(token: environment.token, group: record.group), listenPort: environment.listenPort)
         self.maxControlFrame = 64 << 10 + record.layout.pieceCount / 8
         self.served = ServedFile(
-            fileID: fileID, group: record.group, name: record.name, layout: record.layout, path: record.part,
+            fileID: fileID, group: record.group, name: record.name, layout: record.layout, source: .part(part),
             present: have)
         self.scratch = .allocate(byteCount: record.pieceSize, alignment: 4096)
     }
@@ -363,25 +363,20 @@ final class Download: @unchecked Sendable {
         for timer in self.timers { timer.cancel() }
         self.timers = []
         for link in self.links.values { link.close() }
+        let identity: FileIdentity
         do throws(PeerError) {
             try self.part.sync()
-            // link() fails when the target exists: a file that appeared meanwhile is never replaced.
-            guard Foundation.link(self.record.part, self.record.target) == 0 else {
-                let code = errno
-                throw code == EEXIST
-                    ? PeerError(
-                        "\(self.record.target) exists; the download is complete in \(self.record.part): move the "
-                            + "other file away and run the download again")
-                    : .io("move the download to", self.record.target, errno: code)
-            }
-            unlink(self.record.part)
+            // Never replaces a file that appeared at the target meanwhile, and moves the part file this download
+            // wrote, whatever was put at its name since.
+            try self.part.rename(to: self.record.target)
+            identity = try self.part.identity()
         } catch {
             return self.fail(error.description)
         }
         self.state = "complete"
         self.message = nil
         self.environment.library.remove(self.record.fileID)
-        self.environment.completed(self.record)
+        self.environment.completed(self.record, identity)
         self.wakeWaiters()
     }
 

@@ -1,5 +1,9 @@
 /// A command `tandemctl` sends the peer daemon over its unix socket: one JSON object on one line.
 public enum ControlRequest: Codable, Hashable, Sendable {
+    /// The daemon's control socket for `home`: `<home>/peer/peer.sock`, in the daemon's state directory (mode
+    /// 0700), so that nobody else can connect to it even while it is being bound.
+    public static func socketPath(home: String) -> String { home + "/peer/peer.sock" }
+
     /// Hash `path` and share it into `group`; progress lines come before the answer.
     case share(group: String, path: String)
     /// Start downloading `name` of `group` into the directory `to`.

@@ -37,8 +37,14 @@ public actor PeerDaemon {
         self.logger = logger
     }
 
-    /// Serves on `host:port`, takes commands on `<home>/peer.sock`, and returns once stopped.
+    /// Serves on `host:port`, takes commands on `<home>/peer/peer.sock`, and returns once stopped.
+    ///
+    /// - Throws: ``TrackerClient/ClientError/usage(_:)`` when the home or its state directory is not the user's own.
     public func run(host: String, port: Int) async throws {
+        // Everything the daemon trusts is under the home: nobody else may be able to change it.
+        try PrivateFile.makeOwnDirectory(self.home)
+        try PrivateFile.makeOwnDirectory(self.store.directory)
+        chmod(self.store.directory, 0o700)
         let checker = AccessChecker(client: self.client, sessions: self.sessions)
         let server = try await PeerServer.start(
             host: host, port: port, group: self.group, library: self.library, checker: checker,
@@ -46,7 +52,7 @@ public actor PeerDaemon {
             greetingTimeout: .nanoseconds(Int64(self.config.swarm.peerTimeout.components.seconds) * 1_000_000_000))
         self.server = server
         let control = try await ControlServer.start(
-            path: ControlServer.socketPath(home: self.home), group: self.group, daemon: self)
+            path: ControlRequest.socketPath(home: self.home), group: self.group, daemon: self)
         self.logger.info("peer daemon serving on port \(server.port), commands on \(control.path)")
         try self.restore()
         await withCheckedContinuation { self.stopped = $0 }
@@ -117,10 +123,12 @@ public actor PeerDaemon {
         guard self.shares.values.first(where: { $0.group == group && $0.name == name }) == nil else {
             throw PeerError("this peer already shares \(name) in \(group)")
         }
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw PeerError.io("read", path) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw PeerError("\(path) is not a regular file") }
         let file = try PieceFile.openForReading(path)
+        guard try file.isRegularFile() else { throw PeerError("\(path) is not a regular file") }
+        // Served from where it really is, and only while that is still the file hashed here.
+        guard let resolved = realpath(path, nil) else { throw PeerError.io("resolve", path) }
+        let realPath = String(cString: resolved)
+        free(resolved)
         let identity = try file.identity()
         let layout = PieceLayout(fileSize: identity.size, pieceSize: self.config.pieceSize)
         let digests = try await self.hash(file, layout: layout, progress: progress)
@@ -145,8 +153,8 @@ public actor PeerDaemon {
             fileID = try reply.expect("the file id") { if case .fileID(let id) = $0 { id } else { nil } }
         }
         let record = ShareRecord(
-            group: group, name: name, path: path, fileID: fileID, size: identity.size, pieceSize: layout.pieceSize,
-            identity: identity)
+            group: group, name: name, path: realPath, fileID: fileID, size: identity.size,
+            pieceSize: layout.pieceSize, identity: identity)
         self.addShare(record)
         try self.saveShares()
         return self.shareStatus(record)
@@ -183,7 +191,8 @@ public actor PeerDaemon {
         self.library.add(
             ServedFile(
                 fileID: Hex.decode(Substring(record.fileID)) ?? [], group: record.group, name: record.name,
-                layout: layout, path: record.path, present: Bitfield(count: layout.pieceCount, full: true)))
+                layout: layout, source: .shared(path: record.path, identity: record.identity),
+                present: Bitfield(count: layout.pieceCount, full: true)))
     }
 
     private func stopShare(group: String, name: String) async throws {
@@ -236,10 +245,11 @@ public actor PeerDaemon {
         if FileManager.default.fileExists(atPath: target) {
             throw PeerError("\(target) exists; move it away or download elsewhere with --to DIR")
         }
-        let record = DownloadRecord(
+        var record = DownloadRecord(
             group: group, name: name, fileID: info.fileID, size: info.size, pieceSize: Int(info.pieceSize),
             pieceHashes: Hex.encode(info.pieceHashes.bytes), target: target)
-        let part = try PieceFile.openForWriting(record.part, size: record.size)
+        let part = try PieceFile.createPart(record.part, size: record.size)
+        record.partIdentity = try part.identity()
         try self.store.saveDownload(record)
         return try await self.begin(
             record, hashes: info.pieceHashes, have: Bitfield(count: record.layout.pieceCount), part: part, token: token)
@@ -255,7 +265,7 @@ public actor PeerDaemon {
             policy: .forPieceSize(
                 record.pieceSize, bytesInFlight: self.config.swarm.inFlight, peerTimeout: self.config.swarm.peerTimeout),
             logger: self.logger,
-            completed: { record in Task { await self.completed(record) } })
+            completed: { record, identity in Task { await self.completed(record, identity: identity) } })
         let loop = self.group.next()
         let download = Download(
             record: record, hashes: hashes, have: have, part: part, loop: loop, environment: environment)
@@ -266,14 +276,14 @@ public actor PeerDaemon {
         }.get()
     }
 
-    /// A download finished: the file is shared from its new place, and the tracker lists this peer as a seeder.
-    private func completed(_ record: DownloadRecord) async {
+    /// A download finished: the file is shared from its new place, as the file the download wrote (`identity`),
+    /// and the tracker lists this peer as a seeder.
+    private func completed(_ record: DownloadRecord, identity: FileIdentity) async {
         self.store.removeDownload(record.fileID)
         do {
-            let file = try PieceFile.openForReading(record.target)
             let share = ShareRecord(
                 group: record.group, name: record.name, path: record.target, fileID: record.fileID, size: record.size,
-                pieceSize: record.pieceSize, identity: try file.identity())
+                pieceSize: record.pieceSize, identity: identity)
             self.addShare(share)
             try self.saveShares()
             try await self.announce(share)
@@ -296,13 +306,16 @@ public actor PeerDaemon {
     /// Serves the shares again (those whose file is unchanged), re-registers as their seeder, and resumes the
     /// downloads from their verified pieces, checked again from disk.
     private func restore() throws {
-        for record in try self.store.loadShares() {
-            guard let file = try? PieceFile.openForReading(record.path), (try? file.identity()) == record.identity
+        for var record in try self.store.loadShares() {
+            guard let file = try? PieceFile.reopenShared(record.path, identity: record.identity),
+                let identity = try? file.identity()
             else {
                 self.logger.warning(
                     "\(record.path) changed or is gone since it was shared; no longer sharing \(record.name)")
                 continue
             }
+            // A record written before inodes were kept learns its file's.
+            record.identity = identity
             self.addShare(record)
         }
         try self.saveShares()
@@ -327,7 +340,20 @@ public actor PeerDaemon {
             throw PeerError("the saved piece hashes of \(record.name) do not parse")
         }
         let layout = record.layout
-        let part = try PieceFile.openForWriting(record.part, size: record.size)
+        var record = record
+        let part: PieceFile
+        var info = stat()
+        if lstat(record.part, &info) != 0 && errno == ENOENT {
+            // The part file is gone: start it anew, as this download's own.
+            part = try PieceFile.createPart(record.part, size: record.size)
+        } else {
+            part = try PieceFile.reopenPart(record.part, identity: record.partIdentity, size: record.size)
+        }
+        let partIdentity = try part.identity()
+        if record.partIdentity.map(partIdentity.isSameFile) != true {
+            record.partIdentity = partIdentity
+            try self.store.saveDownload(record)
+        }
         let claimed = Bitfield(bytes: haveBytes, count: layout.pieceCount)?.indexes ?? []
         let digests = try PieceHasher.digests(
             of: part, layout: layout, pieces: claimed, threads: System.coreCount, progress: HashProgress(total: 0))

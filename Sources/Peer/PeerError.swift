@@ -11,6 +11,11 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
         self.exitCode = exitCode
     }
 
+    /// `path` is no longer the file it was when recorded: it was swapped for `what`.
+    static func replaced(_ path: String, by what: String) -> PeerError {
+        PeerError("\(path) was replaced by \(what) since it was recorded; it is not served or written")
+    }
+
     /// A system call on `path` failed with `errno`.
     static func io(_ action: String, _ path: String, errno code: Int32 = errno) -> PeerError {
         let advice =

@@ -27,6 +27,9 @@ struct DownloadRecord: Codable, Hashable, Sendable {
     var pieceHashes: String
     /// Where the file goes once complete.
     var target: String
+    /// The part file this download created: only that file is written, resumed and moved into place. Nil in
+    /// records written before it was kept.
+    var partIdentity: FileIdentity?
 
     /// The preallocated file the pieces are written into: `<target>.part`.
     var part: String { self.target + ".part" }
@@ -103,21 +106,14 @@ struct PeerStore: Sendable {
         try Self.write(data, to: path)
     }
 
-    /// Writes `data` to a temporary file, syncs it and renames it over `path`.
+    /// Writes `data` to a new temporary file, syncs it and renames it over `path`, in a directory that must be
+    /// this user's own.
     private static func write(_ data: Data, to path: String) throws(PeerError) {
-        let directory = (path as NSString).deletingLastPathComponent
         do throws(ClientError) {
-            try PrivateFile.makeDirectory(directory)
+            try PrivateFile.makeOwnDirectory((path as NSString).deletingLastPathComponent)
+            try PrivateFile.write(bytes: [UInt8](data), to: path)
         } catch {
-            throw PeerError(error.description)
+            throw PeerError(error.description, exitCode: error.exitCode)
         }
-        let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw .io("create", temporary) }
-        defer { close(descriptor) }
-        let written = data.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-        guard written == data.count else { throw .io("write", temporary) }
-        guard fsync(descriptor) == 0 else { throw .io("sync", temporary) }
-        guard rename(temporary, path) == 0 else { throw .io("rename", temporary) }
     }
 }

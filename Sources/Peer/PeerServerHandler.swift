@@ -162,10 +162,10 @@ final class PeerServerHandler: ChannelInboundHandler {
         }
         let handle: NIOFileHandle
         do {
-            handle = try NIOFileHandle(_deprecatedPath: file.path)
+            handle = try file.openForServing()
             self.openHandles.append(handle)
         } catch {
-            return self.fail(context, code: .unavailable, "cannot open the file to serve it: \(error)")
+            return self.fail(context, code: .unavailable, "cannot serve \(file.name): \(error)")
         }
         self.state = .serving(Admission(file: file, handle: handle))
         let serving: PeerAddress? =
@@ -228,8 +228,11 @@ final class PeerServerHandler: ChannelInboundHandler {
             guard let file = self.library.file(named: name, in: group) else {
                 return self.sendLine(context, "ERR|not_found|this peer does not serve \(name.prefix(64)) in \(group)")
             }
-            guard let handle = self.textHandle(for: file) else {
-                return self.sendLine(context, "ERR|unavailable|cannot open \(file.name) to serve it")
+            let handle: NIOFileHandle
+            do {
+                handle = try self.textHandle(for: file)
+            } catch {
+                return self.sendLine(context, "ERR|unavailable|cannot serve \(file.name): \(error)")
             }
             let length = Int(index) < file.layout.pieceCount ? file.layout.length(of: Int(index)) : 0
             let range = PieceRange(piece: index, offset: 0, length: UInt32(length))
@@ -240,9 +243,9 @@ final class PeerServerHandler: ChannelInboundHandler {
         }
     }
 
-    private func textHandle(for file: ServedFile) -> NIOFileHandle? {
+    private func textHandle(for file: ServedFile) throws(PeerError) -> NIOFileHandle {
         if let handle = self.textHandles[file.fileIDHex] { return handle }
-        guard let handle = try? NIOFileHandle(_deprecatedPath: file.path) else { return nil }
+        let handle = try file.openForServing()
         self.textHandles[file.fileIDHex] = handle
         self.openHandles.append(handle)
         return handle

@@ -12,7 +12,7 @@ final class ServedFile: Sendable {
     let name: String
     let layout: PieceLayout
     /// Where the bytes are: the shared file, or the download's part file.
-    let path: String
+    let source: Source
 
     private let present: Mutex<Bitfield>
     /// Downloaders connected for this file: told of each new piece, and of each other (peer exchange).
@@ -25,14 +25,34 @@ final class ServedFile: Sendable {
         let address: PeerAddress?
     }
 
-    init(fileID: [UInt8], group: String, name: String, layout: PieceLayout, path: String, present: Bitfield) {
+    /// Where a served file's bytes come from.
+    enum Source: Sendable {
+        /// A shared file at `path`, served only while it is the file `identity` recorded when it was hashed.
+        case shared(path: String, identity: FileIdentity)
+        /// The part file a download holds open.
+        case part(PieceFile)
+    }
+
+    init(fileID: [UInt8], group: String, name: String, layout: PieceLayout, source: Source, present: Bitfield) {
         self.fileID = fileID
         self.fileIDHex = Hex.encode(fileID)
         self.group = group
         self.name = name
         self.layout = layout
-        self.path = path
+        self.source = source
         self.present = Mutex(present)
+    }
+
+    /// A descriptor of the file's bytes for one connection to serve from, which the caller closes: the shared file
+    /// opened again and checked to be the one that was hashed, or a duplicate of the part file's descriptor.
+    func openForServing() throws(PeerError) -> NIOFileHandle {
+        switch self.source {
+        case .shared(let path, let identity):
+            let file = try PieceFile.reopenShared(path, identity: identity)
+            return NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try file.duplicateDescriptor())
+        case .part(let part):
+            return NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try part.duplicateDescriptor())
+        }
     }
 
     /// The pieces this peer can serve now.

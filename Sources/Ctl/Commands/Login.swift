@@ -20,8 +20,9 @@ extension Tandemctl {
         var passwordStdin = false
 
         func run() async throws {
-            let password = try PasswordSource(fromStandardInput: self.passwordStdin).read(confirm: false)
             let context = try CtlContext(self.cluster)
+            try context.sessions.checkHome()
+            let password = try PasswordSource(fromStandardInput: self.passwordStdin).read(confirm: false)
             let reply = try await context.send(.login(user: self.user, password: password), withSession: false)
             let token = try reply.expect("a session token") { if case .token(let token) = $0 { token } else { nil } }
             try context.sessions.save(token)

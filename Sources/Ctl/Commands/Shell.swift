@@ -20,11 +20,12 @@ extension Tandemctl {
 
         func run() async throws {
             let context = try CtlContext(self.cluster)
+            try context.sessions.checkHome()
             let history = try ShellHistory(home: self.cluster.homeDirectory())
             try await context.withConnection { connection in
                 var session = ShellSession(
                     connection: connection, peer: try self.cluster.peerClient(),
-                    sessions: SessionStore(home: self.cluster.homeDirectory()), history: history,
+                    sessions: context.sessions, history: history,
                     interactive: Console.inputIsTerminal)
                 try await session.run()
             }

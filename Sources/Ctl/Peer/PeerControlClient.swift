@@ -2,12 +2,12 @@ import Foundation
 import Peer
 import TrackerClient
 
-/// Talks to the user's peer daemon over `<home>/peer.sock`, starting the daemon first when none answers.
+/// Talks to the user's peer daemon over `<home>/peer/peer.sock`, starting the daemon first when none answers.
 struct PeerControlClient {
     let configPath: String
     let home: String
 
-    var socketPath: String { self.home + "/peer.sock" }
+    var socketPath: String { ControlRequest.socketPath(home: self.home) }
     var logPath: String { self.home + "/peer.log" }
 
     /// Sends `request`; `onProgress` sees progress lines; returns the final reply, failures thrown.
@@ -39,6 +39,8 @@ struct PeerControlClient {
     }
 
     private func connect(startingIfNeeded: Bool) throws -> Int32 {
+        // A daemon is only as trustworthy as the home its socket is in.
+        if FileManager.default.fileExists(atPath: self.home) { try PrivateFile.checkOwnDirectory(self.home) }
         if let socket = Self.connect(path: self.socketPath) { return socket }
         guard startingIfNeeded else {
             throw ClientError.failed("no peer daemon runs for \(self.home)")
@@ -62,7 +64,7 @@ struct PeerControlClient {
         guard let tandemd = TandemdLocator.find() else {
             throw ClientError.failed("cannot find tandemd in \(TandemdLocator.searched) to start the peer daemon")
         }
-        try PrivateFile.makeDirectory(self.home)
+        try PrivateFile.makeOwnDirectory(self.home)
         var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -20,7 +20,7 @@ struct ShellHistory {
     mutating func append(_ line: String) throws(ClientError) {
         self.lines.append(line)
         if self.lines.count > Self.limit { self.lines.removeFirst(self.lines.count - Self.limit) }
-        try PrivateFile.makeDirectory((self.path as NSString).deletingLastPathComponent)
+        try PrivateFile.makeOwnDirectory((self.path as NSString).deletingLastPathComponent)
         try PrivateFile.write(self.lines.joined(separator: "\n") + "\n", to: self.path)
     }
 
