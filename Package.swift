@@ -25,7 +25,7 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        // Linux calls Swift's Glibc module does not export (sync_file_range).
+        // Linux calls Swift's Glibc module does not export (sync_file_range, mallopt).
         .target(name: "CLinux"),
         // Thin Swift wrappers over COpenSSL; no I/O.
         .target(name: "TandemCrypto", dependencies: ["COpenSSL"], swiftSettings: optimized),
@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "Node",
             dependencies: [
-                "Wire", "Cluster", "Replica", "Tracker", "TandemCrypto", "Peer",
+                "Wire", "Cluster", "Replica", "Tracker", "TandemCrypto", "Peer", "CLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -24,6 +24,7 @@ public struct ClusterConfigError: Error, Hashable, Sendable, CustomStringConvert
         case duplicateTrackerID(id: String, firstPath: String)
         case duplicatePort(port: Int, host: String, otherPath: String)
         case timeoutNotAboveHeartbeat
+        case bufferBelowFrame
         case secretMissing(path: String)
         case secretUnreadable(path: String, reason: String)
         case secretEmpty(path: String)
@@ -111,6 +112,10 @@ public struct ClusterConfigError: Error, Hashable, Sendable, CustomStringConvert
     public static func timeoutNotAboveHeartbeat(_ keyPath: String, line: Int?) -> Self {
         Self(.timeoutNotAboveHeartbeat, keyPath: keyPath, line: line)
     }
+    /// `limits.max_buffered_input` is smaller than `limits.max_frame`, so a largest frame could never be read.
+    public static func bufferBelowFrame(_ keyPath: String, line: Int?) -> Self {
+        Self(.bufferBelowFrame, keyPath: keyPath, line: line)
+    }
     /// The secret file does not exist.
     public static func secretMissing(path: String) -> Self {
         Self(.secretMissing(path: path), keyPath: "cluster.secret_file")
@@ -193,6 +198,8 @@ public struct ClusterConfigError: Error, Hashable, Sendable, CustomStringConvert
             "port \(port) on \(host) is already used by \(otherPath); give each port its own number"
         case .timeoutNotAboveHeartbeat:
             "must be longer than replication.heartbeat, or a healthy primary would be replaced"
+        case .bufferBelowFrame:
+            "must be at least limits.max_frame, or a frame of the largest size could never be read"
         case .secretMissing(let path):
             "secret file \(path) does not exist; run `tandemctl up` to create one, "
                 + "or write 32 random bytes in hex to it with mode 0600"

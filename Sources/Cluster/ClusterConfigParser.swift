@@ -93,7 +93,7 @@ struct ClusterConfigParser {
 
     private func limits(_ top: ConfigMapping) throws(ClusterConfigError) -> LimitsConfig {
         var limits = LimitsConfig()
-        let keys = ["max_frame", "max_line", "max_connections", "idle_timeout"]
+        let keys = ["max_frame", "max_line", "max_connections", "idle_timeout", "max_buffered_input"]
         guard let section = try top.section("limits", allowed: keys) else { return limits }
         if let node = section.optional("max_frame") { limits.maxFrame = try node.size(in: 1...Int(UInt32.max)) }
         if let node = section.optional("max_line") { limits.maxLine = try node.size(in: 1...Int(UInt32.max)) }
@@ -101,6 +101,13 @@ struct ClusterConfigParser {
             limits.maxConnections = try node.integer(in: 1...1_000_000)
         }
         if let node = section.optional("idle_timeout") { limits.idleTimeout = try node.duration() }
+        if let node = section.optional("max_buffered_input") {
+            limits.maxBufferedInput = try node.size(in: (1 << 20)...(1 << 40))
+        }
+        guard limits.maxBufferedInput >= limits.maxFrame else {
+            let node = section.optional("max_buffered_input") ?? section.optional("max_frame") ?? section.owner
+            throw ClusterConfigError.bufferBelowFrame("limits.max_buffered_input", line: node.valueLine)
+        }
         return limits
     }
 

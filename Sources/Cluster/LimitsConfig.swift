@@ -8,15 +8,20 @@ public struct LimitsConfig: Hashable, Sendable {
     public var maxConnections: Int
     /// How long a client connection may stay silent before the tracker closes it. Default 300s.
     public var idleTimeout: Duration
+    /// How many bytes of client input all connections together may hold beyond a small allowance each (unfinished
+    /// frames, queued requests); a connection that needs more waits, not read, until some is given back.
+    /// Default 256MiB.
+    public var maxBufferedInput: Int
 
     /// Creates the section; the defaults are those of an absent `limits` section.
     public init(
         maxFrame: Int = 16 << 20, maxLine: Int = 64 << 10, maxConnections: Int = 1024,
-        idleTimeout: Duration = .seconds(300)
+        idleTimeout: Duration = .seconds(300), maxBufferedInput: Int = 256 << 20
     ) {
         self.maxFrame = maxFrame
         self.maxLine = maxLine
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
+        self.maxBufferedInput = maxBufferedInput
     }
 }

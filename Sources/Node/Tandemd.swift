@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinux
 
 /// `tandemd`: the Tandem daemons.
 @main
@@ -8,4 +9,22 @@ struct Tandemd: AsyncParsableCommand {
         abstract: "Run a Tandem tracker or a user's peer daemon.",
         subcommands: [TrackerCommand.self, PeerCommand.self]
     )
+
+    /// Buffers from 256 KiB up (large frames, reads of many connections) are mapped on their own, so the memory a
+    /// burst of them took goes back to the system when they are freed.
+    static let ownMappingThreshold: Int32 = 256 << 10
+
+    static func main() async {
+        tandem_return_large_allocations(Self.ownMappingThreshold)
+        do {
+            var command = try Self.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
 }

@@ -15,8 +15,12 @@ import NIOCore
 /// a connection cut mid-frame) the decoder emits nothing more and discards every byte it is given: the stream can
 /// no longer be trusted, and the connection is expected to close once the error is answered.
 ///
+/// Until the connection has a session (``hasSession``), a frame may be no longer than `maxFrameBeforeSession`:
+/// a connection that has not logged in can make the tracker hold only small frames.
+///
 /// Memory is bounded by the limits, whatever the client sends: between calls the decoder leaves at most
-/// `maxFrame + 4` bytes buffered in binary mode (5 before the preface) and `maxLine + 1` in text mode.
+/// `maxFrame + 4` bytes buffered in binary mode (`maxFrameBeforeSession + 4` without a session, 5 before the
+/// preface) and `maxLine + 1` in text mode.
 public struct ClientRequestDecoder: ByteToMessageDecoder, Sendable {
     /// What the decoder emits.
     public typealias InboundOut = ClientInbound
@@ -34,17 +38,33 @@ public struct ClientRequestDecoder: ByteToMessageDecoder, Sendable {
         case dead
     }
 
+    /// The largest frame accepted before a session by default: enough for any request but an upload.
+    public static let defaultMaxFrameBeforeSession = 64 << 10
+
     private let maxFrame: Int
+    private let maxFrameBeforeSession: Int
     private let maxLine: Int
     private var state: State = .undecided
+    /// Whether the connection has a session: frames up to `maxFrame` are taken only then.
+    public var hasSession = false
 
     /// Creates a decoder for one connection.
     /// - Parameters:
     ///   - maxFrame: The largest frame length accepted (kind byte plus payload): `limits.max_frame`.
     ///   - maxLine: The longest text line accepted, without its `\r\n` or `\n`: `limits.max_line`.
-    public init(maxFrame: Int, maxLine: Int) {
+    ///   - maxFrameBeforeSession: The largest frame length accepted while ``hasSession`` is false.
+    public init(maxFrame: Int, maxLine: Int, maxFrameBeforeSession: Int = Self.defaultMaxFrameBeforeSession) {
         self.maxFrame = maxFrame
+        self.maxFrameBeforeSession = min(maxFrame, maxFrameBeforeSession)
         self.maxLine = maxLine
+    }
+
+    /// How many bytes the binary frame starting at the front of `buffer` takes whole (its length field too), once
+    /// its length field is there; nil for text, before the preface, or when `buffer` holds less than the field.
+    public func pendingFrameSize(in buffer: ByteBuffer) -> Int? {
+        guard case .frames = self.state, let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self)
+        else { return nil }
+        return Frame.lengthFieldSize + Int(length)
     }
 
     /// The next message at the front of `buffer`, consuming its bytes; nil when more bytes are needed. With
@@ -124,10 +144,17 @@ public struct ClientRequestDecoder: ByteToMessageDecoder, Sendable {
 
     private mutating func nextFrame(_ buffer: inout ByteBuffer) -> ClientInbound? {
         let frame: Frame
+        let limit = self.hasSession ? self.maxFrame : self.maxFrameBeforeSession
         do {
-            guard let next = try buffer.readFrame(maxFrame: self.maxFrame) else { return nil }
+            guard let next = try buffer.readFrame(maxFrame: limit) else { return nil }
             frame = next
         } catch {
+            // A frame a session could send says so; one over max_frame is refused as such either way.
+            if !self.hasSession, let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
+                Int(length) > limit, Int(length) <= self.maxFrame
+            {
+                return self.fail(.binary, .frameTooLargeBeforeSession(length: UInt64(length), limit: limit), &buffer)
+            }
             return error.isFatal ? self.fail(.binary, error, &buffer) : .invalid(.binary, requestID: 0, error)
         }
         do {

@@ -2,6 +2,7 @@
 public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Base: Hashable, Sendable {
         case frameTooLarge(length: UInt64, limit: Int)
+        case frameTooLargeBeforeSession(length: UInt64, limit: Int)
         case lineTooLong(limit: Int)
         case unknownKind(UInt8)
         case badPreface
@@ -19,6 +20,10 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A frame declared a length above the configured maximum; it was refused before buffering.
     public static func frameTooLarge(length: UInt64, limit: Int) -> WireError {
         WireError(.frameTooLarge(length: length, limit: limit))
+    }
+    /// A frame sent before the connection had a session declared a length above what such a connection may send.
+    public static func frameTooLargeBeforeSession(length: UInt64, limit: Int) -> WireError {
+        WireError(.frameTooLargeBeforeSession(length: length, limit: limit))
     }
     /// A text line grew past the configured maximum without a newline.
     public static func lineTooLong(limit: Int) -> WireError { WireError(.lineTooLong(limit: limit)) }
@@ -40,7 +45,7 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The reply code the text adapter and the binary error frame use for this error.
     public var code: ErrorCode {
         switch self.base {
-        case .frameTooLarge, .lineTooLong: .tooLarge
+        case .frameTooLarge, .frameTooLargeBeforeSession, .lineTooLong: .tooLarge
         case .unknownCommand, .unknownKind: .unknownCommand
         case .unsupportedVersion: .unsupportedVersion
         case .badPreface, .malformedPayload, .badLine, .truncated: .badRequest
@@ -50,7 +55,8 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Whether the connection must be closed after reporting this error (the stream can no longer be trusted).
     public var isFatal: Bool {
         switch self.base {
-        case .frameTooLarge, .lineTooLong, .badPreface, .unsupportedVersion, .truncated: true
+        case .frameTooLarge, .frameTooLargeBeforeSession, .lineTooLong, .badPreface, .unsupportedVersion, .truncated:
+            true
         case .unknownKind, .malformedPayload, .badLine, .unknownCommand: false
         }
     }
@@ -60,6 +66,9 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self.base {
         case .frameTooLarge(let length, let limit):
             "frame of \(length) bytes exceeds the limit of \(limit) bytes (limits.max_frame); send smaller frames"
+        case .frameTooLargeBeforeSession(let length, let limit):
+            "frame of \(length) bytes sent before a session exceeds the limit of \(limit) bytes for a connection that "
+                + "has not logged in; send LOGIN or RESUME first"
         case .lineTooLong(let limit):
             "line exceeds the limit of \(limit) bytes (limits.max_line); end each command with a newline"
         case .unknownKind(let kind):

@@ -117,6 +117,31 @@ import Wire
         #expect(try driver.finish() == [])
     }
 
+    @Test func beforeASessionOnlySmallFramesAreTaken() throws {
+        let upload = Request.uploadFile(
+            group: "g", name: "f", size: 1, pieceHashes: PieceHashes(bytes: [UInt8](repeating: 7, count: 20))!,
+            port: 1)
+        var decoder = ClientRequestDecoder(maxFrame: Self.maxFrame, maxLine: Self.maxLine, maxFrameBeforeSession: 32)
+        let frame = Samples.frame(RequestFrame(requestID: 3, request: upload))
+        let length = UInt64(frame.readableBytes - 4)
+        var input = ByteBuffer(bytes: Preface.bytes)
+        input.writeImmutableBuffer(frame)
+        #expect(decoder.nextMessage(from: &input, atEnd: false) == .preface)
+        #expect(decoder.pendingFrameSize(in: input) == frame.readableBytes)
+        #expect(
+            decoder.nextMessage(from: &input, atEnd: false)
+                == .invalid(.binary, requestID: 0, .frameTooLargeBeforeSession(length: length, limit: 32)))
+        #expect(input.readableBytes == 0, "refused from its length field, and the stream is dropped")
+
+        var withSession = ClientRequestDecoder(
+            maxFrame: Self.maxFrame, maxLine: Self.maxLine, maxFrameBeforeSession: 32)
+        withSession.hasSession = true
+        var again = ByteBuffer(bytes: Preface.bytes)
+        again.writeImmutableBuffer(frame)
+        #expect(withSession.nextMessage(from: &again, atEnd: false) == .preface)
+        #expect(withSession.nextMessage(from: &again, atEnd: false) == .request(.binary, requestID: 3, upload))
+    }
+
     @Test func anOversizedFrameKillsTheConnectionWithoutBeingBuffered() throws {
         let channel = try self.channel()
         try channel.writeInbound(ByteBuffer(bytes: Preface.bytes + [0, 0, 1, 1]))

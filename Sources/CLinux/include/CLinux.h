@@ -6,10 +6,18 @@
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
+#include <malloc.h>
 
 /// Starts writing the dirty pages of `offset..<offset + length` of `descriptor` to disk, without waiting.
 static inline int tandem_start_writeback(int descriptor, long long offset, long long length) {
     return sync_file_range(descriptor, offset, length, SYNC_FILE_RANGE_WRITE);
+}
+
+/// Makes glibc give allocations of `threshold` bytes and more mappings of their own, which free() hands back to the
+/// kernel at once, and keeps it from raising that threshold by itself (it does after each such free by default,
+/// so a burst of large buffers would stay in the heap after the connections that held them are gone).
+static inline void tandem_return_large_allocations(int threshold) {
+    mallopt(M_MMAP_THRESHOLD, threshold);
 }
 
 #endif

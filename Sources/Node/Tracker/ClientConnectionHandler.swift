@@ -10,7 +10,9 @@ import Wire
 /// replies into one buffer that goes to the socket every ``flushThreshold`` bytes and whenever it waits. So
 /// what a client can make it hold is bounded in bytes: one partial line or frame and one read of input, the
 /// requests queued (``maxQueuedBytes`` plus one), and replies up to the channel's high water mark plus one
-/// buffer.
+/// buffer. Before the connection has a session its frames are small (the decoder's limit); past
+/// ``inputAllowance`` the input it holds is reserved from the tracker's ``InputBudget`` before each read, and a
+/// connection that finds the budget spent stops reading until some is given back.
 ///
 /// On ``TrackerShutdown`` it finishes the request in flight, answers each waiting one `try_again`, and closes.
 /// When the connection closes, a session bound to it (a text LOGIN) ends.
@@ -27,8 +29,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     static let flushThreshold = 16 << 10
     /// How long a closing connection keeps dropping what the client still sends before it is cut off.
     static let lingerTimeout = TimeAmount.seconds(10)
+    /// Input a connection may hold (unread and queued) without reserving any of the budget.
+    static let inputAllowance = 128 << 10
+    /// The most one read brings (the server's receive allocator gives at most this).
+    static let readSize = 64 << 10
 
     private let engine: TrackerEngine
+    private let budget: InputBudget
+    /// Bytes of the budget this connection holds.
+    private var reserved = 0
+    /// The budget was spent when this connection wanted to read; it is called back when some is given back.
+    private var waitingForBudget = false
     private var logger: Logger
     private var session: ConnectionSession
     private var machine = ClientConnectionStateMachine<ClientInbound>(
@@ -52,10 +63,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var advanceAgain = false
 
     init(
-        engine: TrackerEngine, decoder: ClientRequestDecoder, encoder: ClientReplyEncoder, logger: Logger,
-        peer: SocketAddress?
+        engine: TrackerEngine, decoder: ClientRequestDecoder, encoder: ClientReplyEncoder, budget: InputBudget,
+        logger: Logger, peer: SocketAddress?
     ) {
         self.engine = engine
+        self.budget = budget
         self.decoder = decoder
         self.encoder = encoder
         self.logger = logger
@@ -77,7 +89,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         if self.machine.readRequested() {
-            context.read()
+            self.readIfBudgetAllows(context: context)
         }
     }
 
@@ -101,6 +113,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         // With a request in flight (a LOGIN, say), the session ends once that request has settled it.
         if self.machine.channelClosed() { self.engine.connectionClosed(self.session) }
+        self.inbound = ByteBuffer()
+        self.budget.release(self.reserved)
+        self.reserved = 0
         self.lingerCutOff?.cancel()
         context.fireChannelInactive()
     }
@@ -131,9 +146,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             switch self.machine.nextStep(writable: context.channel.isWritable) {
             case .wait:
                 self.writeOutgoing(context: context)
+                self.releaseUnneededBudget()
                 if !self.advanceAgain { return }
             case .resumeReading:
-                context.read()
+                self.readIfBudgetAllows(context: context)
             case .close:
                 self.writeOutgoing(context: context)
                 self.afterLastWrite(context: context) { context.close(promise: nil) }
@@ -211,14 +227,63 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         last.assumeIsolated().whenComplete { _ in body() }
     }
 
+    /// The budget the connection needs: for the requests it holds (waiting and in flight), the frame it is
+    /// reading (whole, as its length field declares, so a connection holding budget can always finish its frame
+    /// and one waiting holds none for it), and `slack` more bytes, beyond ``inputAllowance``.
+    private func budgetNeeded(slack: Int) -> Int {
+        let front = max(self.inbound.readableBytes, self.decoder.pendingFrameSize(in: self.inbound) ?? 0)
+        return max(0, self.machine.heldBytes + front + slack - Self.inputAllowance)
+    }
+
+    /// Reads once, if the budget covers what the connection would hold after the read; otherwise waits to be
+    /// called back when budget is given back.
+    private func readIfBudgetAllows(context: ChannelHandlerContext) {
+        guard self.machine.acceptsInput else { return context.read() }
+        let needed = self.budgetNeeded(slack: Self.readSize)
+        if needed > self.reserved {
+            guard !self.waitingForBudget else { return }
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let granted = self.budget.reserve(needed - self.reserved, orWaitOn: context.eventLoop) {
+                let (handler, context) = loopBound.value
+                handler.waitingForBudget = false
+                guard !handler.machine.isClosed else { return }
+                handler.read(context: context)
+            }
+            guard granted else {
+                self.waitingForBudget = true
+                return
+            }
+            self.reserved = needed
+        }
+        context.read()
+    }
+
+    /// Gives back the budget held beyond what the connection needs now and for its next read.
+    private func releaseUnneededBudget() {
+        let needed = self.budgetNeeded(slack: Self.readSize)
+        guard self.reserved > needed else { return }
+        self.budget.release(self.reserved - needed)
+        self.reserved = needed
+    }
+
     /// Hands the machine the messages it has room for; tells it when the client's last one is in.
     private func decodeWhileThereIsRoom() {
+        // A connection without a session may send only small frames.
+        self.decoder.hasSession = self.session.token != nil
+        defer { self.compactInbound() }
         while self.machine.hasRoom {
             let before = self.inbound.readerIndex
             guard let message = self.decoder.nextMessage(from: &self.inbound, atEnd: self.streamEnded) else { break }
             self.machine.received(message, size: self.inbound.readerIndex - before)
         }
         if self.streamEnded && self.machine.hasRoom { self.machine.inputClosed() }
+    }
+
+    /// Frees the storage of a large frame once it is decoded: what is left moves to a buffer of its own size.
+    private func compactInbound() {
+        let readable = self.inbound.readableBytes
+        guard self.inbound.capacity > 2 * Self.inputAllowance, self.inbound.capacity > 4 * readable else { return }
+        self.inbound = readable == 0 ? ByteBuffer() : ByteBuffer(bytes: self.inbound.readableBytesView)
     }
 
     /// Encodes `message` after the replies not yet written; writes them once there are enough to be worth it.

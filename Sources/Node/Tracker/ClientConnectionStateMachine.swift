@@ -35,6 +35,8 @@ struct ClientConnectionStateMachine<Message> {
     private let maxQueuedBytes: Int
     private var waiting = CircularBuffer<(message: Message, size: Int)>()
     private var queuedBytes = 0
+    /// The input bytes of the message in flight.
+    private var inFlightBytes = 0
     private var inFlight = false
     private var readPaused = false
     private var inputEnded = false
@@ -56,6 +58,10 @@ struct ClientConnectionStateMachine<Message> {
     var hasRoom: Bool {
         !self.stopping && self.waiting.count < self.maxQueued && self.queuedBytes < self.maxQueuedBytes
     }
+
+    /// The input bytes of the messages waiting and in flight: what the connection holds of the client's input
+    /// beyond its unread bytes.
+    var heldBytes: Int { self.queuedBytes + self.inFlightBytes }
 
     /// Whether the client has nothing pending here: no request in flight or waiting. Only such a connection may
     /// be closed for being idle; one whose request is slow (a write waiting for the backup) is not idle.
@@ -86,6 +92,7 @@ struct ClientConnectionStateMachine<Message> {
     /// The message in flight has been answered.
     mutating func finished() {
         self.inFlight = false
+        self.inFlightBytes = 0
     }
 
     /// The client will send nothing more, and every message it sent has been ``received(_:)``.
@@ -134,6 +141,7 @@ struct ClientConnectionStateMachine<Message> {
         guard writable else { return .wait }
         if !self.waiting.isEmpty {
             self.inFlight = true
+            self.inFlightBytes = self.waiting.first!.size
             return .serve(self.popFirst())
         }
         if self.inputEnded {

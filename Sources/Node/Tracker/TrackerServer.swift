@@ -28,6 +28,7 @@ struct TrackerServer: Service, CustomStringConvertible {
 
     func run() async throws {
         let connections = OpenConnections()
+        let budget = InputBudget(total: self.limits.maxBufferedInput)
         let (limits, engine, logger) = (self.limits, self.engine, self.logger)
         let listener = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 256)
@@ -55,7 +56,7 @@ struct TrackerServer: Service, CustomStringConvertible {
                         ClientConnectionHandler(
                             engine: engine,
                             decoder: ClientRequestDecoder(maxFrame: limits.maxFrame, maxLine: limits.maxLine),
-                            encoder: ClientReplyEncoder(maxFrame: limits.maxFrame),
+                            encoder: ClientReplyEncoder(maxFrame: limits.maxFrame), budget: budget,
                             logger: logger, peer: channel.remoteAddress))
                 }
             }
