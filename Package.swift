@@ -32,6 +32,13 @@ let package = Package(
         // Frames, messages, the text adapter. NIOCore only.
         .target(
             name: "Wire", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: optimized),
+        // What the servers share: connection limits per listener and per address, rate-limited log lines.
+        .target(
+            name: "ServerSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         // The cluster.yaml model, loading and validation.
         .target(name: "Cluster", dependencies: ["Yams"]),
         // The op log: WAL records, snapshots, durable storage. Generic over a state machine.
@@ -66,7 +73,7 @@ let package = Package(
         .target(
             name: "Peer",
             dependencies: [
-                "Wire", "Cluster", "Swarm", "TandemCrypto", "TrackerClient", "CLinux",
+                "Wire", "Cluster", "Swarm", "TandemCrypto", "TrackerClient", "CLinux", "ServerSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -77,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "Node",
             dependencies: [
-                "Wire", "Cluster", "Replica", "Tracker", "TandemCrypto", "Peer", "CLinux",
+                "Wire", "Cluster", "Replica", "Tracker", "TandemCrypto", "Peer", "CLinux", "ServerSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

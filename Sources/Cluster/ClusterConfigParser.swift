@@ -82,23 +82,33 @@ struct ClusterConfigParser {
 
     private func swarm(_ top: ConfigMapping) throws(ClusterConfigError) -> SwarmConfig {
         var swarm = SwarmConfig()
-        guard let section = try top.section("swarm", allowed: ["peer_timeout", "in_flight", "max_peers"]) else {
+        let keys = ["peer_timeout", "in_flight", "max_peers", "max_peers_per_address"]
+        guard let section = try top.section("swarm", allowed: keys) else {
             return swarm
         }
         if let node = section.optional("peer_timeout") { swarm.peerTimeout = try node.duration() }
         if let node = section.optional("in_flight") { swarm.inFlight = try node.size(in: 1...(1 << 30)) }
         if let node = section.optional("max_peers") { swarm.maxPeers = try node.integer(in: 1...65536) }
+        if let node = section.optional("max_peers_per_address") {
+            swarm.maxPeersPerAddress = try node.integer(in: 1...65536)
+        }
         return swarm
     }
 
     private func limits(_ top: ConfigMapping) throws(ClusterConfigError) -> LimitsConfig {
         var limits = LimitsConfig()
-        let keys = ["max_frame", "max_line", "max_connections", "idle_timeout", "max_buffered_input"]
+        let keys = [
+            "max_frame", "max_line", "max_connections", "max_connections_per_address", "idle_timeout",
+            "max_buffered_input",
+        ]
         guard let section = try top.section("limits", allowed: keys) else { return limits }
         if let node = section.optional("max_frame") { limits.maxFrame = try node.size(in: 1...Int(UInt32.max)) }
         if let node = section.optional("max_line") { limits.maxLine = try node.size(in: 1...Int(UInt32.max)) }
         if let node = section.optional("max_connections") {
             limits.maxConnections = try node.integer(in: 1...1_000_000)
+        }
+        if let node = section.optional("max_connections_per_address") {
+            limits.maxConnectionsPerAddress = try node.integer(in: 1...1_000_000)
         }
         if let node = section.optional("idle_timeout") { limits.idleTimeout = try node.duration() }
         if let node = section.optional("max_buffered_input") {

@@ -6,11 +6,17 @@ public struct SwarmConfig: Hashable, Sendable {
     public var inFlight: Int
     /// How many connections a peer daemon serves at once; more are refused. Default 256.
     public var maxPeers: Int
+    /// How many of them may come from one address. Default 64.
+    public var maxPeersPerAddress: Int
 
     /// Creates the section; the defaults are those of an absent `swarm` section.
-    public init(peerTimeout: Duration = .seconds(10), inFlight: Int = 8 << 20, maxPeers: Int = 256) {
+    public init(
+        peerTimeout: Duration = .seconds(10), inFlight: Int = 8 << 20, maxPeers: Int = 256,
+        maxPeersPerAddress: Int = 64
+    ) {
         self.peerTimeout = peerTimeout
         self.inFlight = inFlight
         self.maxPeers = maxPeers
+        self.maxPeersPerAddress = maxPeersPerAddress
     }
 }

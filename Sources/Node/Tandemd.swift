@@ -16,6 +16,7 @@ struct Tandemd: AsyncParsableCommand {
 
     static func main() async {
         tandem_return_large_allocations(Self.ownMappingThreshold)
+        tandem_raise_descriptor_limit()
         do {
             var command = try Self.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -48,8 +48,8 @@ public actor PeerDaemon {
         let checker = AccessChecker(client: self.client, sessions: self.sessions)
         let server = try await PeerServer.start(
             host: host, port: port, group: self.group, library: self.library, checker: checker,
-            maxPeers: self.config.swarm.maxPeers,
-            greetingTimeout: .nanoseconds(Int64(self.config.swarm.peerTimeout.components.seconds) * 1_000_000_000))
+            maxPeers: self.config.swarm.maxPeers, maxPeersPerAddress: self.config.swarm.maxPeersPerAddress,
+            peerTimeout: .nanoseconds(Int64(self.config.swarm.peerTimeout.components.seconds) * 1_000_000_000))
         self.server = server
         let control = try await ControlServer.start(
             path: ControlRequest.socketPath(home: self.home), group: self.group, daemon: self)

@@ -1,28 +1,29 @@
 import NIOCore
 import NIOPosix
-import Synchronization
+import ServerSupport
 import Wire
 
-/// The listening side of a peer daemon: accepts downloaders, up to `maxPeers` at once, each served by a
-/// ``PeerServerHandler``.
+/// The listening side of a peer daemon: accepts downloaders, up to `maxPeers` at once and `maxPeersPerAddress`
+/// from one address, each served by a ``PeerServerHandler``.
 final class PeerServer: Sendable {
     let channel: any Channel
-    private let connections: Connections
+    private let connections: ConnectionGate
 
     /// The port it listens on.
     var port: Int { self.channel.localAddress?.port ?? 0 }
 
-    private init(channel: any Channel, connections: Connections) {
+    private init(channel: any Channel, connections: ConnectionGate) {
         self.channel = channel
         self.connections = connections
     }
 
-    /// Binds `host:port` (port 0 picks a free one).
+    /// Binds `host:port` (port 0 picks a free one). A connection has `peerTimeout` to say hello, and is closed
+    /// when it does not read what it asked for within `peerTimeout` either.
     static func start(
         host: String, port: Int, group: any EventLoopGroup, library: Library, checker: AccessChecker,
-        maxPeers: Int, greetingTimeout: TimeAmount
+        maxPeers: Int, maxPeersPerAddress: Int, peerTimeout: TimeAmount
     ) async throws -> PeerServer {
-        let connections = Connections(limit: maxPeers)
+        let connections = ConnectionGate(limit: maxPeers, perAddress: maxPeersPerAddress)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -31,15 +32,22 @@ final class PeerServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    guard connections.open() else {
-                        try pipeline.addHandler(Refuser(limit: maxPeers))
-                        return
+                    switch connections.admit(channel) {
+                    case .admitted:
+                        break
+                    case .full, .closing:
+                        return try pipeline.addHandler(
+                            Refuser(reason: "this peer serves \(maxPeers) connections already; try again later"))
+                    case .addressFull:
+                        return try pipeline.addHandler(
+                            Refuser(
+                                reason: "this peer serves \(maxPeersPerAddress) connections from your address already; "
+                                    + "close some, or try again later"))
                     }
-                    channel.closeFuture.whenComplete { _ in connections.close() }
                     try pipeline.addHandler(
                         ByteToMessageHandler(PeerInboundDecoder(maxFrame: 64 << 10, maxLine: 4 << 10)))
                     try pipeline.addHandler(
-                        PeerServerHandler(library: library, checker: checker, greetingTimeout: greetingTimeout))
+                        PeerServerHandler(library: library, checker: checker, peerTimeout: peerTimeout))
                 }
             }
             .bind(host: host, port: port).get()
@@ -50,36 +58,18 @@ final class PeerServer: Sendable {
         try? await self.channel.close()
     }
 
-    /// Counts open connections against the limit.
-    private final class Connections: Sendable {
-        private let count = Atomic<Int>(0)
-        private let limit: Int
-
-        init(limit: Int) { self.limit = limit }
-
-        func open() -> Bool {
-            if self.count.add(1, ordering: .relaxed).newValue <= self.limit { return true }
-            self.count.subtract(1, ordering: .relaxed)
-            return false
-        }
-
-        func close() { self.count.subtract(1, ordering: .relaxed) }
-    }
-
     /// Answers a connection over the limit with an error (a frame, which a text client sees as bytes too) and
     /// closes it.
     private final class Refuser: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
-        let limit: Int
+        let reason: String
 
-        init(limit: Int) { self.limit = limit }
+        init(reason: String) { self.reason = reason }
 
         func channelActive(context: ChannelHandlerContext) {
             var buffer = context.channel.allocator.buffer(capacity: 128)
             buffer.writeBytes(PeerPreface.bytes)
-            buffer.writePeerReply(
-                .error(
-                    code: .unavailable, message: "this peer serves \(self.limit) connections already; try again later"))
+            buffer.writePeerReply(.error(code: .unavailable, message: self.reason))
             let channel = context.channel
             context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
         }

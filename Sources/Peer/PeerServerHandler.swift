@@ -7,7 +7,8 @@ import Wire
 /// into the socket (`sendfile` through NIO's `FileRegion`), never into memory.
 ///
 /// Requests wait in a queue of at most ``maxQueued``; pieces are written only while the channel is writable,
-/// so a slow downloader holds back its own pieces and nothing piles up in memory. Any protocol error ends the
+/// so a slow downloader holds back its own pieces and nothing piles up in memory. A downloader that leaves the
+/// channel unwritable (it does not read what it asked for) for the peer timeout is cut off, freeing its slot. Any protocol error ends the
 /// connection with an error frame; a text client gets an `ERR` line and may go on.
 final class PeerServerHandler: ChannelInboundHandler {
     typealias InboundIn = PeerInbound
@@ -42,9 +43,11 @@ final class PeerServerHandler: ChannelInboundHandler {
 
     private let library: Library
     private let checker: AccessChecker
-    /// How long a new connection has to say hello.
-    private let greetingTimeout: TimeAmount
+    /// How long a new connection has to say hello, and a downloader to read again what it asked for.
+    private let peerTimeout: TimeAmount
     private var greetingDeadline: Scheduled<Void>?
+    /// Set while the channel is not writable: when it fires, the downloader has not read for the peer timeout.
+    private var stallDeadline: Scheduled<Void>?
     private var state = State.greeting
     private var binary = false
     private var queue = CircularBuffer<Queued>()
@@ -55,18 +58,18 @@ final class PeerServerHandler: ChannelInboundHandler {
     private var announcedTo: ServedFile?
     private var recheck: RepeatedTask?
 
-    init(library: Library, checker: AccessChecker, greetingTimeout: TimeAmount) {
+    init(library: Library, checker: AccessChecker, peerTimeout: TimeAmount) {
         self.library = library
         self.checker = checker
-        self.greetingTimeout = greetingTimeout
+        self.peerTimeout = peerTimeout
     }
 
     func channelActive(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        self.greetingDeadline = context.eventLoop.scheduleTask(in: self.greetingTimeout) {
+        self.greetingDeadline = context.eventLoop.scheduleTask(in: self.peerTimeout) {
             let (handler, context) = loopBound.value
             guard case .greeting = handler.state else { return }
-            handler.fail(context, code: .badRequest, "no hello within \(handler.greetingTimeout); closing")
+            handler.fail(context, code: .badRequest, "no hello within \(handler.peerTimeout); closing")
         }
         context.fireChannelActive()
     }
@@ -91,12 +94,23 @@ final class PeerServerHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        self.pump(context)
+        if context.channel.isWritable {
+            self.stallDeadline?.cancel()
+            self.stallDeadline = nil
+            self.pump(context)
+        } else if self.stallDeadline == nil {
+            // Nothing more can be written until the downloader reads; one that never does is closed.
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            self.stallDeadline = context.eventLoop.scheduleTask(in: self.peerTimeout) {
+                loopBound.value.close(promise: nil)
+            }
+        }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         self.greetingDeadline?.cancel()
+        self.stallDeadline?.cancel()
         self.recheck?.cancel()
         self.announcedTo?.release(context.channel)
         self.announcedTo = nil

@@ -21,14 +21,31 @@ public final class LineSocket {
     private var pending: [UInt8] = []
 
     /// Connects to `host:port` (IPv4), with `timeout` on every receive. A `receiveBuffer` size (bytes) pins the
-    /// kernel's receive buffer small, so a client that does not read pushes back on the sender soon.
+    /// kernel's receive buffer small, so a client that does not read pushes back on the sender soon. A `source`
+    /// address (another of 127.0.0.0/8, say) makes the connection come from there.
     public init(
-        host: String = "127.0.0.1", port: Int, timeout: Duration = .seconds(10), receiveBuffer: Int32? = nil
+        host: String = "127.0.0.1", port: Int, timeout: Duration = .seconds(10), receiveBuffer: Int32? = nil,
+        source: String? = nil
     ) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SocketError(description: "socket: errno \(errno)") }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                let code = errno
+                close(fd)
+                throw SocketError(description: "bind to \(source): errno \(code)")
+            }
         }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

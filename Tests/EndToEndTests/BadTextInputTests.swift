@@ -138,7 +138,8 @@ struct BadTextInputTests {
 
     @Test func threeHundredIdleConnectionsDoNotStarveAClient() throws {
         let world = try World()
-        let idle = try (0..<300).map { _ in try LineSocket(port: world.port) }
+        // From two addresses, each under the per-address cap of 256.
+        let idle = try (0..<300).map { try LineSocket(port: world.port, source: "127.0.0.\(2 + $0 % 2)") }
         let busy = try LineSocket(port: world.port, timeout: .seconds(5))
         #expect(try busy.request("LOGIN|alice|pw").hasPrefix("OK|"))
         for index in 0..<50 {

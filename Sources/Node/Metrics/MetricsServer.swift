@@ -3,13 +3,22 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Replica
+import ServerSupport
 import ServiceLifecycle
 import Tracker
 
 /// Serves `GET /metrics` in the Prometheus text format on the tracker's metrics port (`metrics.port` of
 /// cluster.yaml plus the tracker's index). Anything else is answered 404 or 405; each connection serves one
-/// request at a time, and the request line and headers are bounded by NIO's HTTP parser.
+/// request at a time, and the request line and headers are bounded by NIO's HTTP parser. At most
+/// ``maxConnections`` are open (``maxConnectionsPerAddress`` from one address), and one silent for
+/// ``idleTimeout`` is closed, so a flood of idle connections here cannot use up the tracker's descriptors.
 struct MetricsServer: Service, CustomStringConvertible {
+    /// Scrapers connect from a few addresses and hold a connection or two each.
+    static let maxConnections = 32
+    static let maxConnectionsPerAddress = 8
+    /// A scraper that keeps its connection between scrapes reconnects after this; a stalled one is gone.
+    static let idleTimeout = TimeAmount.seconds(5)
+
     let host: String
     let port: Int
     let tracker: String
@@ -20,11 +29,25 @@ struct MetricsServer: Service, CustomStringConvertible {
     var description: String { "MetricsServer(\(self.host):\(self.port))" }
 
     func run() async throws {
-        let (store, tracker) = (self.store, self.tracker)
+        let (store, tracker, logger) = (self.store, self.tracker, self.logger)
+        let gate = ConnectionGate(limit: Self.maxConnections, perAddress: Self.maxConnectionsPerAddress)
+        let refusals = LogThrottle()
         let listener = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                guard gate.admit(channel) == .admitted else {
+                    if let suppressed = refusals.permit() {
+                        logger.warning(
+                            "too many metrics connections; closing new ones",
+                            metadata: [
+                                "limit": "\(Self.maxConnections)", "log.suppressed": "\(suppressed)",
+                                "conn.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")",
+                            ])
+                    }
+                    return channel.close()
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: Self.idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(
                         MetricsHandler { MetricsText.render(store.status, tracker: tracker) })
@@ -91,6 +114,11 @@ final class MetricsHandler: ChannelInboundHandler {
         context.writeAndFlush(self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             if !keepAlive { context.close(promise: nil) }
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

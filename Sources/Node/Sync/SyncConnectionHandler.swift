@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import Replica
+import ServerSupport
 import Wire
 
 /// One end of a sync connection between the two trackers: the handshake (``SyncHandshake``), then sync
@@ -35,6 +36,8 @@ final class SyncConnectionHandler: ChannelInboundHandler {
     private let maxFrame: Int
     private let events: Events
     private let logger: Logger
+    /// Shared by every connection of the sync port: a refusal is logged at most every so often.
+    private let refusals: LogThrottle
     private var inbound = ByteBuffer()
     private var authenticated = false
     private var handshakeDeadline: Scheduled<Void>?
@@ -47,8 +50,9 @@ final class SyncConnectionHandler: ChannelInboundHandler {
     /// The dialing side: it greets with `nonce` and knows it dialed tracker `peer`.
     init(
         dialing peer: UInt8, as node: UInt8, secret: [UInt8], nonce: [UInt8], maxFrame: Int, events: Events,
-        logger: Logger
+        refusals: LogThrottle = LogThrottle(), logger: Logger
     ) {
+        self.refusals = refusals
         let (handshake, greeting) = SyncHandshake.dialer(secret: secret, node: node, nonce: nonce)
         self.handshake = handshake
         self.firstFrame = greeting
@@ -59,7 +63,11 @@ final class SyncConnectionHandler: ChannelInboundHandler {
     }
 
     /// The listening side: it waits for a greeting, and answers with `nonce`.
-    init(listeningWith secret: [UInt8], nonce: [UInt8], maxFrame: Int, events: Events, logger: Logger) {
+    init(
+        listeningWith secret: [UInt8], nonce: [UInt8], maxFrame: Int, events: Events,
+        refusals: LogThrottle = LogThrottle(), logger: Logger
+    ) {
+        self.refusals = refusals
         self.handshake = SyncHandshake.listener(secret: secret, nonce: nonce)
         self.firstFrame = nil
         self.knownPeer = nil
@@ -71,7 +79,10 @@ final class SyncConnectionHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         if let greeting = self.firstFrame { self.send(greeting, context: context) }
         self.handshakeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.handshakeTimeout) {
-            self.logger.warning("refused a sync connection: no handshake in time")
+            if let suppressed = self.refusals.permit() {
+                self.logger.warning(
+                    "refused a sync connection: no handshake in time", metadata: ["log.suppressed": "\(suppressed)"])
+            }
             context.close(promise: nil)
         }
         context.fireChannelActive()
@@ -94,7 +105,10 @@ final class SyncConnectionHandler: ChannelInboundHandler {
             }
             if self.inbound.readerIndex > self.inbound.readableBytes { self.inbound.discardReadBytes() }
         } catch {
-            self.logger.warning("refused a sync connection", metadata: ["error": "\(error)"])
+            if let suppressed = self.refusals.permit() {
+                self.logger.warning(
+                    "refused a sync connection", metadata: ["error": "\(error)", "log.suppressed": "\(suppressed)"])
+            }
             self.inbound.clear()
             context.close(promise: nil)
         }

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Replica
+import ServerSupport
 import ServiceLifecycle
 import TandemCrypto
 import Tracker
@@ -31,15 +32,25 @@ struct SyncService: Service, CustomStringConvertible {
     let group: any EventLoopGroup
     let logger: Logger
 
+    /// Connections the sync port holds at once (in all, and from one address): the other tracker needs one, and
+    /// nobody else passes the handshake, which must end within ``SyncConnectionHandler/handshakeTimeout``.
+    static let maxConnections = 16
+    static let maxConnectionsPerAddress = 4
+
+    /// Refused handshakes are logged at most every 10 s: anyone can knock.
+    let refusals = LogThrottle()
+
     /// Never the secret.
     var description: String { "SyncService(\(self.me.host):\(self.me.syncPort))" }
 
     func run() async throws {
         let open = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let gate = ConnectionGate(limit: Self.maxConnections, perAddress: Self.maxConnectionsPerAddress)
         let listener = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
+                guard gate.admit(channel) == .admitted else { return channel.close() }
                 self.track(channel, in: open)
                 return channel.eventLoop.makeCompletedFuture { try self.setUp(channel, dialing: false) }
             }
@@ -163,10 +174,10 @@ struct SyncService: Service, CustomStringConvertible {
             dialing
             ? SyncConnectionHandler(
                 dialing: peerIndex, as: UInt8(self.index), secret: self.secret, nonce: nonce, maxFrame: self.maxFrame,
-                events: events, logger: self.logger)
+                events: events, refusals: self.refusals, logger: self.logger)
             : SyncConnectionHandler(
                 listeningWith: self.secret, nonce: nonce, maxFrame: self.maxFrame, events: events,
-                logger: self.logger)
+                refusals: self.refusals, logger: self.logger)
         try channel.pipeline.syncOperations.addHandler(handler)
     }
 }

@@ -98,8 +98,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         case is TrackerShutdown:
             self.machine.shutdownRequested()
         case is IdleStateHandler.IdleStateEvent:
-            // The client sent nothing for `idle_timeout`: close, unless it is waiting for an answer.
-            if self.machine.isIdle { context.close(promise: nil) }
+            // The client sent nothing for `idle_timeout`: close, unless it is waiting for an answer and reads
+            // its replies (one that does not has stopped being read, and would hold its slot forever).
+            if self.machine.isIdle || !context.channel.isWritable { context.close(promise: nil) }
             return
         case ChannelEvent.inputClosed:
             self.streamEnded = true

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Replica
+import ServerSupport
 import TandemCrypto
 import Tracker
 import Wire
@@ -51,6 +52,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     let threadPool: NIOThreadPool
     let quit: QuitSignal
     let logger: Logger
+    /// Refused admin commands are logged at most every 10 s: anyone can send them.
+    let adminRefusals = LogThrottle()
 
     /// Never the secret.
     var description: String { "TrackerEngine(seq: \(self.store.lastSeq))" }
@@ -251,8 +254,14 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         guard let nonce = session.challenge,
             Crypto.constantTimeEqual(mac, AdminProof.make(secret: self.secret, command: command, nonce: nonce))
         else {
-            self.logger.warning(
-                "refused \(command) without the cluster secret", metadata: ["conn.peer": "\(session.peerHost)"])
+            if let suppressed = self.adminRefusals.permit() {
+                self.logger.warning(
+                    "refused an admin command without the cluster secret",
+                    metadata: [
+                        "admin.command": "\(command)", "conn.peer": "\(session.peerHost)",
+                        "log.suppressed": "\(suppressed)",
+                    ])
+            }
             return .error(
                 .authFailed,
                 "\(command) needs the cluster secret: send \(command), then "

@@ -1,20 +1,21 @@
 import Cluster
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import ServerSupport
 import ServiceLifecycle
 import Wire
 
 /// The tracker's client port: binary and text clients, each served on its event loop by a
 /// ``ClientConnectionHandler``.
 ///
-/// Bounded: at most `limits.maxConnections` connections (more are closed at once), lines and frames up to the
-/// configured limits, and a connection that sends nothing for `limits.idleTimeout` is closed. A client that
-/// half-closes gets the replies to what it sent, then the connection closes. On graceful shutdown the listener
-/// closes, each connection finishes the request it is serving, answers the ones waiting `unavailable` and closes,
-/// and `run()` returns once all are closed (a client that reads none of it is cut off after
-/// ``OpenConnections/shutdownGrace``).
+/// Bounded: at most `limits.maxConnections` connections, `limits.maxConnectionsPerAddress` of them from one
+/// address (more are closed at once, and said so in the log at most every 10 s), lines and frames up to the
+/// configured limits, and a connection that sends nothing for `limits.idleTimeout` is closed (unless it waits
+/// for an answer while reading its replies). A client that half-closes gets the replies to what it sent, then
+/// the connection closes. On graceful shutdown the listener closes, each connection finishes the request it is
+/// serving, answers the ones waiting `unavailable` and closes, and `run()` returns once all are closed (a client
+/// that reads none of it is cut off after ``shutdownGrace``).
 struct TrackerServer: Service, CustomStringConvertible {
     let host: String
     let port: Int
@@ -23,11 +24,15 @@ struct TrackerServer: Service, CustomStringConvertible {
     let group: any EventLoopGroup
     let logger: Logger
 
+    /// How long a stopping connection may take to deliver its last replies before it is closed regardless.
+    static let shutdownGrace = TimeAmount.seconds(10)
+
     /// How service lifecycle logs name it: the address, and nothing of the engine (which holds the secret).
     var description: String { "TrackerServer(\(self.host):\(self.port))" }
 
     func run() async throws {
-        let connections = OpenConnections()
+        let gate = ConnectionGate(limit: self.limits.maxConnections, perAddress: self.limits.maxConnectionsPerAddress)
+        let refusals = LogThrottle()
         let budget = InputBudget(total: self.limits.maxBufferedInput)
         let (limits, engine, logger) = (self.limits, self.engine, self.logger)
         let listener = try await ServerBootstrap(group: self.group)
@@ -39,12 +44,20 @@ struct TrackerServer: Service, CustomStringConvertible {
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 << 10, high: 256 << 10))
             .childChannelInitializer { channel in
-                switch connections.admit(channel, limit: limits.maxConnections) {
+                switch gate.admit(channel) {
                 case .admitted:
                     break
-                case .full:
-                    logger.warning(
-                        "too many connections; closing a new one", metadata: ["limit": "\(limits.maxConnections)"])
+                case .full, .addressFull:
+                    if let suppressed = refusals.permit() {
+                        logger.warning(
+                            "too many connections; closing new ones",
+                            metadata: [
+                                "limit": "\(limits.maxConnections)",
+                                "limit.per_address": "\(limits.maxConnectionsPerAddress)",
+                                "conn.peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")",
+                                "log.suppressed": "\(suppressed)",
+                            ])
+                    }
                     return channel.close()
                 case .closing:
                     return channel.close()
@@ -69,53 +82,11 @@ struct TrackerServer: Service, CustomStringConvertible {
         } onGracefulShutdown: {
             listener.close(promise: nil)
         }
-        await connections.closeAll()
-    }
-}
-
-/// The open client connections: counted against the limit, and asked to finish when the tracker stops.
-final class OpenConnections: Sendable {
-    /// Whether a new connection may be served.
-    enum Admission: Equatable {
-        case admitted
-        /// `limit` connections are open already.
-        case full
-        /// The tracker is stopping.
-        case closing
+        await Self.closeAll(gate.beginClosing())
     }
 
-    /// How long a stopping connection may take to deliver its last replies before it is closed regardless.
-    static let shutdownGrace = TimeAmount.seconds(10)
-
-    private struct Registry {
-        var channels: [ObjectIdentifier: any Channel] = [:]
-        var closing = false
-    }
-
-    private let registry = NIOLockedValueBox(Registry())
-
-    /// Registers `channel` unless `limit` connections are open already or the tracker is stopping.
-    func admit(_ channel: any Channel, limit: Int) -> Admission {
-        let admission = self.registry.withLockedValue { registry -> Admission in
-            if registry.closing { return .closing }
-            guard registry.channels.count < limit else { return .full }
-            registry.channels[ObjectIdentifier(channel)] = channel
-            return .admitted
-        }
-        if admission == .admitted {
-            channel.closeFuture.whenComplete { _ in
-                _ = self.registry.withLockedValue { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
-            }
-        }
-        return admission
-    }
-
-    /// Refuses new connections, asks every open one to finish and close, and waits until all have closed.
-    func closeAll() async {
-        let open = self.registry.withLockedValue { registry in
-            registry.closing = true
-            return Array(registry.channels.values)
-        }
+    /// Asks every connection to finish and close, and waits until all have closed.
+    private static func closeAll(_ open: [any Channel]) async {
         for channel in open {
             channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(TrackerShutdown()) }
             let cutOff = channel.eventLoop.scheduleTask(in: Self.shutdownGrace) { channel.close(promise: nil) }
