@@ -7,6 +7,11 @@ enum NameRules {
     static let fileNameRule =
         "file names are names, not paths: 1 to 255 UTF-8 bytes, not . or .., "
         + "without / \\ | : , or control characters"
+    /// The rule for what a new file name may not show, as error messages state it.
+    static let fileNameDisplayRule =
+        "file names may not hold C1 control characters (U+0080 to U+009F), line or paragraph separators "
+        + "(U+2028, U+2029) or bidirectional controls (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), "
+        + "which would make a listing show another name than the file's"
     /// The rule for passwords, as error messages state it.
     static let passwordRule = "passwords are 1 to 1024 bytes"
 
@@ -37,6 +42,20 @@ enum NameRules {
                 false
             default:
                 true
+            }
+        }
+    }
+
+    /// Whether `name` shows as what it is: no C1 control, line or paragraph separator, or bidirectional control,
+    /// which would break a listing's lines or make it read as another name (`report\u{202E}fdp.exe`).
+    ///
+    /// Checked when a file is first shared (``TrackerState/prepare(_:context:)``), not when ops are applied: a log
+    /// written before the rule may hold such names, and replaying it must give the same state on both trackers.
+    static func isDisplaySafe(_ name: String) -> Bool {
+        name.unicodeScalars.allSatisfy { scalar in
+            switch scalar.value {
+            case 0x80...0x9F, 0x2028, 0x2029, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: false
+            default: true
             }
         }
     }

@@ -56,6 +56,7 @@ struct Refusal: Error, Hashable, Sendable {
     // MARK: Files and seeders
 
     static let invalidFileName = Refusal(.invalid, NameRules.fileNameRule)
+    static let misleadingFileName = Refusal(.invalid, NameRules.fileNameDisplayRule)
     static let invalidPort = Refusal(.invalid, "ports are 1 to 65535")
 
     static func peerNotAdmitted(_ user: String, group: String) -> Refusal {

@@ -56,6 +56,7 @@ extension TrackerState {
             let owner = try self.session(of: context).user
             return try self.write(.acceptRequest(group: group, owner: owner, user: user))
         case .uploadFile(let group, let name, let size, let pieceHashes, let port):
+            guard NameRules.isDisplaySafe(name) else { throw .misleadingFileName }
             let seeder = try Seeder(user: self.session(of: context).user, host: context.peerHost, port: port)
             let op = TrackerOp.addFile(group: group, name: name, size: size, pieceHashes: pieceHashes, seeder: seeder)
             return try self.write(op)

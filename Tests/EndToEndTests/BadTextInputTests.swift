@@ -148,6 +148,18 @@ struct BadTextInputTests {
         #expect(idle.count == 300)
     }
 
+    /// Names that would show as another name in a listing (a bidirectional override, a C1 control, a line
+    /// separator) are refused. Before the fix they were registered as they were.
+    @Test func fileNamesThatShowAsAnotherNameAreRefused() throws {
+        let world = try World()
+        for name in ["report\u{202E}fdp.exe", "a\u{85}b", "a\u{2028}b", "a\u{2066}b"] {
+            let reply = try world.alice.request("UPLOAD_FILE|g|\(name)|0||7001")
+            #expect(reply.hasPrefix("ERR|invalid|file names may not hold C1 control characters"), "\(reply)")
+        }
+        #expect(try world.alice.request("LIST_FILES|g") == "OK")
+        #expect(try world.alice.request("UPLOAD_FILE|g|r\u{E9}sum\u{E9}.txt|0||7001").hasPrefix("OK"))
+    }
+
     @Test func quitWithoutTheSecretIsRefused() throws {
         let world = try World()
         let intruder = try LineSocket(port: world.port)

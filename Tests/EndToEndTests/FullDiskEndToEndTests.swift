@@ -53,6 +53,40 @@ struct FullDiskEndToEndTests {
         #expect(restored.split(separator: "|").count == acknowledged.count + 2, "every acknowledged write survives")
     }
 
+    /// A text session ends with its connection even when the disk is full as it closes: the close is retried
+    /// until it is logged. Before the fix, it was tried once, and the session outlived its connection.
+    @Test func aTextSessionClosedOnAFullDiskEndsOnceSpaceIsFreed() throws {
+        let cluster = try TestCluster()
+        let dataDir = cluster.directory.appendingPathComponent("data/t1")
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        let mount = try TmpfsMount(at: dataDir.path, options: "size=256k")
+        defer {
+            _ = try? cluster.stop()
+            mount.unmount()
+        }
+        try cluster.start()
+        var client: LineSocket? = try LineSocket(port: cluster.clientPorts["t1"]!)
+        #expect(try client?.request("CREATE_USER|ivy|pw") == "OK")
+        let login = try #require(try client?.request("LOGIN|ivy|pw"))
+        let token = String(try #require(login.split(separator: "|").last))
+
+        let filler = dataDir.appendingPathComponent("filler")
+        try Data(count: max(0, try Self.freeBytes(dataDir.path) - 8192)).write(to: filler)
+        for index in 0..<10_000 where try client?.request("CREATE_GROUP|full\(index)") != "OK" { break }
+        client = nil
+        _ = try eventually("the tracker to find it cannot end the session yet") {
+            cluster.log("t1").contains("could not end a session with its connection") ? true : nil
+        }
+        let other = try LineSocket(port: cluster.clientPorts["t1"]!)
+        #expect(try other.request("RESUME|\(token)") == "OK|ivy", "the session is still open while the disk is full")
+
+        try FileManager.default.removeItem(at: filler)
+        _ = try eventually("the session to end once space is freed") { () -> Bool? in
+            let probe = try LineSocket(port: cluster.clientPorts["t1"]!)
+            return try probe.request("RESUME|\(token)").hasPrefix("ERR|not_found|") ? true : nil
+        }
+    }
+
     static func freeBytes(_ path: String) throws -> Int {
         var stats = statvfs()
         guard statvfs(path, &stats) == 0 else { throw SocketError(description: "statvfs \(path) failed") }

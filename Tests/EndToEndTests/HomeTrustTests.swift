@@ -79,5 +79,8 @@ import Testing
         #expect(FileManager.default.contents(atPath: state + "/shares.json").map { $0.count > 0 } == true)
         let attributes = try FileManager.default.attributesOfItem(atPath: state)
         #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o077 } == 0, "the state directory is private")
+        #expect(
+            (try? FileManager.default.attributesOfItem(atPath: state + "/peer.sock"))?[.type] as? FileAttributeType
+                == .typeSocket, "and the control socket is bound in it")
     }
 }

@@ -23,9 +23,22 @@ extension Rule {
         String(repeating: "n", count: 256), String(repeating: "é", count: 128),
     ]
 
+    /// Names that would show as something else: C1 controls, separators, bidirectional controls.
+    static let misleadingFileNames = [
+        "a\u{85}b", "a\u{9F}b", "a\u{2028}b", "a\u{2029}b", "report\u{202E}fdp.exe", "a\u{202A}b", "a\u{2066}b",
+        "a\u{2069}b", "a\u{200E}b", "a\u{200F}b", "a\u{61C}b",
+    ]
+
     static let uploads: [Rule] =
         Self.badFileNames.map { name in
             .refuse("file name \(name.debugDescription)", "alice#1", Self.upload(name), .invalid, Self.fileNameRule)
+        }
+        + Self.misleadingFileNames.map { name in
+            .refuse(
+                "file name \(name.debugDescription)", "alice#1", Self.upload(name), .invalid,
+                "file names may not hold C1 control characters (U+0080 to U+009F), line or paragraph separators "
+                    + "(U+2028, U+2029) or bidirectional controls (U+061C, U+200E, U+200F, U+202A to U+202E, "
+                    + "U+2066 to U+2069), which would make a listing show another name than the file's")
         } + [
             .refuse(
                 "UPLOAD_FILE to an unknown group", "alice#1", Self.upload("x", group: "zz"), .notFound,

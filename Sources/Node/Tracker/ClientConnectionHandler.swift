@@ -113,7 +113,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // With a request in flight (a LOGIN, say), the session ends once that request has settled it.
-        if self.machine.channelClosed() { self.engine.connectionClosed(self.session) }
+        if self.machine.channelClosed() { self.engine.connectionClosed(self.session, on: context.eventLoop) }
         self.inbound = ByteBuffer()
         self.budget.release(self.reserved)
         self.reserved = 0
@@ -201,7 +201,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     }
                     self.machine.finished()
                     if self.machine.isClosed {
-                        self.engine.connectionClosed(self.session)
+                        self.engine.connectionClosed(self.session, on: context.eventLoop)
                         return
                     }
                     self.write(.reply(format, requestID: requestID, reply), context: context)

@@ -153,10 +153,31 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         return fields
     }
 
-    /// Ends a session that lives only as long as its connection.
-    func connectionClosed(_ session: ConnectionSession) {
+    /// How long the first retry of a session close that could not be logged waits; each next one waits twice as
+    /// long, up to ``sessionCloseRetryLimit``.
+    static let sessionCloseRetryDelay = TimeAmount.milliseconds(250)
+    static let sessionCloseRetryLimit = TimeAmount.seconds(10)
+
+    /// Ends a session that lives only as long as its connection. A close that cannot be logged now (a full disk,
+    /// a failover) is retried on `loop` until it is, or the tracker stops: a text session must not outlive its
+    /// connection.
+    func connectionClosed(_ session: ConnectionSession, on loop: any EventLoop) {
         guard session.endsWithConnection, let token = session.token else { return }
-        self.store.propose(Self.stamped(.closeSession(token: token))) { _ in }
+        self.closeSession(token, on: loop, retryingAfter: Self.sessionCloseRetryDelay)
+    }
+
+    private func closeSession(_ token: String, on loop: any EventLoop, retryingAfter delay: TimeAmount) {
+        self.store.propose(Self.stamped(.closeSession(token: token))) { [self] result in
+            guard case .failure(let error) = result, error != .closed else { return }
+            if delay == Self.sessionCloseRetryDelay {
+                self.logger.warning(
+                    "could not end a session with its connection; retrying", metadata: ["error": "\(error)"])
+            }
+            loop.scheduleTask(in: delay) {
+                self.closeSession(
+                    token, on: loop, retryingAfter: min(delay * 2, Self.sessionCloseRetryLimit))
+            }
+        }
     }
 
     /// `op` stamped with this tracker's clock, for `tandemctl log`.
