@@ -41,6 +41,12 @@ final class Download: @unchecked Sendable {
     private var links: [PeerID: PeerLink] = [:]
     private var connecting: [PeerAddress: PeerID] = [:]
     private var banned: Set<PeerAddress> = []
+    /// Where peers may be found, and when to dial them: bounded, whatever serving peers say.
+    private var candidates = PeerCandidates<PeerAddress>()
+    /// Addresses that could not be reached, logged once each.
+    private var unreachable: Set<PeerAddress> = []
+    /// Serving peers whose peer lists were cut, logged once each.
+    private var overlong: Set<PeerID> = []
     private var nextPeer: PeerID = 1
     private var state = "downloading"
     private var message: String?
@@ -168,7 +174,7 @@ final class Download: @unchecked Sendable {
             self.message = nil
         }
         self.perform(self.core.peerJoined(peer, has: has, now: self.now))
-        self.discovered(peers)
+        self.exchanged(peers, from: peer)
     }
 
     func linkHas(_ peer: PeerID, piece: Int) {
@@ -206,6 +212,7 @@ final class Download: @unchecked Sendable {
     func linkClosed(_ peer: PeerID) {
         guard let link = self.links.removeValue(forKey: peer) else { return }
         self.connecting[link.address] = nil
+        self.candidates.failed(link.address, now: self.now)
         self.perform(self.core.peerLeft(peer, now: self.now))
     }
 
@@ -213,9 +220,25 @@ final class Download: @unchecked Sendable {
         self.fail(error.description + "; the part file keeps the verified pieces: run the download again to resume")
     }
 
-    /// Addresses learnt from a serving peer: connects to the new ones.
-    func discovered(_ peers: [PeerAddress]) {
-        for address in peers { self.connect(to: address) }
+    /// Addresses serving peer `peer` named (peer exchange): kept within the bounds of ``PeerCandidates``, and
+    /// dialed a few at a time.
+    func exchanged(_ addresses: [PeerAddress], from peer: PeerID) {
+        let dropped = self.candidates.exchanged(addresses, from: peer)
+        if dropped > 0, self.overlong.insert(peer).inserted, let link = self.links[peer] {
+            self.environment.logger.warning(
+                "a serving peer named more peers than a download takes from one; ignoring the rest",
+                metadata: [
+                    "peer.address": "\(link.address.host):\(link.address.port)", "download.name": "\(self.record.name)",
+                    "peer.limit": "\(self.candidates.policy.perSource)", "peers.dropped": "\(dropped)",
+                ])
+        }
+        self.dialMore()
+    }
+
+    /// Dials the candidates that are due, as many as may be dialed at once.
+    private func dialMore() {
+        guard self.state != "failed", !self.core.isComplete else { return }
+        for address in self.candidates.nextToDial(now: self.now) { self.connect(to: address) }
     }
 
     // MARK: Actions
@@ -230,6 +253,7 @@ final class Download: @unchecked Sendable {
             case .drop(let peer, let reason):
                 guard let link = self.links.removeValue(forKey: peer) else { continue }
                 self.connecting[link.address] = nil
+                self.candidates.failed(link.address, now: self.now)
                 let who = "\(link.address.host):\(link.address.port)"
                 switch reason {
                 case .timedOut:
@@ -237,6 +261,7 @@ final class Download: @unchecked Sendable {
                         "dropped \(who) for \(self.record.name): no data within the peer timeout")
                 case .badPieces(let count):
                     self.banned.insert(link.address)
+                    self.candidates.forget(link.address)
                     self.environment.logger.warning(
                         "dropped and banned \(who) for \(self.record.name): \(count) pieces failed their SHA1")
                 }
@@ -262,9 +287,10 @@ final class Download: @unchecked Sendable {
     // MARK: Peers
 
     private func connect(to address: PeerAddress) {
-        guard !self.banned.contains(address), self.connecting[address] == nil, self.state != "failed",
-            !self.core.isComplete
-        else { return }
+        guard !self.banned.contains(address), self.connecting[address] == nil else {
+            self.candidates.forget(address)
+            return
+        }
         let id = self.nextPeer
         self.nextPeer += 1
         self.connecting[address] = id
@@ -289,11 +315,20 @@ final class Download: @unchecked Sendable {
                 switch result {
                 case .success:
                     self.links[id] = loopBound.value
+                    self.candidates.connected(address)
                 case .failure(let error):
                     self.connecting[address] = nil
-                    self.environment.logger.info(
-                        "cannot reach \(address.host):\(address.port) for \(self.record.name): \(error)")
+                    self.candidates.failed(address, now: self.now)
+                    if self.unreachable.insert(address).inserted {
+                        self.environment.logger.info(
+                            "cannot reach a peer; trying again later, with a growing back-off",
+                            metadata: [
+                                "peer.address": "\(address.host):\(address.port)",
+                                "download.name": "\(self.record.name)", "error": "\(error)",
+                            ])
+                    }
                     if self.links.isEmpty { self.waitForSeeders() }
+                    self.dialMore()
                 }
             }
     }
@@ -323,7 +358,8 @@ final class Download: @unchecked Sendable {
                     self.message = "no seeder is registered for \(record.name); waiting for one"
                     self.waitForSeeders()
                 }
-                self.discovered(seeders)
+                self.candidates.listedByTracker(seeders)
+                self.dialMore()
             case .failure(let error):
                 self.message = "cannot ask the tracker for seeders: \(error)"
                 if self.links.isEmpty { self.waitForSeeders() }
@@ -339,6 +375,7 @@ final class Download: @unchecked Sendable {
 
     private func tick() {
         self.perform(self.core.tick(now: self.now))
+        self.dialMore()
         self.samples.append((self.now, self.verifiedBytes))
         self.samples.removeAll { self.now - $0.0 > .seconds(5) }
         if self.haveDirty { self.saveHave() }

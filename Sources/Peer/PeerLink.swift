@@ -142,7 +142,7 @@ final class PeerLink: ChannelInboundHandler {
         case .have(let piece):
             self.download.linkHas(self.id, piece: Int(piece))
         case .peers(let peers):
-            self.download.discovered(peers)
+            self.download.exchanged(peers, from: self.id)
         case .rejected(let range, _, _):
             self.download.linkLacks(self.id, piece: Int(range.piece))
         case .error(let code, let message):

@@ -8,9 +8,11 @@ import Glibc
 #endif
 
 /// A peer that misbehaves on purpose, for the downloader's tests: it admits anyone, says it has every piece
-/// of `path`, and answers requests as `behavior` says.
+/// of `path`, names `peers` in its welcome, and answers requests as `behavior` says.
 public final class FakeSeeder: Sendable {
     public enum Behavior: Sendable {
+        /// Every piece as it is: for a seeder whose lie is elsewhere (its peer list).
+        case honest
         /// Every piece's bytes arrive with each byte flipped: the right length, the wrong SHA1.
         case corrupt
         /// The first `pieces` requests get good data; the rest get nothing, on open connections.
@@ -25,6 +27,7 @@ public final class FakeSeeder: Sendable {
     private let path: String
     private let pieceSize: Int
     private let behavior: Behavior
+    private let peers: [PeerAddress]
     private let requests = Atomic<Int>(0)
     private let connections = Mutex<[Int32]>([])
 
@@ -32,7 +35,7 @@ public final class FakeSeeder: Sendable {
     public var requestCount: Int { self.requests.load(ordering: .relaxed) }
 
     /// Listens on 127.0.0.1 and a free port, serving `path` in pieces of `pieceSize` bytes.
-    public init(path: String, pieceSize: Int, behavior: Behavior) throws {
+    public init(path: String, pieceSize: Int, behavior: Behavior, peers: [PeerAddress] = []) throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -49,6 +52,7 @@ public final class FakeSeeder: Sendable {
         self.path = path
         self.pieceSize = pieceSize
         self.behavior = behavior
+        self.peers = peers
         Thread.detachNewThread { self.acceptLoop() }
     }
 
@@ -77,7 +81,7 @@ public final class FakeSeeder: Sendable {
         var welcome = ByteBuffer()
         var bitfield = [UInt8](repeating: 0xFF, count: (pieces + 7) / 8)
         if pieces % 8 != 0 { bitfield[bitfield.count - 1] = 0xFF << (8 - pieces % 8) }
-        welcome.writePeerReply(.welcome(PeerWelcome(bitfield: bitfield, peers: [])))
+        welcome.writePeerReply(.welcome(PeerWelcome(bitfield: bitfield, peers: self.peers)))
         guard socket.send(Array(welcome.readableBytesView)) else { return }
         var stalled = false
         while let frame = try? self.readFrame(socket) {
@@ -93,7 +97,7 @@ public final class FakeSeeder: Sendable {
                 data = data.map { ~$0 }
             case .stallAfter(let count) where served > count:
                 continue
-            case .stallAfter:
+            case .stallAfter, .honest:
                 break
             case .halfThenStall:
                 data = Array(data.prefix(data.count / 2))
