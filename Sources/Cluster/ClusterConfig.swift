@@ -25,13 +25,17 @@ public struct ClusterConfig: Hashable, Sendable {
     public var metricsPort: Int?
     /// How peer daemons download.
     public var swarm: SwarmConfig
+    /// How much one user may create.
+    public var quotas: QuotasConfig
 
     /// Creates a configuration from its parts; the optional sections take their documented defaults.
     public init(
         name: String, pieceSize: Int, secretFile: String, trackers: [TrackerConfig],
         replication: ReplicationConfig = ReplicationConfig(), limits: LimitsConfig = LimitsConfig(),
-        storage: StorageConfig = StorageConfig(), metricsPort: Int? = nil, swarm: SwarmConfig = SwarmConfig()
+        storage: StorageConfig = StorageConfig(), metricsPort: Int? = nil, swarm: SwarmConfig = SwarmConfig(),
+        quotas: QuotasConfig = QuotasConfig()
     ) {
+        self.quotas = quotas
         self.name = name
         self.pieceSize = pieceSize
         self.secretFile = secretFile

@@ -11,7 +11,7 @@ struct ClusterConfigParser {
 
     func parse(root: ConfigNode) throws(ClusterConfigError) -> ClusterConfig {
         let top = try root.mapping(allowed: [
-            "cluster", "trackers", "replication", "limits", "storage", "metrics", "swarm",
+            "cluster", "trackers", "replication", "limits", "storage", "metrics", "swarm", "quotas",
         ])
 
         let cluster = try top.required("cluster").mapping(allowed: ["name", "piece_size", "secret_file"])
@@ -29,11 +29,29 @@ struct ClusterConfigParser {
         let storage = try self.storage(top)
         let metricsPort = try self.metricsPort(top)
         let swarm = try self.swarm(top)
+        let quotas = try self.quotas(top)
 
         try PortPlan(trackers: trackers, metricsPort: metricsPort).check()
         return ClusterConfig(
             name: name, pieceSize: pieceSize, secretFile: secretFile, trackers: trackers.map(\.config),
-            replication: replication, limits: limits, storage: storage, metricsPort: metricsPort?.port, swarm: swarm)
+            replication: replication, limits: limits, storage: storage, metricsPort: metricsPort?.port, swarm: swarm,
+            quotas: quotas)
+    }
+
+    private func quotas(_ top: ConfigMapping) throws(ClusterConfigError) -> QuotasConfig {
+        var quotas = QuotasConfig()
+        let keys = ["users_per_address_per_hour", "groups_per_user", "files_per_user", "metadata_per_user"]
+        guard let section = try top.section("quotas", allowed: keys) else { return quotas }
+        let counts = 1...1_000_000_000
+        if let node = section.optional("users_per_address_per_hour") {
+            quotas.usersPerAddressPerHour = try node.integer(in: counts)
+        }
+        if let node = section.optional("groups_per_user") { quotas.groupsPerUser = try node.integer(in: counts) }
+        if let node = section.optional("files_per_user") { quotas.filesPerUser = try node.integer(in: counts) }
+        if let node = section.optional("metadata_per_user") {
+            quotas.metadataPerUser = try node.size(in: 1...(1 << 50))
+        }
+        return quotas
     }
 
     private func trackers(_ node: ConfigNode) throws(ClusterConfigError) -> [ParsedTracker] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Replica
@@ -91,8 +92,13 @@ extension Tandemd {
             let threadPool = NIOThreadPool(numberOfThreads: 2)
             threadPool.start()
             let quit = QuitSignal()
+            let quotas = cluster.quotas
             let engine = TrackerEngine(
-                store: store, trackerID: tracker.id, secret: secret, threadPool: threadPool, quit: quit, logger: logger)
+                store: store, trackerID: tracker.id, secret: secret, threadPool: threadPool, quit: quit, logger: logger,
+                quotas: Quotas(
+                    groupsPerUser: quotas.groupsPerUser, filesPerUser: quotas.filesPerUser,
+                    metadataPerUser: quotas.metadataPerUser),
+                registrations: NIOLockedValueBox(RegistrationWindow(limit: quotas.usersPerAddressPerHour)))
             let server = TrackerServer(
                 host: tracker.host, port: tracker.clientPort, limits: cluster.limits, engine: engine,
                 group: eventLoops, logger: logger)

@@ -6,11 +6,14 @@ public struct RequestContext: Hashable, Sendable {
     public var session: String?
     /// The peer's address as the tracker sees it; uploads and new seeders register it with their port.
     public var peerHost: String
+    /// What each user may hold, from cluster.yaml.
+    public var quotas: Quotas
 
-    /// Describes a connection by its session token and the peer's address.
-    public init(session: String?, peerHost: String) {
+    /// Describes a connection by its session token and the peer's address, under `quotas`.
+    public init(session: String?, peerHost: String, quotas: Quotas = Quotas()) {
         self.session = session
         self.peerHost = peerHost
+        self.quotas = quotas
     }
 }
 

@@ -35,6 +35,12 @@ struct Refusal: Error, Hashable, Sendable {
     static func userExists(_ user: String) -> Refusal { Refusal(.exists, "user \(user) exists already") }
     static func noUser(_ user: String) -> Refusal { Refusal(.notFound, "no user named \(user)") }
 
+    // MARK: Quotas
+
+    static func quota(_ what: String, fix: String) -> Refusal {
+        Refusal(.quotaExceeded, "\(what); \(fix), or ask the operator to raise the quota")
+    }
+
     // MARK: Groups
 
     static let invalidGroupName = Refusal(.invalid, "group names are " + NameRules.accountNameRule)

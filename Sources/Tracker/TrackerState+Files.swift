@@ -89,8 +89,9 @@ extension TrackerState {
     mutating func performAddFile(
         _ group: String, name: String, size: UInt64, pieceHashes: PieceHashes, seeder: Seeder
     ) -> Reply {
-        let file = FileRecord(size: size, pieceHashes: pieceHashes, seeders: [seeder])
+        let file = FileRecord(size: size, pieceHashes: pieceHashes, seeders: [seeder], registrant: seeder.user)
         self.groups[group]?.files[name] = file
+        self.charge(file, named: name)
         return .fileID(file.fileID)
     }
 
@@ -105,16 +106,16 @@ extension TrackerState {
     }
 
     mutating func performRemoveSeeder(_ group: String, name: String, user: String) -> Reply {
-        self.groups[group]?.removeSeeder(user, fromFile: name)
+        if let removed = self.groups[group]?.removeSeeder(user, fromFile: name) { self.release(removed, named: name) }
         return .ok
     }
 }
 
 extension TrackerState.FileRecord {
     /// A file record whose id is derived from its piece hashes.
-    init(size: UInt64, pieceHashes: PieceHashes, seeders: [Seeder]) {
+    init(size: UInt64, pieceHashes: PieceHashes, seeders: [Seeder], registrant: String) {
         self.init(
-            size: size, pieceHashes: pieceHashes, fileID: Hex.encode(Crypto.sha1(pieceHashes.bytes)), seeders: seeders
-        )
+            size: size, pieceHashes: pieceHashes, fileID: Hex.encode(Crypto.sha1(pieceHashes.bytes)), seeders: seeders,
+            registrant: registrant)
     }
 }

@@ -63,6 +63,8 @@ extension TrackerState {
 
     mutating func performCreateGroup(_ group: String, owner: String) -> Reply {
         self.groups[group] = GroupRecord(owner: owner)
+        self.usage[owner, default: Usage()].groups += 1
+        self.dropEmptyUsage(of: owner)
         return .ok
     }
 
@@ -76,9 +78,13 @@ extension TrackerState {
     mutating func performLeaveGroup(_ group: String, user: String) -> Reply {
         switch self.groups[group]?.membership(of: user) {
         case .owner:
-            self.groups[group] = nil
+            if let dissolved = self.groups.removeValue(forKey: group) {
+                self.usage[user, default: Usage()].groups -= 1
+                self.dropEmptyUsage(of: user)
+                for (name, file) in dissolved.files { self.release(file, named: name) }
+            }
         case .member:
-            self.groups[group]?.removeMember(user)
+            for (name, file) in self.groups[group]?.removeMember(user) ?? [] { self.release(file, named: name) }
         case .pending:
             self.groups[group]?.requests.removeAll { $0 == user }
         case .some(.none), nil:
@@ -95,20 +101,19 @@ extension TrackerState {
 }
 
 extension TrackerState.GroupRecord {
-    /// Removes `user` from the members and from the seeders of every file; files left without a seeder go.
-    mutating func removeMember(_ user: String) {
+    /// Removes `user` from the members and from the seeders of every file; files left without a seeder go, and
+    /// are returned by name.
+    mutating func removeMember(_ user: String) -> [(String, TrackerState.FileRecord)] {
         self.members.remove(user)
         let seeded = self.files.compactMap { name, file in file.seeders.contains { $0.user == user } ? name : nil }
-        for name in seeded {
-            self.removeSeeder(user, fromFile: name)
-        }
+        return seeded.compactMap { name in self.removeSeeder(user, fromFile: name).map { (name, $0) } }
     }
 
-    /// Removes `user` from the seeders of file `name`, and the file itself when nobody seeds it any more.
-    mutating func removeSeeder(_ user: String, fromFile name: String) {
+    /// Removes `user` from the seeders of file `name`, and the file itself when nobody seeds it any more, which it
+    /// returns.
+    mutating func removeSeeder(_ user: String, fromFile name: String) -> TrackerState.FileRecord? {
         self.files[name]?.seeders.removeAll { $0.user == user }
-        if self.files[name]?.seeders.isEmpty == true {
-            self.files[name] = nil
-        }
+        guard self.files[name]?.seeders.isEmpty == true else { return nil }
+        return self.files.removeValue(forKey: name)
     }
 }

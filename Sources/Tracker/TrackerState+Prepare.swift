@@ -43,7 +43,9 @@ extension TrackerState {
         case .whoami:
             return try .reply(.user(self.session(of: context).user))
         case .createGroup(let group):
-            return try self.write(.createGroup(group: group, owner: self.session(of: context).user))
+            let owner = try self.session(of: context).user
+            try self.checkGroupQuota(of: owner, quotas: context.quotas)
+            return try self.write(.createGroup(group: group, owner: owner))
         case .joinGroup(let group):
             return try self.write(.requestJoin(group: group, user: self.session(of: context).user))
         case .leaveGroup(let group):
@@ -59,7 +61,10 @@ extension TrackerState {
             guard NameRules.isDisplaySafe(name) else { throw .misleadingFileName }
             let seeder = try Seeder(user: self.session(of: context).user, host: context.peerHost, port: port)
             let op = TrackerOp.addFile(group: group, name: name, size: size, pieceHashes: pieceHashes, seeder: seeder)
-            return try self.write(op)
+            try self.check(op)
+            try self.checkFileQuota(
+                of: seeder.user, metadataBytes: pieceHashes.bytes.count + name.utf8.count, quotas: context.quotas)
+            return .write(op)
         case .listFiles(let group):
             return try .reply(self.listFiles(group, user: self.session(of: context).user))
         case .downloadFile(let group, let name):

@@ -5,21 +5,23 @@ import Wire
 /// of `ByteBuffer+TrackerCodec.swift`:
 ///
 /// ```
-/// format: UInt8 = 3 (2 is read too: its replies have no digest; and 1: it has no retries section)
+/// format: UInt8 = 3 (2 is read too: its files have no registrant, its replies no digest; and 1: it has no
+///     retries section either)
 /// pieceSize: UInt32
 /// users: count, then per user, sorted by name:
 ///     name, password (salt, hash, iterations), sessions: count + tokens, oldest first
 /// groups: count, then per group, sorted by name:
 ///     name, owner, members: count + names, sorted, requests: count + names, in arrival order,
 ///     files: count, then per file, sorted by name:
-///         name, size: UInt64, piece hashes, seeders: count + seeders, in arrival order
+///         name, size: UInt64, piece hashes, seeders: count + seeders, in arrival order, registrant (format 3)
 /// retries: retryClock: UInt64, count, then per client, sorted by id:
 ///     client: UInt64, lastHeard: UInt64, replies: count, then per reply, oldest first:
 ///         request: UInt64, digest (byte string), reply (kind byte, then its fields as in a reply frame)
 /// ```
 ///
-/// Names are sorted so that equal states give equal bytes on both trackers. File ids and the session index are not
-/// stored; decoding derives them. Decoding checks the invariants listed on ``TrackerState``.
+/// Names are sorted so that equal states give equal bytes on both trackers. File ids, the session index and the
+/// usage table are not stored; decoding derives them. A file of a format-2 snapshot is charged to its first
+/// seeder. Decoding checks the invariants listed on ``TrackerState``.
 extension TrackerState {
     /// The snapshot format this version writes and reads.
     static let snapshotFormat: UInt8 = 3
@@ -68,7 +70,8 @@ extension TrackerState {
         guard pieceSize > 0 else { throw .inconsistentSnapshot("the piece size is 0") }
         var state = TrackerState(pieceSize: pieceSize)
         try state.readUsers(from: &buffer)
-        try state.readGroups(from: &buffer)
+        try state.readGroups(from: &buffer, registrants: format >= 3)
+        state.rebuildUsage()
         if format >= 2 { try state.readRetries(from: &buffer, digests: format >= 3) }
         guard buffer.readableBytes == 0 else { throw .trailingBytes(buffer.readableBytes) }
         return state
@@ -132,13 +135,13 @@ extension TrackerState {
         }
     }
 
-    private mutating func readGroups(from buffer: inout ByteBuffer) throws(TrackerCodecError) {
+    private mutating func readGroups(from buffer: inout ByteBuffer, registrants: Bool) throws(TrackerCodecError) {
         // A group takes at least a name, an owner and three counts.
         let count = try buffer.readTrackerCount(minimumElementSize: 2 * ByteBuffer.minimumStringSize + 12)
         self.groups.reserveCapacity(count)
         for _ in 0..<count {
             let name = try buffer.readTrackerString()
-            let group = try GroupRecord.decode(from: &buffer, name: name, users: self.users)
+            let group = try GroupRecord.decode(from: &buffer, name: name, users: self.users, registrants: registrants)
             guard self.groups.updateValue(group, forKey: name) == nil else {
                 throw .inconsistentSnapshot("group \(name) appears twice")
             }
@@ -167,12 +170,13 @@ extension TrackerState.GroupRecord {
             for seeder in file.seeders {
                 buffer.writeSeeder(seeder)
             }
+            buffer.writeTrackerString(file.registrant)
         }
     }
 
     /// Reads the group called `name` from a snapshot, checking that everyone it names is one of `users`.
     fileprivate static func decode(
-        from buffer: inout ByteBuffer, name: String, users: [String: TrackerState.UserRecord]
+        from buffer: inout ByteBuffer, name: String, users: [String: TrackerState.UserRecord], registrants: Bool
     ) throws(TrackerCodecError) -> Self {
         let owner = try buffer.readTrackerString()
         guard users[owner] != nil else { throw .inconsistentSnapshot("group \(name): owner \(owner) is no user") }
@@ -197,7 +201,8 @@ extension TrackerState.GroupRecord {
         let fileCount = try buffer.readTrackerCount(minimumElementSize: 2 * ByteBuffer.minimumStringSize + 12)
         for _ in 0..<fileCount {
             let fileName = try buffer.readTrackerString()
-            let file = try group.decodeFile(from: &buffer, group: name, name: fileName)
+            let file = try group.decodeFile(
+                from: &buffer, group: name, name: fileName, registrant: registrants ? users : nil)
             guard group.files.updateValue(file, forKey: fileName) == nil else {
                 throw .inconsistentSnapshot("group \(name): file \(fileName) appears twice")
             }
@@ -205,9 +210,10 @@ extension TrackerState.GroupRecord {
         return group
     }
 
-    /// Reads file `name` of this group from a snapshot, checking that its seeders are members, each once.
+    /// Reads file `name` of this group from a snapshot, checking that its seeders are members, each once; and,
+    /// when the format has them, its registrant, who must be one of `users`.
     private func decodeFile(
-        from buffer: inout ByteBuffer, group: String, name: String
+        from buffer: inout ByteBuffer, group: String, name: String, registrant users: [String: TrackerState.UserRecord]?
     ) throws(TrackerCodecError) -> TrackerState.FileRecord {
         let size = try buffer.readTrackerInteger(as: UInt64.self)
         let pieceHashes = try buffer.readPieceHashes()
@@ -223,6 +229,13 @@ extension TrackerState.GroupRecord {
             }
             seeders.append(seeder)
         }
-        return TrackerState.FileRecord(size: size, pieceHashes: pieceHashes, seeders: seeders)
+        var registrant = seeders[0].user
+        if let users {
+            registrant = try buffer.readTrackerString()
+            guard users[registrant] != nil else {
+                throw .inconsistentSnapshot("group \(group): the registrant \(registrant) of \(name) is no user")
+            }
+        }
+        return TrackerState.FileRecord(size: size, pieceHashes: pieceHashes, seeders: seeders, registrant: registrant)
     }
 }

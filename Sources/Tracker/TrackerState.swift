@@ -14,7 +14,8 @@ import Wire
 /// - a group's owner, members and requesters are known users; the owner is not in `members`, and nobody with a
 ///   pending request is a member;
 /// - every file has at least one seeder, each seeder's user is the owner or a member of the file's group, and a
-///   user seeds a file at most once.
+///   user seeds a file at most once; its registrant is a known user;
+/// - ``usage`` counts, for each user, the groups they own and the files they registered.
 public struct TrackerState: Hashable, Sendable, StateMachine {
     /// The changes this state machine logs.
     public typealias Op = TrackerOp
@@ -69,6 +70,19 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
         var fileID: String
         /// The peers serving the file, in arrival order, one per user.
         var seeders: [Seeder]
+        /// The user who registered the file, charged for it while it exists (``Usage``).
+        var registrant: String
+
+        /// What the file's metadata costs its registrant: its piece hashes and its name.
+        func metadataBytes(name: String) -> Int { self.pieceHashes.bytes.count + name.utf8.count }
+    }
+
+    /// What a user holds, counted against ``Quotas``: groups owned, and files registered with their metadata.
+    /// Derived from the groups (kept in step by every op, rebuilt when a snapshot is decoded), never logged.
+    struct Usage: Hashable, Sendable {
+        var groups = 0
+        var files = 0
+        var metadataBytes = 0
     }
 
     /// The size of every piece in bytes, from `cluster.yaml`.
@@ -83,6 +97,8 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
     var retries: [UInt64: ClientReplies] = [:]
     /// Counts remembered replies; orders clients by when they were last heard.
     var retryClock: UInt64 = 0
+    /// What each user holds (`TrackerState+Quotas.swift`); a user holding nothing has no entry.
+    var usage: [String: Usage] = [:]
 
     /// An empty tracker: no users, no groups.
     ///

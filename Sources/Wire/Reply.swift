@@ -153,6 +153,8 @@ public enum ErrorCode: String, Hashable, Sendable, CaseIterable {
     case invalid = "invalid"
     /// A line or frame is longer than the configured limit.
     case tooLarge = "too_large"
+    /// The request would take the user past a quota of cluster.yaml (groups, files, metadata, registrations).
+    case quotaExceeded = "quota_exceeded"
     /// The binary preface named a version this tracker does not speak.
     case unsupportedVersion = "unsupported_version"
     /// The tracker cannot serve this now (shutting down, storage failed, too many connections).

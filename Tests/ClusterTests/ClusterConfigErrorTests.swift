@@ -107,6 +107,12 @@ import Testing
             "zero connections", yaml: valid + "limits:\n  max_connections: 0\n", keyPath: "limits.max_connections",
             line: 9, says: "out of range"),
         Case(
+            "a buffer smaller than a frame", yaml: valid + "limits:\n  max_frame: 32MiB\n  max_buffered_input: 16MiB\n",
+            keyPath: "limits.max_buffered_input", line: 10, says: "at least limits.max_frame"),
+        Case(
+            "unknown quota", yaml: valid + "quotas: { files: 3 }\n", keyPath: "quotas.files", line: 8,
+            says: "users_per_address_per_hour, groups_per_user, files_per_user, metadata_per_user"),
+        Case(
             "bad snapshot size", yaml: valid + "storage: { snapshot_every_bytes: lots }\n",
             keyPath: "storage.snapshot_every_bytes", line: 8, says: "not a size"),
         Case(

@@ -49,21 +49,30 @@ import Testing
         let yaml =
             Self.minimal + """
                 replication: { heartbeat: 50ms, failover_timeout: 1.5s }
-                limits: { max_frame: 1MiB, max_line: 4KB, max_connections: 10_000, idle_timeout: 2m }
+                limits: { max_frame: 1MiB, max_line: 4KB, max_connections: 10_000, max_connections_per_address: 50,
+                          idle_timeout: 2m, max_buffered_input: 64MiB }
                 storage: { snapshot_every_ops: 500, snapshot_every_bytes: 1GiB }
                 metrics:
                   port: 9200
-                swarm: { peer_timeout: 3s, in_flight: 2MiB, max_peers: 16 }
+                swarm: { peer_timeout: 3s, in_flight: 2MiB, max_peers: 16, max_peers_per_address: 4 }
+                quotas: { users_per_address_per_hour: 5, groups_per_user: 6, files_per_user: 7, metadata_per_user: 8MiB }
                 """
         let config = try ClusterConfig.parse(yaml: yaml, baseDirectory: "/etc/tandem")
         #expect(
             config.replication == ReplicationConfig(heartbeat: .milliseconds(50), failoverTimeout: .milliseconds(1500)))
         #expect(
             config.limits
-                == LimitsConfig(maxFrame: 1 << 20, maxLine: 4000, maxConnections: 10_000, idleTimeout: .seconds(120)))
+                == LimitsConfig(
+                    maxFrame: 1 << 20, maxLine: 4000, maxConnections: 10_000, maxConnectionsPerAddress: 50,
+                    idleTimeout: .seconds(120), maxBufferedInput: 64 << 20))
         #expect(config.storage == StorageConfig(snapshotEveryOps: 500, snapshotEveryBytes: 1 << 30))
         #expect(config.metricsPort == 9200)
-        #expect(config.swarm == SwarmConfig(peerTimeout: .seconds(3), inFlight: 2 << 20, maxPeers: 16))
+        #expect(
+            config.swarm
+                == SwarmConfig(peerTimeout: .seconds(3), inFlight: 2 << 20, maxPeers: 16, maxPeersPerAddress: 4))
+        #expect(
+            config.quotas
+                == QuotasConfig(usersPerAddressPerHour: 5, groupsPerUser: 6, filesPerUser: 7, metadataPerUser: 8 << 20))
     }
 
     @Test func pathsResolveAgainstTheBaseDirectory() throws {

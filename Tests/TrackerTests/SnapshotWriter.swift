@@ -24,15 +24,18 @@ struct SnapshotWriter: Sendable {
 
     /// The snapshot in format 1 (no retries section), which decoders still read.
     private(set) var bytes: [UInt8]
+    /// The same with each file's registrant (its first seeder) after its seeders, as format 3 has it.
+    private var bytesWithRegistrants: [UInt8]
 
     /// The same snapshot in format 2, with an empty retries section (clock 0, no clients).
     var formatTwoBytes: [UInt8] { [2] + self.bytes.dropFirst() + [UInt8](repeating: 0, count: 12) }
-    /// The same snapshot as the encoder writes it, format 3: as format 2 when no retries are remembered (what
-    /// differs is their digests).
-    var formatThreeBytes: [UInt8] { [3] + self.formatTwoBytes.dropFirst() }
+    /// The same snapshot as the encoder writes it, format 3: files name their registrant, and the retries section
+    /// is empty.
+    var formatThreeBytes: [UInt8] { [3] + self.bytesWithRegistrants.dropFirst() + [UInt8](repeating: 0, count: 12) }
 
     init(pieceSize: UInt32 = 16) {
         self.bytes = [1]
+        self.bytesWithRegistrants = [1]
         self.append(pieceSize)
     }
 
@@ -43,9 +46,9 @@ struct SnapshotWriter: Sendable {
         for user in users {
             writer.append(user.name)
             writer.append(UInt32(Self.password.salt.count))
-            writer.bytes += Self.password.salt
+            writer.appendRaw(Self.password.salt)
             writer.append(UInt32(Self.password.hash.count))
-            writer.bytes += Self.password.hash
+            writer.appendRaw(Self.password.hash)
             writer.append(Self.password.iterations)
             writer.append(user.tokens)
         }
@@ -73,18 +76,28 @@ struct SnapshotWriter: Sendable {
                     writer.append(seeder.host)
                     writer.append(seeder.port)
                 }
+                if let registrant = file.seeders.first {
+                    writer.bytesWithRegistrants +=
+                        withUnsafeBytes(of: UInt32(registrant.utf8.count).bigEndian, Array.init)
+                        + Array(registrant.utf8)
+                }
             }
         }
         return writer
     }
 
     private mutating func append<Integer: FixedWidthInteger>(_ value: Integer) {
-        self.bytes += (0..<(Integer.bitWidth / 8)).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+        self.appendRaw((0..<(Integer.bitWidth / 8)).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) })
     }
 
     private mutating func append(_ string: String) {
         self.append(UInt32(string.utf8.count))
-        self.bytes += Array(string.utf8)
+        self.appendRaw(Array(string.utf8))
+    }
+
+    private mutating func appendRaw(_ raw: [UInt8]) {
+        self.bytes += raw
+        self.bytesWithRegistrants += raw
     }
 
     private mutating func append(_ strings: [String]) {

@@ -19,6 +19,8 @@ struct TrackerHarness {
     }
 
     var state = TrackerState(pieceSize: Self.pieceSize)
+    /// The quotas requests are prepared under.
+    var quotas = Quotas()
     /// Every op applied, in order, with its reply.
     private(set) var log: [Entry] = []
     /// Each user's newest session token.
@@ -34,7 +36,9 @@ struct TrackerHarness {
     /// Sends `request` on a connection bound to `session`, doing what the shell does with the preparation.
     @discardableResult
     mutating func send(_ request: Request, session: String?, host: String = Self.defaultHost) -> Reply {
-        switch self.state.prepare(request, context: RequestContext(session: session, peerHost: host)) {
+        switch self.state.prepare(
+            request, context: RequestContext(session: session, peerHost: host, quotas: self.quotas))
+        {
         case .reply(let reply):
             return reply
         case .write(let op):

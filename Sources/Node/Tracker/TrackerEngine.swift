@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Replica
@@ -54,6 +55,10 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     let logger: Logger
     /// Refused admin commands are logged at most every 10 s: anyone can send them.
     let adminRefusals = LogThrottle()
+    /// What each user may hold, checked as requests are prepared.
+    let quotas: Quotas
+    /// Accounts registered per client address in the last hour.
+    let registrations: NIOLockedValueBox<RegistrationWindow>
 
     /// Never the secret.
     var description: String { "TrackerEngine(seq: \(self.store.lastSeq))" }
@@ -62,7 +67,7 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     func handle(
         _ request: Request, requestID: UInt32, session: ConnectionSession, on loop: any EventLoop
     ) -> EventLoopFuture<Outcome> {
-        let context = RequestContext(session: session.token, peerHost: session.peerHost)
+        let context = RequestContext(session: session.token, peerHost: session.peerHost, quotas: self.quotas)
         // Only binary requests are numbered: a text line has no request id, so text writes are not deduplicated.
         let origin =
             session.format == .binary
@@ -89,6 +94,9 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
                 Self.outcome(of: request, reply: $0, session: session)
             }
         case .hashNewPassword(let user, let password):
+            if let refusal = self.refuseRegistration(from: session.peerHost) {
+                return loop.makeSucceededFuture(Outcome(reply: refusal, session: session))
+            }
             return self.createUser(user, password: password, origin: origin, on: loop).map {
                 Outcome(reply: $0, session: session)
             }
@@ -196,6 +204,19 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
                 return .error(.unavailable, "the tracker's disk is full; nothing was changed: free space and retry")
             }
             return .error(.unavailable, "\(error)")
+        }
+    }
+
+    /// The refusal of one more account from `address`, when it registered its quota in the last hour.
+    private func refuseRegistration(from address: String) -> Reply? {
+        let now = ContinuousClock.now
+        return self.registrations.withLockedValue { window -> Reply? in
+            guard !window.admit(address, now: now) else { return nil }
+            let wait = window.nextAllowed(address, now: now).map { Int($0.components.seconds / 60) + 1 } ?? 60
+            return .error(
+                .quotaExceeded,
+                "\(address) registered \(window.limit) accounts in the last hour (quotas.users_per_address_per_hour); "
+                    + "try again in \(wait) minutes, or ask the operator to raise the quota")
         }
     }
 
