@@ -26,8 +26,9 @@ public struct Recovery<Machine: StateMachine>: Sendable {
 
     /// Rebuilds the state from `directory`, cutting a torn tail off the last segment.
     ///
-    /// - Throws: ``ReplicaError`` when a snapshot or a record before the end of the log is damaged, or the log
-    ///   has a gap: start-up must stop rather than silently skip acknowledged ops.
+    /// - Throws: ``ReplicaError`` when a snapshot or a record before the end of the log is damaged, the log has a
+    ///   gap, its torn tail is longer than a crash can leave, or it ends before the recorded durable position
+    ///   (``DurableMark``): start-up must stop rather than silently skip acknowledged ops.
     public static func recover(
         from directory: DataDirectory, initial: Machine, logger: Logger
     ) throws(ReplicaError) -> Recovery {
@@ -51,6 +52,7 @@ public struct Recovery<Machine: StateMachine>: Sendable {
             recovery.snapshotSeq = snapshot.seq
         }
         let segments = try directory.segments()
+        var end: SegmentEnd?
         for (index, firstSeq) in segments.enumerated() {
             let isLast = index == segments.count - 1
             if !isLast, segments[index + 1] <= recovery.lastSeq + 1 { continue }
@@ -60,18 +62,52 @@ public struct Recovery<Machine: StateMachine>: Sendable {
                 let path = directory.segmentPath(firstSeq: firstSeq)
                 throw .gap(path: path, expected: recovery.lastSeq + 1, found: firstSeq)
             }
-            try recovery.replay(segment: firstSeq, in: directory, isLast: isLast, logger: logger)
+            end = try recovery.replay(segment: firstSeq, in: directory, isLast: isLast)
         }
         recovery.openSegment = segments.last
+        // Checked before a torn tail is cut, so that a log damaged by something other than a crash is left as found.
+        if let durable = try DurableMark.read(from: directory), recovery.lastSeq < durable {
+            throw .lostDurableOps(
+                directory: directory.path, end: recovery.lastSeq, durable: durable, lastFile: end?.path,
+                offset: end?.wholeBytes ?? 0)
+        }
+        if let torn = end, torn.dropped > 0 {
+            guard truncate(torn.path, off_t(torn.wholeBytes)) == 0 else {
+                throw .io("truncate", path: torn.path, errno: errno)
+            }
+            logger.warning(
+                "cut a torn WAL tail left by a crash",
+                metadata: [
+                    "wal.path": "\(torn.path)", "wal.offset": "\(torn.wholeBytes)",
+                    "wal.dropped_bytes": "\(torn.dropped)",
+                ])
+            recovery.cutTails.append((torn.path, torn.dropped))
+        }
         return recovery
     }
 
+    /// Where a segment's whole records end, and how many torn bytes follow them.
+    private struct SegmentEnd {
+        var path: String
+        var wholeBytes: Int
+        var dropped: Int
+    }
+
+    /// The most bytes a crash can leave torn after the last whole record: one write of the WAL writer (a batch of
+    /// at most ``SegmentWriter/maxBatchBytes``, or one larger record, which its header declares).
+    static func tornTailLimit(of bytes: ByteBuffer, at offset: Int) -> Int {
+        let declared = bytes.getInteger(at: bytes.readerIndex + offset, as: UInt32.self).map(Int.init) ?? 0
+        return max(SegmentWriter.maxBatchBytes, LogRecord.headerLength + min(declared, LogRecord.maxPayloadLength))
+    }
+
+    /// Applies a segment's records; returns where they end, for the caller to cut a torn tail of the last one.
     private mutating func replay(
-        segment firstSeq: UInt64, in directory: DataDirectory, isLast: Bool, logger: Logger
-    ) throws(ReplicaError) {
+        segment firstSeq: UInt64, in directory: DataDirectory, isLast: Bool
+    ) throws(ReplicaError) -> SegmentEnd {
         let path = directory.segmentPath(firstSeq: firstSeq)
         let bytes = try PosixFile.readAll(path)
         let scan = LogScan.scan(bytes)
+        var end = SegmentEnd(path: path, wholeBytes: bytes.readableBytes, dropped: 0)
         switch scan.ending {
         case .clean:
             break
@@ -82,11 +118,11 @@ public struct Recovery<Machine: StateMachine>: Sendable {
                 throw .corruptRecord(path: path, offset: offset, detail: "a segment other than the last ends torn")
             }
             let dropped = bytes.readableBytes - offset
-            guard truncate(path, off_t(offset)) == 0 else { throw .io("truncate", path: path, errno: errno) }
-            logger.warning(
-                "cut a torn WAL tail left by a crash",
-                metadata: ["wal.path": "\(path)", "wal.offset": "\(offset)", "wal.dropped_bytes": "\(dropped)"])
-            self.cutTails.append((path, dropped))
+            let limit = Self.tornTailLimit(of: bytes, at: offset)
+            guard dropped <= limit else {
+                throw .tornTooFar(path: path, offset: offset, bytes: dropped, limit: limit)
+            }
+            end = SegmentEnd(path: path, wholeBytes: offset, dropped: dropped)
         }
         for record in scan.records where record.seq > self.lastSeq {
             guard record.seq == self.lastSeq + 1 else {
@@ -113,5 +149,6 @@ public struct Recovery<Machine: StateMachine>: Sendable {
             self.lastSeq = record.seq
             self.history.note(epoch: record.epoch, seq: record.seq)
         }
+        return end
     }
 }

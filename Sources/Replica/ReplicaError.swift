@@ -4,7 +4,10 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case io(operation: String, path: String, errno: Int32)
         case corruptRecord(path: String, offset: Int, detail: String)
         case corruptSnapshot(path: String, detail: String)
+        case damagedFile(path: String, meaning: String)
         case gap(path: String, expected: UInt64, found: UInt64)
+        case lostDurableOps(directory: String, end: UInt64, durable: UInt64, lastFile: String?, offset: Int)
+        case tornTooFar(path: String, offset: Int, bytes: Int, limit: Int)
         case locked(path: String)
         case closed
         case undecodable(path: String, seq: UInt64, detail: String)
@@ -29,9 +32,25 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func corruptSnapshot(path: String, detail: String) -> ReplicaError {
         ReplicaError(.corruptSnapshot(path: path, detail: detail))
     }
+    /// A small state file (the epoch, the durable mark) failed its checksum.
+    public static func damagedFile(path: String, meaning: String) -> ReplicaError {
+        ReplicaError(.damagedFile(path: path, meaning: meaning))
+    }
     /// The log skips sequence numbers.
     public static func gap(path: String, expected: UInt64, found: UInt64) -> ReplicaError {
         ReplicaError(.gap(path: path, expected: expected, found: found))
+    }
+    /// The log ends at seq `end`, before `durable`, which the writer recorded as synced: acknowledged ops are gone.
+    /// `offset` is where the whole records of `lastFile`, its last segment, end.
+    public static func lostDurableOps(
+        directory: String, end: UInt64, durable: UInt64, lastFile: String?, offset: Int
+    ) -> ReplicaError {
+        ReplicaError(
+            .lostDurableOps(directory: directory, end: end, durable: durable, lastFile: lastFile, offset: offset))
+    }
+    /// More bytes after the last whole record are damaged than one unsynced write can leave.
+    public static func tornTooFar(path: String, offset: Int, bytes: Int, limit: Int) -> ReplicaError {
+        ReplicaError(.tornTooFar(path: path, offset: offset, bytes: bytes, limit: limit))
     }
     /// Another process holds the data directory.
     public static func locked(path: String) -> ReplicaError { ReplicaError(.locked(path: path)) }
@@ -85,8 +104,23 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case .corruptSnapshot(let path, let detail):
             return "corrupt snapshot \(path): \(detail); the older snapshots and the WAL it covers were deleted "
                 + "once it was written, so restore the data_dir from the other tracker or a backup"
+        case .damagedFile(let path, let meaning):
+            return "\(path), \(meaning), is damaged (its checksum fails); start-up stops rather than guess it: "
+                + "restore the data_dir from the other tracker or a backup"
         case .gap(let path, let expected, let found):
             return "WAL \(path) jumps from seq \(expected - 1) to \(found); a segment is missing: restore the data_dir"
+        case .lostDurableOps(let directory, let end, let durable, let lastFile, let offset):
+            let ending =
+                lastFile.map { "its last file, \($0), ends at seq \(end) at byte \(offset)" } ?? "it ends at seq \(end)"
+            return "the log in \(directory) lost acknowledged ops: \(ending), but every op through seq \(durable) was "
+                + "synced (recorded in \(directory)/durable), so \(durable - end) are missing, to a truncated file or a "
+                + "deleted segment, not a crash; start-up stops rather than lose them: restore the data_dir from a "
+                + "backup, or, in a pair, move it away and restart this tracker to take a full copy of the other's"
+        case .tornTooFar(let path, let offset, let bytes, let limit):
+            return "\(bytes) bytes of \(path) from byte \(offset) on are damaged, more than the \(limit) a crash can "
+                + "tear off the last write; the log was damaged, so start-up stops rather than cut it: restore the "
+                + "data_dir from a backup, or, in a pair, move it away and restart this tracker to take a full copy of "
+                + "the other's"
         case .locked(let path):
             return "\(path) is in use by another tandemd; stop it first or give this tracker its own data_dir"
         case .closed:

@@ -16,6 +16,7 @@ extension ReplicatedStateMachine {
         while let batch = self.nextBatch() {
             self.perform(batch)
         }
+        if self.queue.withLock({ self.failure }) == nil { self.markDurable() }
         self.queue.lock()
         self.writerDone = true
         self.queue.broadcast()
@@ -32,9 +33,11 @@ extension ReplicatedStateMachine {
         return self.work
     }
 
-    /// Does a batch of work in order; consecutive appends share one write and one `fdatasync`.
+    /// Does a batch of work in order; consecutive appends share one write and one `fdatasync`, up to
+    /// ``SegmentWriter/maxBatchBytes`` each.
     func perform(_ batch: [DiskWork]) {
         var pending: [LogRecord] = []
+        var pendingBytes = 0
         for item in batch {
             if self.queue.withLock({ self.failure }) != nil {
                 // The log's state is unknown: nothing more is done to the directory.
@@ -42,10 +45,18 @@ extension ReplicatedStateMachine {
                 continue
             }
             if case .append(let records) = item {
-                pending += records
+                for record in records {
+                    if pendingBytes + record.encodedLength > SegmentWriter.maxBatchBytes, !pending.isEmpty {
+                        self.write(&pending)
+                        pendingBytes = 0
+                    }
+                    pending.append(record)
+                    pendingBytes += record.encodedLength
+                }
                 continue
             }
             self.write(&pending)
+            pendingBytes = 0
             do throws(ReplicaError) {
                 try self.perform(item)
             } catch {
@@ -72,6 +83,7 @@ extension ReplicatedStateMachine {
                 throw .corruptSnapshot(
                     path: self.directory.path, detail: "a snapshot holds ops past \(seq), which must be cut")
             }
+            try DurableMark.lower(to: seq, in: self.directory)
             let (count, path) = try LogCutter.cut(
                 after: seq, dropSnapshots: dropSnapshots, in: self.directory, now: UInt64(Date().timeIntervalSince1970))
             if count > 0 {
@@ -89,6 +101,7 @@ extension ReplicatedStateMachine {
             self.logger.notice("rebuilt the state after a cut", metadata: ["replica.seq": "\(recovery.lastSeq)"])
         case .install(let file, let machine, let path, let done):
             defer { done.signal() }
+            try DurableMark.lower(to: file.seq, in: self.directory)
             for segment in try self.directory.segments() { unlink(self.directory.segmentPath(firstSeq: segment)) }
             for snapshot in try self.directory.snapshots() { unlink(self.directory.snapshotPath(seq: snapshot)) }
             guard rename(path, self.directory.snapshotPath(seq: file.seq)) == 0 else {
@@ -135,6 +148,7 @@ extension ReplicatedStateMachine {
             return
         }
         self.lastWritten = last.seq
+        if ContinuousClock.now - self.lastMarked >= Self.markInterval { self.markDurable() }
         self.opsSinceSnapshot += pending.count
         self.bytesSinceSnapshot += bytes.readableBytes
         self.stateLock.withLock { self.batches += 1 }
@@ -143,6 +157,20 @@ extension ReplicatedStateMachine {
             || self.bytesSinceSnapshot >= self.configuration.snapshotEveryBytes
         {
             self.startSnapshot()
+        }
+    }
+
+    /// How often the writer records how far the WAL is synced (``DurableMark``).
+    static var markInterval: Duration { .seconds(1) }
+
+    /// Records that the WAL is synced through ``lastWritten``. A failure is logged, not fatal: the mark only
+    /// strengthens what recovery can check.
+    func markDurable() {
+        self.lastMarked = ContinuousClock.now
+        do throws(ReplicaError) {
+            try DurableMark.save(self.lastWritten, in: self.directory)
+        } catch {
+            self.logger.warning("could not record how far the WAL is synced", metadata: ["error": "\(error)"])
         }
     }
 

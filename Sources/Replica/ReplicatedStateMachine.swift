@@ -113,6 +113,8 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: @unchecked Sen
     // Owned by the writer thread.
     var log: SegmentWriter
     var lastWritten: UInt64
+    /// When ``DurableMark`` was last written.
+    var lastMarked = ContinuousClock.now
     var opsSinceSnapshot = 0
     var bytesSinceSnapshot = 0
 

@@ -8,6 +8,10 @@ import Darwin
 
 /// Appends records to the current WAL segment; used by one thread at a time.
 struct SegmentWriter {
+    /// The most bytes of records one ``append(_:)`` writes, unless a single record is larger: what a crash can
+    /// tear off the end of a segment, and all recovery may cut.
+    static let maxBatchBytes = 8 << 20
+
     private let directory: DataDirectory
     private var fd: Int32
     private var path: String
