@@ -41,11 +41,19 @@ let package = Package(
             ]),
         // The cluster.yaml model, loading and validation.
         .target(name: "Cluster", dependencies: ["Yams"]),
-        // The op log: WAL records, snapshots, durable storage. Generic over a state machine.
+        // The pair's pure core: roles, epochs, SYNC/FULLSYNC decisions and their Ready, sync messages, WAL records,
+        // the StateMachine protocol. No sockets, files or clocks.
+        .target(
+            name: "ReplicaCore",
+            dependencies: ["Wire", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: optimized
+        ),
+        // The replica's storage (WAL segments, snapshots, recovery: Storage/) and the shell that carries out the
+        // core's decisions (Shell/). Generic over a state machine.
         .target(
             name: "Replica",
             dependencies: [
-                "Wire", "TandemCrypto",
+                "ReplicaCore", "Wire", "TandemCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -54,7 +62,7 @@ let package = Package(
         // The tracker's pure state machine.
         .target(
             name: "Tracker",
-            dependencies: ["Wire", "Replica", "TandemCrypto", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Wire", "ReplicaCore", "TandemCrypto", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: optimized
         ),
         // The tracker client: connections with failover, retries, sessions; shared by tandemctl and the peer daemon.
@@ -84,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "Node",
             dependencies: [
-                "Wire", "Cluster", "Replica", "Tracker", "TandemCrypto", "Peer", "CLinux", "ServerSupport",
+                "Wire", "Cluster", "ReplicaCore", "Replica", "Tracker", "TandemCrypto", "Peer", "CLinux", "ServerSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -98,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "Ctl",
             dependencies: [
-                "Wire", "Cluster", "TandemCrypto", "Replica", "Tracker", "TrackerClient", "Peer", "Swarm",
+                "Wire", "Cluster", "TandemCrypto", "ReplicaCore", "Replica", "Tracker", "TrackerClient", "Peer", "Swarm",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -134,24 +142,24 @@ let package = Package(
         .testTarget(
             name: "ReplicaTests",
             dependencies: [
-                "Replica", "TandemCrypto", "TandemTestKit",
+                "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
-            name: "TrackerTests", dependencies: ["Tracker", "Wire", "Replica", "TandemCrypto", "TandemTestKit"]),
+            name: "TrackerTests", dependencies: ["Tracker", "Wire", "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Replica", "Wire", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "Node", "ReplicaCore", "Replica", "Wire", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TandemTestKit", "Wire", "Cluster", "Replica", "TandemCrypto",
+                "TandemTestKit", "Wire", "Cluster", "ReplicaCore", "Replica", "TandemCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
     ]

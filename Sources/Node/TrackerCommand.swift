@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Replica
+import ReplicaCore
 import ServiceLifecycle
 import Tracker
 

@@ -1,3 +1,4 @@
+import ReplicaCore
 /// What went wrong in the replica's storage; each says what to do in its ``description``.
 public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Base: Hashable, Sendable {

@@ -1,4 +1,4 @@
-import Replica
+import ReplicaCore
 import Wire
 
 /// The tracker's state: users, sessions, groups, join requests, files, piece hashes and seeders.

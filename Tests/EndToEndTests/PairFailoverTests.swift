@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Replica
+import ReplicaCore
 import Synchronization
 import TandemTestKit
 import Testing

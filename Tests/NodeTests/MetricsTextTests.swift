@@ -1,5 +1,6 @@
 import Foundation
 import Replica
+import ReplicaCore
 import Testing
 
 @testable import Node

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import Replica
+import ReplicaCore
 import Testing
 import Wire
 

@@ -1,4 +1,5 @@
 import Replica
+import ReplicaCore
 import TandemTestKit
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Replica
+import ReplicaCore
 import Testing
 
 /// A real ENOSPC from the kernel without a tiny mount: the next segment is a symlink to `/dev/full`.

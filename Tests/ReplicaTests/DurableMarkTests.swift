@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Replica
+import ReplicaCore
 import Testing
 
 /// The recorded durable position (`data_dir/durable`): a log cut back before it by something other than a crash

@@ -1,5 +1,6 @@
 import NIOCore
 import Replica
+import ReplicaCore
 import TandemTestKit
 
 /// A tiny state machine for the replica's tests: a map from keys to values.

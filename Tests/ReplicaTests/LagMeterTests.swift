@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 
 @testable import Replica
+import ReplicaCore
 
 /// The primary's count of the log bytes its backup lacks.
 @Suite struct LagMeterTests {

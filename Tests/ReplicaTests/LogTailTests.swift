@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Replica
+import ReplicaCore
 import Testing
 
 /// Following a log as it grows, across segments and trims.

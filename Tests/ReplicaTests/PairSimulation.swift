@@ -1,5 +1,6 @@
 import NIOCore
 import Replica
+import ReplicaCore
 import Testing
 
 /// Two ``ReplicaCore``s in memory, with disks that lose what was not fsynced, a link that can lose, repeat or

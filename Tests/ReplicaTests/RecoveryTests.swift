@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Replica
+import ReplicaCore
 import Testing
 
 /// Recovery from data directories written by hand: the cases a running store never produces by itself.

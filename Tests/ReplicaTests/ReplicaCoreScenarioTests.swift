@@ -1,4 +1,5 @@
 import Replica
+import ReplicaCore
 import Testing
 
 /// The pair, step by step: election, replication, failover, fencing, catch-up, all without sockets.

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import Replica
+import ReplicaCore
 import TandemTestKit
 import Testing
 

@@ -1,5 +1,6 @@
 import NIOCore
 import Replica
+import ReplicaCore
 import Testing
 
 @Suite struct SnapshotFileTests {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import Replica
+import ReplicaCore
 import Synchronization
 import TandemTestKit
 

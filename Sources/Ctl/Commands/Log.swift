@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Replica
+import ReplicaCore
 import Tracker
 import TrackerClient
 

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Replica
+import ReplicaCore
 import ServerSupport
 import ServiceLifecycle
 import Tracker

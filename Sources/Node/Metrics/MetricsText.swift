@@ -1,4 +1,5 @@
 import Replica
+import ReplicaCore
 
 /// The tracker's figures in the Prometheus text format (version 0.0.4), from one ``ReplicaStatus``. Pure.
 enum MetricsText {

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Replica
+import ReplicaCore
 import ServerSupport
 import ServiceLifecycle
 import TandemCrypto

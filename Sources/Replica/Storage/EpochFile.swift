@@ -1,3 +1,4 @@
+import ReplicaCore
 /// The highest epoch a tracker has seen, in `data_dir/epoch` (a ``NumberFile``).
 ///
 /// Written (atomically, fsynced) before the tracker acts in a new epoch, so that after a restart it never takes,

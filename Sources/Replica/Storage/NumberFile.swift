@@ -1,3 +1,4 @@
+import ReplicaCore
 import NIOCore
 
 /// A file in the data directory that holds one number: `u64 | u32 CRC-32C of those 8 bytes`, replaced atomically

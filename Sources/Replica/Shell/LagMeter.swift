@@ -1,3 +1,4 @@
+import ReplicaCore
 import NIOCore
 
 /// How many log bytes lie after a seq, for the primary's report of how far its backup lags: the offset at which

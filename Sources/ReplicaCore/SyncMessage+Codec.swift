@@ -234,25 +234,3 @@ extension SyncMessage {
         }
     }
 }
-
-extension SyncAuthFrame {
-    /// Decodes a handshake frame: nonces and proofs are 32 bytes each.
-    /// - Throws: ``SyncAuthError`` for any other kind or length.
-    public init(frame: Frame) throws(SyncAuthError) {
-        var payload = frame.payload
-        let size = SyncHandshake.nonceLength
-        switch (SyncAuthKind(rawValue: frame.kind), payload.readableBytes) {
-        case (.greeting, 1 + size):
-            let node = payload.readInteger(as: UInt8.self)!
-            self = .greeting(node: node, nonce: payload.readBytes(length: size)!)
-        case (.challenge, 2 * size):
-            self = .challenge(nonce: payload.readBytes(length: size)!, proof: payload.readBytes(length: size)!)
-        case (.proof, size):
-            self = .proof(payload.readBytes(length: size)!)
-        default:
-            throw SyncAuthError(
-                description: "frame kind 0x\(String(frame.kind, radix: 16)) of \(payload.readableBytes) bytes "
-                    + "is not a step of the sync handshake")
-        }
-    }
-}

@@ -1,3 +1,4 @@
+import ReplicaCore
 import NIOCore
 
 #if canImport(Glibc)

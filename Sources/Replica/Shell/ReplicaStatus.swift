@@ -1,3 +1,4 @@
+import ReplicaCore
 import Foundation
 
 /// What one tracker is in the pair, for `tandemctl status`.

@@ -1,3 +1,4 @@
+import ReplicaCore
 import NIOCore
 
 /// Follows a data directory's log as records are appended (`tandemctl log --follow`): each ``poll()`` returns the

@@ -1,3 +1,4 @@
+import ReplicaCore
 import NIOCore
 
 /// A state machine's whole state at one point of the log, as stored in `snapshot-<seq>.snap`.

@@ -1,3 +1,4 @@
+import ReplicaCore
 import Foundation
 import Logging
 import NIOCore

@@ -1,27 +1,5 @@
+import ReplicaCore
 import TandemCrypto
-
-/// What the two sides say before any sync message: mutual proof of the cluster secret, which itself never
-/// crosses the wire.
-///
-/// 1. The dialer: `greeting(node, Nd)`, with its index in cluster.yaml and a fresh nonce.
-/// 2. The listener: `challenge(Nl, HMAC-SHA256(secret, "tandem-sync listener" | Nd | Nl))`.
-/// 3. The dialer checks that proof and answers `proof(HMAC-SHA256(secret, "tandem-sync dialer" | Nl | Nd))`.
-/// 4. The listener checks it. Both nonces are fresh per connection, and the two proofs carry different labels,
-///    so neither a recorded proof nor one reflected back from the other side is accepted.
-public enum SyncAuthFrame: Hashable, Sendable {
-    /// Dialer to listener.
-    case greeting(node: UInt8, nonce: [UInt8])
-    /// Listener to dialer.
-    case challenge(nonce: [UInt8], proof: [UInt8])
-    /// Dialer to listener.
-    case proof([UInt8])
-}
-
-/// Why a sync connection was refused; the listener logs it and closes the connection.
-public struct SyncAuthError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// What was wrong.
-    public let description: String
-}
 
 /// One side of the handshake: a pure state machine fed frames from the other side.
 public struct SyncHandshake: Sendable {
@@ -44,7 +22,7 @@ public struct SyncHandshake: Sendable {
     }
 
     /// The length of each nonce, in bytes.
-    public static let nonceLength = 32
+    public static let nonceLength = SyncAuthFrame.nonceLength
 
     private let secret: [UInt8]
     private let nonce: [UInt8]

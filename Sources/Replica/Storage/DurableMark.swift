@@ -1,3 +1,4 @@
+import ReplicaCore
 /// A seq known to be on disk in the WAL, in `data_dir/durable` (a ``NumberFile``).
 ///
 /// The writer records it at most once a second after a batch is synced, and when it stops; before the log is cut

@@ -1,3 +1,4 @@
+import ReplicaCore
 import Logging
 import NIOCore
 

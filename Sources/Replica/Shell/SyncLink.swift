@@ -1,3 +1,4 @@
+import ReplicaCore
 /// The shell's connection to the other tracker, as the replica sees it.
 ///
 /// Both calls only queue their bytes: they are made while the replica holds its lock, and must not block.
