@@ -144,6 +144,7 @@ let package = Package(
             dependencies: [
                 "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

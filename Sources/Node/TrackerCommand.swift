@@ -73,6 +73,8 @@ extension Tandemd {
             var logger = Logger(label: "tandemd")
             logger[metadataKey: "tracker.id"] = "\(tracker.id)"
 
+            // The sync loop carries the replica's driver, its clock and the sync connections (and the metrics).
+            let syncLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let store: ReplicatedStateMachine<TrackerState>
             let replication = cluster.replication
             let failoverTicks = max(2, Int(replication.failoverTimeout / replication.heartbeat))
@@ -84,7 +86,7 @@ extension Tandemd {
                         snapshotEveryOps: cluster.storage.snapshotEveryOps,
                         snapshotEveryBytes: cluster.storage.snapshotEveryBytes,
                         replica: .init(index: index, heartbeatTicks: 1, failoverTicks: failoverTicks)),
-                    logger: logger)
+                    eventLoop: syncLoop.next(), logger: logger)
             } catch {
                 logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
                 throw ExitCode(1)
@@ -103,7 +105,6 @@ extension Tandemd {
             let server = TrackerServer(
                 host: tracker.host, port: tracker.clientPort, limits: cluster.limits, engine: engine,
                 group: eventLoops, logger: logger)
-            let syncLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
             if self.alone {
                 logger.warning("serving alone, as primary, without the other tracker (--alone)")

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import Replica
 import ReplicaCore
 import Synchronization
@@ -33,7 +34,8 @@ func openStore(
 ) throws -> KeyValueStore {
     let store = try KeyValueStore(
         directory: directory, initial: KeyValueMachine(),
-        configuration: .init(snapshotEveryOps: snapshotEveryOps), logger: logger)
+        configuration: .init(snapshotEveryOps: snapshotEveryOps), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+        logger: logger)
     guard promote else { return store }
     let recovered = store.lastSeq
     store.forcePromote()

@@ -213,6 +213,10 @@ final class ChannelSyncLink: SyncLink {
         channel.eventLoop.execute { channel.writeAndFlush(buffer, promise: nil) }
     }
 
+    func close() {
+        self.channel.close(promise: nil)
+    }
+
     func sendSnapshot(path: String, epoch: UInt64, done: @escaping @Sendable (LogPosition?) -> Void) {
         let position: LogPosition
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -220,7 +224,7 @@ final class ChannelSyncLink: SyncLink {
             guard fd >= 0 else { throw ReplicaError.io("open", path: path, errno: errno) }
             position = try SnapshotFile.position(ofFileAt: path)
         } catch {
-            if fd >= 0 { close(fd) }
+            if fd >= 0 { Glibc.close(fd) }
             self.logger.error("cannot send the snapshot", metadata: ["error": "\(error)"])
             return done(nil)
         }
@@ -241,7 +245,7 @@ final class ChannelSyncLink: SyncLink {
         }
         var frame = self.channel.allocator.buffer(capacity: count + 8)
         if count == 0 {
-            close(fd)
+            Glibc.close(fd)
             frame.writeSnapshotEndFrame()
             self.channel.writeAndFlush(frame).whenComplete { result in
                 done((try? result.get()) == nil ? nil : position)
@@ -251,7 +255,7 @@ final class ChannelSyncLink: SyncLink {
         frame.writeSnapshotBytesFrame(chunk)
         self.channel.writeAndFlush(frame).whenComplete { result in
             guard case .success = result else {
-                close(fd)
+                Glibc.close(fd)
                 return done(nil)
             }
             self.stream(fd: fd, from: offset + count, position: position, done: done)

@@ -1,7 +1,7 @@
 import ReplicaCore
 /// The shell's connection to the other tracker, as the replica sees it.
 ///
-/// Both calls only queue their bytes: they are made while the replica holds its lock, and must not block.
+/// Every call only queues its work: they are made on the driver's event loop, and must not block.
 public protocol SyncLink: AnyObject, Sendable {
     /// Sends `messages`, in order; they are dropped if the connection has closed.
     func send(_ messages: [SyncMessage])
@@ -13,4 +13,7 @@ public protocol SyncLink: AnyObject, Sendable {
     /// `epoch`, the file's bytes in chunks, and its end; then calls `done` with the snapshot's position, or nil
     /// if the stream broke off.
     func sendSnapshot(path: String, epoch: UInt64, done: @escaping @Sendable (LogPosition?) -> Void)
+
+    /// Closes the connection.
+    func close()
 }

@@ -9,7 +9,7 @@ import Darwin
 
 /// Reads the records of a data directory's WAL for catch-up, remembering where the last read stopped so a
 /// stream of batches reads each byte once.
-final class DiskLogReader: ReplicaLogReader {
+final class DiskLogReader: StorageLogReader {
     private let directory: DataDirectory
     /// Entries before this are only in the newest snapshot (the writer moves it as snapshots come and go).
     var firstSeq: UInt64

@@ -1,23 +1,16 @@
-import ReplicaCore
 import Foundation
 import Logging
 import NIOCore
+import ReplicaCore
 
-/// The writer thread: it takes the disk work the driver queues (appends in batches, epochs, cuts, rebuilds,
-/// snapshot installs), does it in order, and reports back to the core.
-extension ReplicatedStateMachine {
-    func queueWork(_ items: [DiskWork]) {
-        self.queue.withLock {
-            self.work += items
-            self.queue.signal()
-        }
-    }
-
+/// The writer thread: it takes the submitted work (appends in batches, epochs, cuts, rebuilds, snapshots,
+/// FULLSYNC receiving and installs), does it in order, and reports what happened.
+extension DiskStorage {
     func runWriter() {
         while let batch = self.nextBatch() {
             self.perform(batch)
         }
-        if self.queue.withLock({ self.failure }) == nil { self.markDurable() }
+        if !self.queue.withLock({ self.stopped }) { self.markDurable() }
         self.queue.lock()
         self.writerDone = true
         self.queue.broadcast()
@@ -25,7 +18,7 @@ extension ReplicatedStateMachine {
     }
 
     /// Waits for work; nil once closing with none left.
-    func nextBatch() -> [DiskWork]? {
+    func nextBatch() -> [StorageWork<Machine>]? {
         self.queue.lock()
         defer { self.queue.unlock() }
         while self.work.isEmpty && !self.closing { self.queue.wait() }
@@ -36,16 +29,14 @@ extension ReplicatedStateMachine {
 
     /// Does a batch of work in order; consecutive appends share one write and one `fdatasync`, up to
     /// ``SegmentWriter/maxBatchBytes`` each.
-    func perform(_ batch: [DiskWork]) {
+    func perform(_ batch: [StorageWork<Machine>]) {
         var pending: [LogRecord] = []
         var pendingBytes = 0
         for item in batch {
-            if self.queue.withLock({ self.failure }) != nil {
-                // The log's state is unknown: nothing more is done to the directory.
-                if case .install(_, _, _, let done) = item { done.signal() }
-                continue
-            }
-            if case .append(let records) = item {
+            // Once stopped, the log's state is unknown: nothing more is done to the directory.
+            if self.queue.withLock({ self.stopped }) { return }
+            if case .append(let records, let generation) = item {
+                if generation <= self.failedGeneration { continue }
                 for record in records {
                     if pendingBytes + record.encodedLength > SegmentWriter.maxBatchBytes, !pending.isEmpty {
                         self.write(&pending)
@@ -54,6 +45,7 @@ extension ReplicatedStateMachine {
                     pending.append(record)
                     pendingBytes += record.encodedLength
                 }
+                self.pendingGeneration = generation
                 continue
             }
             self.write(&pending)
@@ -64,13 +56,13 @@ extension ReplicatedStateMachine {
                 self.logger.critical(
                     "the data directory could not be updated; this tracker takes no more writes: restart it",
                     metadata: ["error": "\(error)"])
-                self.fail(error)
+                self.stop(error)
             }
         }
         self.write(&pending)
     }
 
-    func perform(_ item: DiskWork) throws(ReplicaError) {
+    func perform(_ item: StorageWork<Machine>) throws(ReplicaError) {
         switch item {
         case .append:
             preconditionFailure("appends are written in batches")
@@ -95,65 +87,55 @@ extension ReplicatedStateMachine {
             try self.reopenLog(after: seq)
         case .rebuild:
             let recovery = try Recovery.recover(from: self.directory, initial: self.initial, logger: self.logger)
-            self.stateLock.withLock {
-                self.machine = recovery.machine
-                self.appliedSeq = recovery.lastSeq
-            }
             self.logger.notice("rebuilt the state after a cut", metadata: ["replica.seq": "\(recovery.lastSeq)"])
-        case .install(let file, let machine, let path, let done):
-            defer { done.signal() }
-            try DurableMark.lower(to: file.seq, in: self.directory)
-            for segment in try self.directory.segments() { unlink(self.directory.segmentPath(firstSeq: segment)) }
-            for snapshot in try self.directory.snapshots() { unlink(self.directory.snapshotPath(seq: snapshot)) }
-            guard rename(path, self.directory.snapshotPath(seq: file.seq)) == 0 else {
-                throw .io("rename", path: path, errno: errno)
-            }
-            try self.reopenLog(after: file.seq)
-            self.opsSinceSnapshot = 0
-            self.bytesSinceSnapshot = 0
-            self.stateLock.withLock {
-                self.machine = machine
-                self.appliedSeq = file.seq
-            }
-            let position = LogPosition(epoch: file.epoch, seq: file.seq)
-            self.logger.notice("installed the primary's snapshot (FULLSYNC)", metadata: ["at": "\(position)"])
-            self.drive { core, reader in
-                reader.firstSeq = file.seq + 1
-                reader.reset()
-                return core.snapshotInstalled(at: position)
-            }
+            self.report(.rebuilt(recovery.machine, seq: recovery.lastSeq))
+        case .writeSnapshot(let machine, let epoch, let seq):
+            self.snapshotAsked = false
+            self.writeSnapshotInBackground(of: machine, epoch: epoch, seq: seq)
+        case .beginReceiving(let epoch):
+            self.beginReceiving(epoch: epoch)
+        case .receive(let bytes):
+            self.receive(bytes)
+        case .endReceiving:
+            self.report(.received(self.endReceiving()))
+        case .install(let snapshot):
+            try self.install(snapshot)
+        case .discard(let snapshot):
+            unlink(snapshot.path)
         }
     }
 
     /// Points the writer at the end of a log that now ends at `seq`.
     func reopenLog(after seq: UInt64) throws(ReplicaError) {
-        self.log.close()
-        self.log = try SegmentWriter(directory: self.directory, firstSeq: try self.directory.segments().last ?? seq + 1)
+        self.segment.close()
+        self.segment = try SegmentWriter(
+            directory: self.directory, firstSeq: try self.directory.segments().last ?? seq + 1)
         self.lastWritten = seq
     }
 
-    /// Writes `pending` with one write and one `fdatasync`, reports them durable (or not) to the core, and
-    /// starts a snapshot when one is due.
+    /// Writes `pending` with one write and one `fdatasync` and reports them durable (or not); reports a snapshot
+    /// due when one is.
     func write(_ pending: inout [LogRecord]) {
         guard let first = pending.first, let last = pending.last else { return }
         defer { pending.removeAll(keepingCapacity: true) }
-        if self.queue.withLock({ self.failure }) != nil { return }
         var bytes = ByteBufferAllocator().buffer(capacity: pending.reduce(0) { $0 + $1.encodedLength })
         for record in pending { bytes.writeLogRecord(record) }
         do throws(ReplicaError) {
-            try self.log.append(bytes)
+            try self.segment.append(bytes)
         } catch {
-            if !error.isDiskFull || self.log.isBroken { self.fail(error) }
             self.logger.error("WAL append failed", metadata: ["error": "\(error)"])
-            self.reportFailedWrite(from: first, error: error)
+            // The queued appends after these were numbered after them: they are dropped too.
+            self.failedGeneration = self.pendingGeneration
+            self.report(.writeFailed(from: LogPosition(epoch: first.epoch, seq: first.seq), error))
+            if !error.isDiskFull || self.segment.isBroken { self.stop(error) }
             return
         }
         self.lastWritten = last.seq
         if ContinuousClock.now - self.lastMarked >= Self.markInterval { self.markDurable() }
         self.opsSinceSnapshot += pending.count
         self.bytesSinceSnapshot += bytes.readableBytes
-        self.stateLock.withLock { self.batches += 1 }
-        self.drive { core, _ in core.persisted(through: LogPosition(epoch: last.epoch, seq: last.seq)) }
+        self.batches.increment()
+        self.report(.persisted(through: LogPosition(epoch: last.epoch, seq: last.seq)))
         if self.opsSinceSnapshot >= self.configuration.snapshotEveryOps
             || self.bytesSinceSnapshot >= self.configuration.snapshotEveryBytes
         {
@@ -175,52 +157,33 @@ extension ReplicatedStateMachine {
         }
     }
 
-    /// Tells the core the records from `first` on are not on disk, answers their proposers with `error`, and
-    /// drops the queued records that followed them.
-    func reportFailedWrite(from first: LogRecord, error: ReplicaError) {
-        let outcomes = self.driver.withLock { () -> [Outcome] in
-            var outcomes = self.abandonProposers(after: first.seq - 1, with: error)
-            outcomes += self.execute(
-                self.core.persistFailed(at: LogPosition(epoch: first.epoch, seq: first.seq), log: self.reader))
-            let end = self.core.last.seq
-            self.queue.withLock {
-                self.work = self.work.compactMap { item in
-                    guard case .append(let records) = item else { return item }
-                    let kept = records.filter { $0.seq <= end }
-                    return kept.isEmpty ? nil : .append(kept)
-                }
-            }
-            return outcomes
-        }
-        Self.complete(outcomes)
+    /// Stops doing work for good, and says so: the log file's state is unknown.
+    func stop(_ error: ReplicaError) {
+        self.queue.withLock { self.stopped = true }
+        self.report(.stopped(error))
     }
 
-    /// Stops taking writes for good: the log file's state is unknown.
-    func fail(_ error: ReplicaError) {
-        self.queue.withLock { self.failure = error }
-    }
-
+    /// Starts a new segment and asks the driver for the state to snapshot, unless one is under way.
     func startSnapshot() {
+        if self.snapshotAsked || self.queue.withLock({ self.snapshotRunning }) { return }
+        do throws(ReplicaError) {
+            try self.segment.rotate(firstSeq: self.lastWritten + 1)
+        } catch {
+            self.logger.error("could not start a new WAL segment", metadata: ["error": "\(error)"])
+            return
+        }
+        self.opsSinceSnapshot = 0
+        self.bytesSinceSnapshot = 0
+        self.snapshotAsked = true
+        self.report(.snapshotDue)
+    }
+
+    func writeSnapshotInBackground(of machine: Machine, epoch: UInt64, seq: UInt64) {
         let busy = self.queue.withLock {
             defer { self.snapshotRunning = true }
             return self.snapshotRunning
         }
         if busy { return }
-        do throws(ReplicaError) {
-            try self.log.rotate(firstSeq: self.lastWritten + 1)
-        } catch {
-            self.logger.error("could not start a new WAL segment", metadata: ["error": "\(error)"])
-            self.queue.withLock { self.snapshotRunning = false }
-            return
-        }
-        self.opsSinceSnapshot = 0
-        self.bytesSinceSnapshot = 0
-        // The state is copied (a reference to the same storage until the next write).
-        let (machine, seq, epoch) = self.driver.withLock {
-            self.stateLock.withLock {
-                (self.machine, self.appliedSeq, self.core.history.epoch(of: self.appliedSeq) ?? 0)
-            }
-        }
         let thread = Thread { [self] in
             self.writeSnapshot(of: machine, epoch: epoch, seq: seq)
             self.queue.withLock {
@@ -249,7 +212,7 @@ extension ReplicatedStateMachine {
                 unlink(self.directory.snapshotPath(seq: old))
             }
             try self.directory.sync()
-            self.driver.withLock { self.reader.firstSeq = max(self.reader.firstSeq, seq + 1) }
+            self.report(.snapshotWritten(seq: seq))
             self.logger.info(
                 "wrote snapshot", metadata: ["replica.seq": "\(seq)", "snapshot.bytes": "\(payload.readableBytes)"])
         } catch {

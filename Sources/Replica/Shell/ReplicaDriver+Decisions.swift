@@ -1,16 +1,15 @@
-import ReplicaCore
 import Foundation
 import Logging
 import NIOCore
+import ReplicaCore
 
-/// Carrying out what the core decided: disk work for the writer, messages for the other tracker, ops applied to
-/// the machine, proposers answered.
-extension ReplicatedStateMachine {
-    /// Carries out `ready` in its order; returns the proposers to answer once the driver lock is released.
-    /// Called with the driver lock held.
+/// Carrying out what the core decided, in the order of ``ReplicaReady``: disk work for the storage, messages for
+/// the other tracker, ops applied to the machine, proposers answered.
+extension ReplicaDriver {
+    /// Carries out `ready` in its order; returns the proposers to answer.
     func execute(_ ready: ReplicaReady) -> [Outcome] {
         var outcomes: [Outcome] = []
-        var disk: [DiskWork] = []
+        var disk: [StorageWork<Machine>] = []
         if let epoch = ready.persistEpoch { disk.append(.saveEpoch(epoch)) }
         if let seq = ready.truncateAfter {
             let dropSnapshots = seq + 1 < self.reader.firstSeq
@@ -23,12 +22,12 @@ extension ReplicatedStateMachine {
         }
         if ready.rebuildState { disk.append(.rebuild) }
         if !ready.persist.isEmpty {
-            disk.append(.append(ready.persist))
+            disk.append(.append(ready.persist, generation: self.generation))
             self.unapplied += ready.persist
             if self.core.role == .primary { self.lag.appended(ready.persist) }
         }
         if let match = self.core.backupMatch { self.lag.forget(through: match) }
-        if !disk.isEmpty { self.queueWork(disk) }
+        if !disk.isEmpty { self.storage.submit(disk) }
         if !ready.messages.isEmpty { self.link?.send(ready.messages) }
         if let seq = ready.applyThrough {
             outcomes += self.apply(through: seq)
@@ -72,18 +71,18 @@ extension ReplicatedStateMachine {
         let count = self.unapplied.prefix { $0.seq <= seq }.count
         guard count > 0 else { return [] }
         var outcomes: [Outcome] = []
-        self.stateLock.withLock {
+        self.applied.mutate { machine, appliedSeq in
             for record in self.unapplied.prefix(count) {
-                defer { self.appliedSeq = record.seq }
+                defer { appliedSeq = record.seq }
                 if let proposer = self.proposers.removeValue(forKey: record.seq) {
-                    outcomes.append((proposer.completion, .success(self.machine.apply(proposer.op))))
+                    outcomes.append((proposer.completion, .success(machine.apply(proposer.op))))
                     continue
                 }
                 // An empty record marks the start of an epoch and changes nothing.
                 guard record.payload.readableBytes > 0 else { continue }
                 var payload = record.payload
                 do {
-                    _ = self.machine.apply(try Machine.decodeOp(from: &payload))
+                    _ = machine.apply(try Machine.decodeOp(from: &payload))
                 } catch {
                     self.logger.error("an op from the log does not decode", metadata: ["replica.seq": "\(record.seq)"])
                 }
@@ -93,8 +92,17 @@ extension ReplicatedStateMachine {
         return outcomes
     }
 
+    /// The forwarded writes whose entries this tracker has applied: their clients read them here from now on.
+    func releaseAnswered() -> [Outcome] {
+        let applied = self.core.appliedSeq
+        let released = self.answered.filter { $0.seq <= applied }
+        self.answered.removeAll { $0.seq <= applied }
+        return released.map { ($0.completion, .success($0.output)) }
+    }
+
     /// Tells each proposer its outcome: callbacks at once, promises grouped into one task per event loop.
     static func complete(_ outcomes: [Outcome]) {
+        if outcomes.isEmpty { return }
         var byLoop:
             [ObjectIdentifier: (
                 loop: any EventLoop, items: [(EventLoopPromise<Machine.Output>, Result<Machine.Output, ReplicaError>)]

@@ -1,0 +1,105 @@
+import Logging
+import NIOCore
+import ReplicaCore
+
+/// What comes from the other tracker besides the core's messages: writes forwarded by the backup, and the
+/// FULLSYNC stream; and what the primary streams.
+extension ReplicaDriver {
+    /// A write forwarded by the backup (this tracker proposes it), or the primary's answer to one of ours.
+    public func receiveForwarded(_ frame: ForwardFrame) {
+        if self.hold(.forwarded(frame)) { return }
+        switch frame {
+        case .request(let id, let payload):
+            guard let link = self.link else { return }
+            var bytes = payload
+            guard let op = try? Machine.decodeOp(from: &bytes) else {
+                return link.forward(.refusal(id: id, reason: "the forwarded op does not decode"))
+            }
+            guard let (records, ready) = self.core.propose([payload]) else {
+                let error = ReplicaError.notPrimary(role: self.core.role, reason: self.core.standbyReason)
+                return link.forward(.refusal(id: id, reason: error.description))
+            }
+            let seq = records[0].seq
+            self.proposers[seq] = (op, .forwarded(id: id, seq: seq, link: link))
+            self.carryOut(ready)
+        case .reply(let id, let seq, let output):
+            guard let completion = self.forwards.removeValue(forKey: id) else { return }
+            var bytes = output
+            guard let output = try? Machine.decodeOutput(from: &bytes) else {
+                return Self.complete([(completion, .failure(.refusedByPrimary("its answer does not decode")))])
+            }
+            self.answered.append((seq, completion, output))
+            Self.complete(self.releaseAnswered())
+        case .refusal(let id, let reason):
+            guard let completion = self.forwards.removeValue(forKey: id) else { return }
+            Self.complete([(completion, .failure(.refusedByPrimary(reason)))])
+        }
+    }
+
+    /// The next bytes of the snapshot the primary streams (FULLSYNC); dropped unless the stream was accepted.
+    public func receiveSnapshotBytes(_ bytes: ByteBuffer) {
+        if self.receiving { self.storage.submit([.receive(bytes)]) }
+    }
+
+    /// The snapshot stream ended: the storage checks and decodes it, and the driver decides whether to install
+    /// it. Until then, what the primary sends next waits: it follows the snapshot in the log.
+    public func receiveSnapshotEnd() {
+        guard self.receiving else { return }
+        self.receiving = false
+        self.installing = true
+        self.storage.submit([.endReceiving])
+    }
+
+    /// The storage has the received snapshot decoded (or refused it): installed if this tracker still follows
+    /// its sender and lacks what it holds.
+    func received(_ snapshot: ReceivedSnapshot<Machine>?) {
+        guard let snapshot else { return self.releaseHeld() }
+        guard self.core.acceptsSnapshot(from: snapshot.senderEpoch, at: snapshot.position) else {
+            self.storage.submit([.discard(snapshot)])
+            return self.releaseHeld()
+        }
+        self.storage.submit([.install(snapshot)])
+    }
+
+    /// Holds `input` while a snapshot is installed; true when held. Past ``maxHeld`` the connection is dropped:
+    /// the other tracker will start over.
+    func hold(_ input: Held) -> Bool {
+        guard self.installing else { return false }
+        guard self.held.count < Self.maxHeld else {
+            self.logger.warning("the primary sent too much during a FULLSYNC; dropping the sync connection")
+            self.link?.close()
+            return true
+        }
+        self.held.append(input)
+        return true
+    }
+
+    /// The install is over: the held inputs are taken, in order.
+    func releaseHeld() {
+        self.installing = false
+        let held = self.held
+        self.held = []
+        for input in held {
+            switch input {
+            case .message(let message): self.receive(message)
+            case .forwarded(let frame): self.receiveForwarded(frame)
+            }
+        }
+    }
+
+    /// Streams the newest snapshot to the other tracker (FULLSYNC); catch-up goes on once it is sent.
+    func streamSnapshot() {
+        guard let link = self.link, let path = self.storage.newestSnapshotPath else { return }
+        self.logger.notice("sending a snapshot to the other tracker (FULLSYNC)", metadata: ["path": "\(path)"])
+        let (driver, loop) = (NIOLoopBound(self, eventLoop: self.eventLoop), self.eventLoop)
+        link.sendSnapshot(path: path, epoch: self.core.epoch) { position in
+            guard let position else { return }
+            loop.execute { driver.value.snapshotSent(at: position) }
+        }
+    }
+
+    /// The whole snapshot went out: catch-up goes on from the log after it.
+    func snapshotSent(at position: LogPosition) {
+        self.carryOut(self.core.snapshotSent(at: position, log: self.reader))
+    }
+}
