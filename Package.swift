@@ -145,8 +145,11 @@ let package = Package(
                 "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["testdata"]
         ),
         .testTarget(
             name: "TrackerTests", dependencies: ["Tracker", "Wire", "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit"]),

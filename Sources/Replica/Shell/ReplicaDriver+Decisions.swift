@@ -10,7 +10,10 @@ extension ReplicaDriver {
     func execute(_ ready: ReplicaReady) -> [Outcome] {
         var outcomes: [Outcome] = []
         var disk: [StorageWork<Machine>] = []
-        if let epoch = ready.persistEpoch { disk.append(.saveEpoch(epoch)) }
+        if let epoch = ready.persistEpoch {
+            disk.append(.saveEpoch(epoch))
+            self.savingEpoch = epoch
+        }
         if let seq = ready.truncateAfter {
             let dropSnapshots = seq + 1 < self.reader.firstSeq
             disk.append(.cut(after: seq, dropSnapshots: dropSnapshots))
@@ -20,7 +23,10 @@ extension ReplicaDriver {
             self.unapplied.removeAll { $0.seq > seq }
             outcomes += self.abandonProposers(after: seq, with: .steppedDown)
         }
-        if ready.rebuildState { disk.append(.rebuild) }
+        if ready.rebuildState {
+            disk.append(.rebuild)
+            self.rebuilding = true
+        }
         if !ready.persist.isEmpty {
             disk.append(.append(ready.persist, generation: self.generation))
             self.unapplied += ready.persist
@@ -28,7 +34,7 @@ extension ReplicaDriver {
         }
         if let match = self.core.backupMatch { self.lag.forget(through: match) }
         if !disk.isEmpty { self.storage.submit(disk) }
-        if !ready.messages.isEmpty { self.link?.send(ready.messages) }
+        self.send(ready.messages)
         if let seq = ready.applyThrough {
             outcomes += self.apply(through: seq)
             outcomes += self.releaseAnswered()
@@ -62,12 +68,14 @@ extension ReplicaDriver {
     }
 
     func abandonProposers(after seq: UInt64, with error: ReplicaError) -> [Outcome] {
-        let abandoned = self.proposers.keys.filter { $0 > seq }
+        let abandoned = self.proposers.keys.filter { $0 > seq }.sorted()
         return abandoned.compactMap { self.proposers.removeValue(forKey: $0) }.map { ($0.completion, .failure(error)) }
     }
 
-    /// Applies the unapplied entries up to `seq` to the machine.
+    /// Applies the unapplied entries up to `seq` to the machine; nothing while the state is being rebuilt (the
+    /// entries wait, and are applied once it is).
     func apply(through seq: UInt64) -> [Outcome] {
+        if self.rebuilding { return [] }
         let count = self.unapplied.prefix { $0.seq <= seq }.count
         guard count > 0 else { return [] }
         var outcomes: [Outcome] = []
@@ -94,6 +102,7 @@ extension ReplicaDriver {
 
     /// The forwarded writes whose entries this tracker has applied: their clients read them here from now on.
     func releaseAnswered() -> [Outcome] {
+        if self.rebuilding { return [] }
         let applied = self.core.appliedSeq
         let released = self.answered.filter { $0.seq <= applied }
         self.answered.removeAll { $0.seq <= applied }

@@ -6,6 +6,8 @@ extension ReplicaDriver {
     /// One report from the storage.
     public func handle(_ event: StorageEvent<Machine>) {
         switch event {
+        case .epochSaved(let epoch):
+            self.epochSaved(epoch)
         case .persisted(let position):
             self.carryOut(self.core.persisted(through: position))
         case .writeFailed(let position, let error):
@@ -20,7 +22,17 @@ extension ReplicaDriver {
             self.finishClosing(with: error)
         case .rebuilt(let machine, let seq):
             self.applied.replace(machine, seq: seq)
+            self.rebuilding = false
+            // What committed while the storage rebuilt is applied now, on the rebuilt state.
+            var outcomes = self.apply(through: self.core.appliedSeq)
+            outcomes += self.releaseAnswered()
+            self.publish()
+            Self.complete(outcomes)
+            if self.snapshotWanted { self.handle(.snapshotDue) }
         case .snapshotDue:
+            // The state is stale until rebuilt: the snapshot is taken after.
+            guard !self.rebuilding else { return self.snapshotWanted = true }
+            self.snapshotWanted = false
             let (machine, seq) = self.applied.mutate { machine, seq in (machine, seq) }
             let epoch = self.core.history.epoch(of: seq) ?? 0
             self.storage.submit([.writeSnapshot(machine, epoch: epoch, seq: seq)])
@@ -29,6 +41,8 @@ extension ReplicaDriver {
         case .received(let snapshot):
             self.received(snapshot)
         case .installed(let machine, let position):
+            // The snapshot replaced the whole log: nothing from before waits to be applied.
+            self.unapplied = []
             self.applied.replace(machine, seq: position.seq)
             self.reader.firstSeq = position.seq + 1
             self.reader.reset()

@@ -89,6 +89,7 @@ extension ReplicaDriver {
 
     /// Streams the newest snapshot to the other tracker (FULLSYNC); catch-up goes on once it is sent.
     func streamSnapshot() {
+        if self.savingEpoch != nil { return self.snapshotWaiting = true }
         guard let link = self.link, let path = self.storage.newestSnapshotPath else { return }
         self.logger.notice("sending a snapshot to the other tracker (FULLSYNC)", metadata: ["path": "\(path)"])
         let (driver, loop) = (NIOLoopBound(self, eventLoop: self.eventLoop), self.eventLoop)

@@ -60,6 +60,16 @@ public final class ReplicaDriver<Machine: StateMachine> {
     /// A received snapshot is being checked or installed: inputs wait in ``held`` until it is done.
     var installing = false
     var held: [Held] = []
+    /// An epoch submitted to the storage and not yet reported saved: messages wait in ``outbox`` until it is,
+    /// so nothing goes out in an epoch (a vote, a promotion) that a crash could make this node forget.
+    var savingEpoch: UInt64?
+    var outbox: [SyncMessage] = []
+    /// A FULLSYNC stream waits for the epoch being saved too, behind the outbox.
+    var snapshotWaiting = false
+    /// Entries already applied were cut and the storage is rebuilding the state: nothing is applied until it
+    /// reports, and a snapshot asked for meanwhile waits (``snapshotWanted``).
+    var rebuilding = false
+    var snapshotWanted = false
 
     /// The most inputs held while a snapshot is installed; past it the sync connection is dropped (the primary
     /// sends little while a FULLSYNC is under way: its catch-up waits for acks).
@@ -111,17 +121,27 @@ public final class ReplicaDriver<Machine: StateMachine> {
     /// A sync connection to the other tracker is up (authenticated): messages go out on it from now on.
     public func connected(_ link: any SyncLink) {
         self.link = link
-        link.send([self.core.helloForNewConnection()])
+        self.outbox = []
+        self.snapshotWaiting = false
+        self.send([self.core.helloForNewConnection()])
         self.publish()
         self.logger.info("connected to the other tracker")
     }
 
     /// The sync connection `link` closed. Forwarded writes not answered yet are answered "retry": the primary
-    /// may or may not have logged them.
+    /// may or may not have logged them. What it brought and was held, and a snapshot it was streaming, are
+    /// thrown away: the next connection starts over.
     public func disconnected(_ link: any SyncLink) {
         guard self.link === link else { return }
         self.link = nil
-        var outcomes: [Outcome] = self.forwards.values.map { ($0, .failure(.steppedDown)) }
+        self.outbox = []
+        self.snapshotWaiting = false
+        self.held = []
+        if self.receiving {
+            self.receiving = false
+            self.storage.submit([.abandonReceiving])
+        }
+        var outcomes: [Outcome] = self.forwards.sorted { $0.key < $1.key }.map { ($0.value, .failure(.steppedDown)) }
         outcomes += self.answered.map { ($0.completion, .success($0.output)) }
         self.forwards = [:]
         self.answered = []
@@ -163,11 +183,36 @@ public final class ReplicaDriver<Machine: StateMachine> {
     /// forwarded ones answered as they stand.
     public func finishClosing(with error: ReplicaError = .closed) {
         var outcomes = self.abandonProposers(after: 0, with: error)
-        outcomes += self.forwards.values.map { ($0, .failure(error)) }
+        outcomes += self.forwards.sorted { $0.key < $1.key }.map { ($0.value, .failure(error)) }
         outcomes += self.answered.map { ($0.completion, .success($0.output)) }
         self.forwards = [:]
         self.answered = []
         Self.complete(outcomes)
+    }
+
+    /// Sends `messages` to the other tracker, after an epoch being saved if there is one.
+    func send(_ messages: [SyncMessage]) {
+        guard let link = self.link, !messages.isEmpty else { return }
+        if self.savingEpoch != nil { return self.outbox += messages }
+        link.send(messages)
+    }
+
+    /// The storage made `epoch` durable: what waited for it goes out, but a vote given in an epoch this node
+    /// has left since (it waited past the failover timeout and promoted itself) is dropped: the vote promised
+    /// not to take over, and it has.
+    func epochSaved(_ epoch: UInt64) {
+        guard let saving = self.savingEpoch, epoch >= saving else { return }
+        self.savingEpoch = nil
+        let messages = self.outbox.filter { message in
+            guard case .vote(_, let voter) = message else { return true }
+            return voter.epoch >= self.core.epoch
+        }
+        self.outbox = []
+        self.send(messages)
+        if self.snapshotWaiting {
+            self.snapshotWaiting = false
+            self.streamSnapshot()
+        }
     }
 
     /// Carries out `ready`, publishes what changed, and answers proposers.

@@ -40,7 +40,7 @@ public protocol StorageLogReader: AnyObject, ReplicaLogReader {
 
 /// Work the driver gives the storage, done in order.
 public enum StorageWork<Machine: StateMachine>: Sendable {
-    /// Make this epoch durable.
+    /// Make this epoch durable: reported as ``StorageEvent/epochSaved(_:)``; the driver sends nothing until then.
     case saveEpoch(UInt64)
     /// Cut the log back to `after`, keeping what is cut aside; with `dropSnapshots` move the snapshots aside
     /// too (a FULLSYNC will replace the state).
@@ -55,6 +55,8 @@ public enum StorageWork<Machine: StateMachine>: Sendable {
     case beginReceiving(epoch: UInt64)
     /// The next bytes of the snapshot being received.
     case receive(ByteBuffer)
+    /// The stream of the snapshot being received broke off: throw away what came.
+    case abandonReceiving
     /// The snapshot being received ended: check and decode it (``StorageEvent/received(_:)``).
     case endReceiving
     /// Replace the state and the log with this received snapshot (``StorageEvent/installed(_:at:)``).
@@ -65,6 +67,8 @@ public enum StorageWork<Machine: StateMachine>: Sendable {
 
 /// What the storage reports to the driver, in the order it happened.
 public enum StorageEvent<Machine: StateMachine>: Sendable {
+    /// The epoch of a ``StorageWork/saveEpoch(_:)`` is durable.
+    case epochSaved(UInt64)
     /// Every appended record up to here is durable.
     case persisted(through: LogPosition)
     /// The records from `from` on could not be written (a full disk); nothing of them is on disk.

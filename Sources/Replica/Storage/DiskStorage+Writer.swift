@@ -68,6 +68,7 @@ extension DiskStorage {
             preconditionFailure("appends are written in batches")
         case .saveEpoch(let epoch):
             try EpochFile.save(epoch, in: self.directory)
+            self.report(.epochSaved(epoch))
         case .cut(let seq, let dropSnapshots):
             self.queue.withLock { while self.snapshotRunning { self.queue.wait() } }
             let newestSnapshot = try self.directory.snapshots().last ?? 0
@@ -96,6 +97,8 @@ extension DiskStorage {
             self.beginReceiving(epoch: epoch)
         case .receive(let bytes):
             self.receive(bytes)
+        case .abandonReceiving:
+            self.discardIncoming()
         case .endReceiving:
             self.report(.received(self.endReceiving()))
         case .install(let snapshot):
