@@ -4,9 +4,9 @@ import PackageDescription
 /// Release builds specialise generics across modules (the replica is generic over the tracker's state machine).
 let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
+// Linux only (docs/DECISIONS.md): no platform is claimed that is not built and tested.
 let package = Package(
     name: "Tandem",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tandemd", targets: ["Node"]),
         .executable(name: "tandemctl", targets: ["Ctl"]),
@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: [
         // OpenSSL's libcrypto from the system (libssl-dev): SHA1, HMAC, PBKDF2, random bytes.
@@ -56,6 +57,7 @@ let package = Package(
                 "ReplicaCore", "Wire", "TandemCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: optimized
         ),

@@ -1,5 +1,6 @@
 import ReplicaCore
 import NIOCore
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +8,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The files of one tracker's `data_dir`, through plain POSIX calls: WAL segments, snapshots and a lock.
+/// The files of one tracker's `data_dir`: WAL segments, snapshots and a lock.
 ///
 /// Names: `wal-<first seq, 20 digits>.log`, `snapshot-<seq, 20 digits>.snap`, `LOCK`. Names sort by seq.
 public struct DataDirectory: Sendable {
@@ -30,13 +31,16 @@ public struct DataDirectory: Sendable {
         }
     }
 
-    /// Takes an exclusive lock on the directory for this process's life; fails if another process holds it.
-    public func lock() throws(ReplicaError) -> Int32 {
+    /// Takes an exclusive lock on the directory, held while the returned descriptor is open (so for the
+    /// process's life at most); fails if another process holds it.
+    func lock() throws(ReplicaError) -> FileDescriptor {
         let lockPath = self.path + "/LOCK"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io("open", path: lockPath, errno: errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
+        let fd = try PosixFile.io("open", lockPath) {
+            try FileDescriptor.open(
+                lockPath, .readWrite, options: [.create, .closeOnExec], permissions: [.ownerReadWrite])
+        }
+        guard flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0 else {
+            try? fd.close()
             throw .locked(path: self.path)
         }
         return fd
@@ -56,10 +60,10 @@ public struct DataDirectory: Sendable {
 
     /// Flushes the directory's entries (after a create, rename or unlink) to disk.
     public func sync() throws(ReplicaError) {
-        let fd = open(self.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("open", path: self.path, errno: errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .io("fsync", path: self.path, errno: errno) }
+        try PosixFile.io("fsync", self.path) {
+            let fd = try FileDescriptor.open(self.path, .readOnly, options: [.directory, .closeOnExec])
+            try fd.closeAfter { try fd.sync() }
+        }
     }
 
     private static func name(_ prefix: String, _ seq: UInt64, _ suffix: String) -> String {
@@ -97,90 +101,5 @@ public struct DataDirectory: Sendable {
                 })
         }
         return names
-    }
-}
-
-/// Small POSIX file helpers with typed errors.
-enum PosixFile {
-    /// Reads a whole file, or what follows its first `offset` bytes.
-    static func readAll(_ path: String, from offset: Int = 0) throws(ReplicaError) -> ByteBuffer {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("open", path: path, errno: errno) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .io("fstat", path: path, errno: errno) }
-        guard offset == 0 || lseek(fd, off_t(offset), SEEK_SET) >= 0 else {
-            throw .io("lseek", path: path, errno: errno)
-        }
-        var buffer = ByteBufferAllocator().buffer(capacity: max(Int(info.st_size) - offset, 0))
-        while true {
-            var readError: Int32 = 0
-            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 16) { raw in
-                let count = read(fd, raw.baseAddress, raw.count)
-                if count < 0 { readError = errno }
-                return max(count, 0)
-            }
-            if readError == EINTR { continue }
-            if readError != 0 { throw .io("read", path: path, errno: readError) }
-            if count == 0 { return buffer }
-        }
-    }
-
-    /// Reads up to `length` bytes of a file from `offset` (fewer at its end).
-    static func readRange(_ path: String, from offset: Int, length: Int) throws(ReplicaError) -> ByteBuffer {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("open", path: path, errno: errno) }
-        defer { close(fd) }
-        var buffer = ByteBufferAllocator().buffer(capacity: length)
-        while buffer.readableBytes < length {
-            var readError: Int32 = 0
-            let have = buffer.readableBytes
-            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length - have) { raw in
-                let count = pread(fd, raw.baseAddress, length - have, off_t(offset + have))
-                if count < 0 { readError = errno }
-                return max(count, 0)
-            }
-            if readError == EINTR { continue }
-            if readError != 0 { throw .io("pread", path: path, errno: readError) }
-            if count == 0 { break }
-        }
-        return buffer
-    }
-
-    /// Writes all of `buffer` to `fd`, retrying short writes.
-    static func writeAll(_ fd: Int32, _ buffer: ByteBuffer, path: String) throws(ReplicaError) {
-        var failure: Int32 = 0
-        buffer.withUnsafeReadableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let count = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += count
-            }
-        }
-        if failure != 0 { throw .io("write", path: path, errno: failure) }
-    }
-
-    /// Writes `buffer` to `path` atomically: a temporary file, fsync, rename, directory fsync.
-    static func writeAtomically(_ buffer: ByteBuffer, to path: String, in directory: DataDirectory) throws(ReplicaError)
-    {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io("open", path: temporary, errno: errno) }
-        do throws(ReplicaError) {
-            try Self.writeAll(fd, buffer, path: temporary)
-            guard fsync(fd) == 0 else { throw ReplicaError.io("fsync", path: temporary, errno: errno) }
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw .io("rename", path: temporary, errno: errno) }
-        try directory.sync()
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import ReplicaCore
+import SystemPackage
 
 /// FULLSYNC on the receiving side, on the writer thread: the primary's snapshot is written to a temporary file
 /// as it comes, checked and decoded once whole, and installed in place of the state and the log when the
@@ -11,12 +12,16 @@ extension DiskStorage {
 
     func beginReceiving(epoch: UInt64) {
         self.discardIncoming()
-        let fd = open(self.incomingPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            self.logger.error("cannot take the primary's snapshot", metadata: ["errno": "\(errno)"])
-            return
+        let path = self.incomingPath
+        do throws(ReplicaError) {
+            let fd = try PosixFile.io("open", path) {
+                try FileDescriptor.open(
+                    path, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite])
+            }
+            self.incoming = IncomingSnapshot(fd: fd, path: path, epoch: epoch)
+        } catch {
+            self.logger.error("cannot take the primary's snapshot", metadata: ["error": "\(error)"])
         }
-        self.incoming = IncomingSnapshot(fd: fd, path: self.incomingPath, epoch: epoch)
     }
 
     func receive(_ bytes: ByteBuffer) {
@@ -35,10 +40,10 @@ extension DiskStorage {
     func endReceiving() -> ReceivedSnapshot<Machine>? {
         guard let incoming = self.incoming else { return nil }
         self.incoming = nil
-        let synced = fsync(incoming.fd) == 0
-        Foundation.close(incoming.fd)
+        defer { try? incoming.fd.close() }
         do {
-            guard synced, !incoming.failed else { throw ReplicaError.io("fsync", path: incoming.path, errno: errno) }
+            guard !incoming.failed else { throw ReplicaError.io("write", path: incoming.path, errno: EIO) }
+            try PosixFile.io("fsync", incoming.path) { try incoming.fd.sync() }
             let received = ContinuousClock.now
             let file = try SnapshotFile.decode(try PosixFile.readAll(incoming.path), path: incoming.path)
             var payload = file.payload
@@ -78,7 +83,7 @@ extension DiskStorage {
 
     func discardIncoming() {
         guard let incoming = self.incoming else { return }
-        Foundation.close(incoming.fd)
+        try? incoming.fd.close()
         unlink(incoming.path)
         self.incoming = nil
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import ReplicaCore
+import SystemPackage
 
 /// The replica's storage on disk: WAL segments with group commit, snapshots, the epoch and durable-mark files,
 /// FULLSYNC receiving, in one `data_dir`.
@@ -29,7 +30,7 @@ public final class DiskStorage<Machine: StateMachine>: ReplicaStorage, @unchecke
 
     /// A FULLSYNC snapshot arriving from the primary, written to a temporary file as it comes.
     struct IncomingSnapshot {
-        var fd: Int32
+        var fd: FileDescriptor
         var path: String
         var epoch: UInt64
         var failed = false
@@ -41,7 +42,7 @@ public final class DiskStorage<Machine: StateMachine>: ReplicaStorage, @unchecke
     let configuration: Configuration
     let initial: Machine
     let logger: Logger
-    let lockFD: Int32
+    let lockFD: FileDescriptor
     let reader: DiskLogReader
     /// What was found on disk at start.
     public let recovered: Recovery<Machine>
@@ -89,7 +90,7 @@ public final class DiskStorage<Machine: StateMachine>: ReplicaStorage, @unchecke
                 directory: directory, firstSeq: self.recovered.openSegment ?? self.recovered.lastSeq + 1)
         } catch {
             // The lock lives as long as its descriptor: a failed start must not keep the directory locked.
-            Foundation.close(lockFD)
+            try? lockFD.close()
             throw error
         }
         self.lockFD = lockFD
@@ -138,7 +139,7 @@ public final class DiskStorage<Machine: StateMachine>: ReplicaStorage, @unchecke
         if filesClosed { return }
         self.discardIncoming()
         self.segment.close()
-        Foundation.close(self.lockFD)
+        try? self.lockFD.close()
     }
 }
 

@@ -1,11 +1,6 @@
-import ReplicaCore
 import NIOCore
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import ReplicaCore
+import SystemPackage
 
 /// Appends records to the current WAL segment; used by one thread at a time.
 struct SegmentWriter {
@@ -14,9 +9,9 @@ struct SegmentWriter {
     static let maxBatchBytes = 8 << 20
 
     private let directory: DataDirectory
-    private var fd: Int32
+    private var fd: FileDescriptor
     private var path: String
-    private var size: off_t
+    private var size: Int64
     /// Set when a failed write could not be cut back off the file: the segment must not be written again.
     private(set) var isBroken = false
 
@@ -33,37 +28,50 @@ struct SegmentWriter {
         do throws(ReplicaError) {
             try PosixFile.writeAll(self.fd, bytes, path: self.path)
         } catch {
-            if ftruncate(self.fd, self.size) != 0 || lseek(self.fd, self.size, SEEK_SET) < 0 { self.isBroken = true }
+            do {
+                try self.fd.resize(to: self.size)
+                try self.fd.seek(offset: self.size, from: .start)
+            } catch {
+                self.isBroken = true
+            }
             throw error
         }
-        guard fdatasync(self.fd) == 0 else {
+        do throws(ReplicaError) {
+            try PosixFile.io("fdatasync", self.path) { try self.fd.dataSync() }
+        } catch {
             self.isBroken = true
-            throw .io("fdatasync", path: self.path, errno: errno)
+            throw error
         }
-        self.size += off_t(bytes.readableBytes)
+        self.size += Int64(bytes.readableBytes)
     }
 
     /// Closes this segment and starts the one whose first record is `firstSeq`.
     mutating func rotate(firstSeq: UInt64) throws(ReplicaError) {
         let next = try Self.open(directory: self.directory, firstSeq: firstSeq)
-        Glibc.close(self.fd)
+        try? self.fd.close()
         (self.fd, self.path, self.size) = next
     }
 
     /// Closes the segment file.
     func close() {
-        Glibc.close(self.fd)
+        try? self.fd.close()
     }
 
     private static func open(
         directory: DataDirectory, firstSeq: UInt64
-    ) throws(ReplicaError) -> (Int32, String, off_t) {
+    ) throws(ReplicaError) -> (FileDescriptor, String, Int64) {
         let path = directory.segmentPath(firstSeq: firstSeq)
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io("open", path: path, errno: errno) }
-        let size = lseek(fd, 0, SEEK_END)
-        guard size >= 0 else { throw .io("lseek", path: path, errno: errno) }
-        try directory.sync()
-        return (fd, path, size)
+        let fd = try PosixFile.io("open", path) {
+            try FileDescriptor.open(
+                path, .writeOnly, options: [.create, .append, .closeOnExec], permissions: [.ownerReadWrite])
+        }
+        do throws(ReplicaError) {
+            let size = try PosixFile.io("lseek", path) { try fd.seek(offset: 0, from: .end) }
+            try directory.sync()
+            return (fd, path, size)
+        } catch {
+            try? fd.close()
+            throw error
+        }
     }
 }
