@@ -12,7 +12,7 @@ extension PairSimulation {
         if let violation = self.violations.first { return violation }
         // A paused primary acknowledges nothing, and steps down at its first tick after it resumes; until then
         // it can commit only what its backup acknowledged before taking over, which the new primary holds.
-        let primaries = self.nodes.filter { $0.up && !$0.stalled && $0.core.role == .primary }
+        let primaries = self.nodes.filter { $0.up && !$0.stalled && !$0.driver.halted && $0.core.role == .primary }
         if let newest = primaries.max(by: { $0.core.epoch < $1.core.epoch }) {
             let snapshot = newest.snapshot
             for (position, value) in self.acknowledged {
@@ -29,7 +29,7 @@ extension PairSimulation {
             }
         }
         // A node whose storage is rebuilding or replacing its state shows the state before until it reports.
-        for node in self.nodes where node.up && !node.driver.rebuilding && !node.driver.installing {
+        for node in self.nodes where node.up && node.driver.pendingRebuilds == 0 && !node.driver.installing {
             let snapshot = node.snapshot
             let applied = node.appliedSeq
             guard applied >= snapshot.position.seq else {

@@ -89,6 +89,8 @@ final class PairSimulation {
     var connected = false
     /// Goes up with each connection: a link of an older one carries nothing.
     var connection = 0
+    /// A driver closed the connection: it breaks once the step is over.
+    var closeRequested = false
     /// Writes whose proposer was answered: value by position.
     var acknowledged: [LogPosition: String] = [:]
     /// Proposers' outcomes, as the drivers report them, not yet looked at.
@@ -274,6 +276,14 @@ final class PairSimulation {
         self.transcript.append("resume \(index)")
     }
 
+    /// Node `index`'s disk fails: its storage stops, and the driver leaves the pair until a restart.
+    func diskFails(_ index: Int) {
+        let node = self.nodes[index]
+        guard node.up, !node.paused else { return }
+        self.transcript.append("disk fails at \(index)")
+        self.step(index) { _ in node.memory.stop(.io("write", path: "memory", errno: 5)) }
+    }
+
     /// Node `index`'s storage finds a snapshot due; the snapshot the driver asks for is written at once, with
     /// the work queued before it.
     func snapshotAndTrim(_ index: Int) {
@@ -327,6 +337,10 @@ final class PairSimulation {
         input(node.driver)
         node.loop.run()
         self.note(index, from: before)
+        if self.closeRequested {
+            self.closeRequested = false
+            if self.connected { self.disconnect() }
+        }
     }
 
     /// Records the outcomes of proposals and what changed in node `index`'s status.
@@ -401,8 +415,11 @@ final class SimLink: SyncLink, @unchecked Sendable {
         done(position)
     }
 
+    /// The connection breaks once the step is over, as a channel's close is heard on a later turn.
     func close() {
-        self.pair.violations.append("node \(self.from) dropped the connection")
+        guard self.connection == self.pair.connection else { return }
+        self.pair.transcript.append("  \(self.from) closes the connection")
+        self.pair.closeRequested = true
     }
 }
 

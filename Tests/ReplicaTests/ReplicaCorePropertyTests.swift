@@ -1,11 +1,12 @@
 import Foundation
-import Replica
+@testable import Replica
 import ReplicaCore
 import TandemTestKit
 import Testing
 
-/// Random schedules of the pair: crashes, restarts, pauses, lost links, repeated and reordered messages, and
-/// snapshots, with the invariants checked after every step and the pair healed and compared at the end.
+/// Random schedules of the pair: crashes, restarts, pauses, lost links, repeated and reordered messages,
+/// failed disks and snapshots, with the invariants checked after every step and the pair healed and compared at
+/// the end.
 ///
 /// The schedules keep to the failure model of docs/REPLICATION.md: running nodes tick together, and a message
 /// to a running node arrives before that node's next tick (a link is either working or broken, and a broken
@@ -73,8 +74,10 @@ import Testing
             pair.connect()
         case 91..<93:
             if !pair.nodes[1 - node].paused { pair.pause(node) }
-        case 93..<98:
+        case 93..<97:
             pair.resume(node)
+        case 97:
+            pair.diskFails(node)
         default:
             pair.snapshotAndTrim(node)
         }
@@ -85,6 +88,8 @@ import Testing
     static func healAndCompare(_ pair: PairSimulation) -> String? {
         for index in 0..<2 {
             pair.resume(index)
+            // A tracker whose disk failed is restarted once the disk is mended.
+            if pair.nodes[index].driver.halted { pair.crash(index) }
             pair.restart(index)
         }
         pair.connect()

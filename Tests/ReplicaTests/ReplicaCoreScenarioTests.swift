@@ -1,4 +1,4 @@
-import Replica
+@testable import Replica
 import ReplicaCore
 import Testing
 
@@ -254,6 +254,30 @@ import Testing
         #expect(pair.nodes[0].core.role == .backup)
         #expect(pair.nodes[0].cutAside.contains { PairSimulation.value($0) == "v3" })
         #expect(pair.values(inLogOf: 0) == ["v0", "v1", "v2", "v4"])
+        pair.expectTranscript()
+    }
+
+    @Test func aTrackerWhoseDiskFailsLeavesThePairAndTheOtherTakesOver() {
+        let pair = Self.syncedPair()
+        pair.diskFails(0)
+        #expect(pair.nodes[0].driver.halted)
+        #expect(!pair.connected, "the failed tracker closes the connection")
+        pair.propose(0)
+        #expect(pair.acknowledged.count == 3, "a write there is refused")
+        pair.tick(1, times: 5)
+        #expect(pair.nodes[1].core.role == .primary)
+        pair.propose(1)
+        pair.stabilize()
+        #expect(pair.acknowledged.count == 4)
+        pair.connect()
+        #expect(!pair.connected, "until it is restarted, it closes every connection")
+        pair.crash(0)
+        pair.restart(0)
+        pair.connect()
+        pair.stabilize()
+        #expect(pair.nodes[0].core.role == .backup)
+        #expect(pair.values(inLogOf: 0) == pair.values(inLogOf: 1))
+        Self.expectSound(pair)
         pair.expectTranscript()
     }
 

@@ -25,7 +25,7 @@ extension ReplicaDriver {
         }
         if ready.rebuildState {
             disk.append(.rebuild)
-            self.rebuilding = true
+            self.pendingRebuilds += 1
         }
         if !ready.persist.isEmpty {
             disk.append(.append(ready.persist, generation: self.generation))
@@ -75,7 +75,7 @@ extension ReplicaDriver {
     /// Applies the unapplied entries up to `seq` to the machine; nothing while the state is being rebuilt (the
     /// entries wait, and are applied once it is).
     func apply(through seq: UInt64) -> [Outcome] {
-        if self.rebuilding { return [] }
+        if self.pendingRebuilds > 0 { return [] }
         let count = self.unapplied.prefix { $0.seq <= seq }.count
         guard count > 0 else { return [] }
         var outcomes: [Outcome] = []
@@ -102,7 +102,7 @@ extension ReplicaDriver {
 
     /// The forwarded writes whose entries this tracker has applied: their clients read them here from now on.
     func releaseAnswered() -> [Outcome] {
-        if self.rebuilding { return [] }
+        if self.pendingRebuilds > 0 { return [] }
         let applied = self.core.appliedSeq
         let released = self.answered.filter { $0.seq <= applied }
         self.answered.removeAll { $0.seq <= applied }

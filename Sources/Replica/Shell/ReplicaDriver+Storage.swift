@@ -18,21 +18,22 @@ extension ReplicaDriver {
             self.publish()
             Self.complete(outcomes)
         case .stopped(let error):
-            self.refusal = error
-            self.finishClosing(with: error)
+            self.halt(error)
         case .rebuilt(let machine, let seq):
             self.applied.replace(machine, seq: seq)
-            self.rebuilding = false
+            self.pendingRebuilds -= 1
+            // A later cut asked for another rebuild: this state is not the one to build on yet.
+            guard self.pendingRebuilds == 0 else { return }
             // What committed while the storage rebuilt is applied now, on the rebuilt state.
             var outcomes = self.apply(through: self.core.appliedSeq)
             outcomes += self.releaseAnswered()
             self.publish()
             Self.complete(outcomes)
-            if self.snapshotWanted { self.handle(.snapshotDue) }
+            if self.snapshotAfterRebuild { self.handle(.snapshotDue) }
         case .snapshotDue:
             // The state is stale until rebuilt: the snapshot is taken after.
-            guard !self.rebuilding else { return self.snapshotWanted = true }
-            self.snapshotWanted = false
+            guard self.pendingRebuilds == 0 else { return self.snapshotAfterRebuild = true }
+            self.snapshotAfterRebuild = false
             let (machine, seq) = self.applied.mutate { machine, seq in (machine, seq) }
             let epoch = self.core.history.epoch(of: seq) ?? 0
             self.storage.submit([.writeSnapshot(machine, epoch: epoch, seq: seq)])

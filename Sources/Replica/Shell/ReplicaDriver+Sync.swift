@@ -7,7 +7,7 @@ import ReplicaCore
 extension ReplicaDriver {
     /// A write forwarded by the backup (this tracker proposes it), or the primary's answer to one of ours.
     public func receiveForwarded(_ frame: ForwardFrame) {
-        if self.hold(.forwarded(frame)) { return }
+        if self.halted || self.hold(.forwarded(frame)) { return }
         switch frame {
         case .request(let id, let payload):
             guard let link = self.link else { return }
@@ -38,12 +38,14 @@ extension ReplicaDriver {
 
     /// The next bytes of the snapshot the primary streams (FULLSYNC); dropped unless the stream was accepted.
     public func receiveSnapshotBytes(_ bytes: ByteBuffer) {
+        if self.hold(.snapshotBytes(bytes)) { return }
         if self.receiving { self.storage.submit([.receive(bytes)]) }
     }
 
     /// The snapshot stream ended: the storage checks and decodes it, and the driver decides whether to install
     /// it. Until then, what the primary sends next waits: it follows the snapshot in the log.
     public func receiveSnapshotEnd() {
+        if self.hold(.snapshotEnd) { return }
         guard self.receiving else { return }
         self.receiving = false
         self.installing = true
@@ -61,13 +63,16 @@ extension ReplicaDriver {
         self.storage.submit([.install(snapshot)])
     }
 
-    /// Holds `input` while a snapshot is installed; true when held. Past ``maxHeld`` the connection is dropped:
-    /// the other tracker will start over.
+    /// Holds `input` while a snapshot is installed; true when held. Past ``maxHeld`` inputs or
+    /// ``maxHeldBytes`` of snapshot bytes the connection is dropped: the other tracker will start over.
     func hold(_ input: Held) -> Bool {
         guard self.installing else { return false }
-        guard self.held.count < Self.maxHeld else {
+        if case .snapshotBytes(let bytes) = input { self.heldBytes += bytes.readableBytes }
+        guard self.held.count < Self.maxHeld, self.heldBytes <= Self.maxHeldBytes else {
             self.logger.warning("the primary sent too much during a FULLSYNC; dropping the sync connection")
             self.link?.close()
+            self.held = []
+            self.heldBytes = 0
             return true
         }
         self.held.append(input)
@@ -79,17 +84,20 @@ extension ReplicaDriver {
         self.installing = false
         let held = self.held
         self.held = []
+        self.heldBytes = 0
         for input in held {
             switch input {
             case .message(let message): self.receive(message)
             case .forwarded(let frame): self.receiveForwarded(frame)
+            case .snapshotBytes(let bytes): self.receiveSnapshotBytes(bytes)
+            case .snapshotEnd: self.receiveSnapshotEnd()
             }
         }
     }
 
     /// Streams the newest snapshot to the other tracker (FULLSYNC); catch-up goes on once it is sent.
     func streamSnapshot() {
-        if self.savingEpoch != nil { return self.snapshotWaiting = true }
+        if self.savingEpoch != nil { return self.streamAfterEpochSaved = true }
         guard let link = self.link, let path = self.storage.newestSnapshotPath else { return }
         self.logger.notice("sending a snapshot to the other tracker (FULLSYNC)", metadata: ["path": "\(path)"])
         let (driver, loop) = (NIOLoopBound(self, eventLoop: self.eventLoop), self.eventLoop)

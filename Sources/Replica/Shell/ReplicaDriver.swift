@@ -6,7 +6,8 @@ import ReplicaCore
 /// Carries out what the pair's ``ReplicaCore`` decides: it owns the core and runs on one serial executor (an
 /// event loop), where every input arrives (proposals, the other tracker's messages, ticks, the storage's
 /// reports) and each ``ReplicaReady`` is carried out in its documented order: disk work is submitted to the
-/// ``ReplicaStorage``, messages are queued on the ``SyncLink``, entries are applied and their proposers answered.
+/// ``ReplicaStorage``, messages are queued on the ``SyncLink`` (once the epoch they are sent in is durable),
+/// entries are applied and their proposers answered.
 ///
 /// The storage reports back as events on the same executor (raft's `Advance`), never by calling in from its own
 /// thread. Nothing here locks, except to publish the applied state and the status for readers on other threads
@@ -26,6 +27,8 @@ public final class ReplicaDriver<Machine: StateMachine> {
     enum Held {
         case message(SyncMessage)
         case forwarded(ForwardFrame)
+        case snapshotBytes(ByteBuffer)
+        case snapshotEnd
     }
 
     /// Where every call is made.
@@ -55,25 +58,34 @@ public final class ReplicaDriver<Machine: StateMachine> {
     var generation = 0
     /// Why no more writes are taken: the storage stopped, or the replica is closing.
     var refusal: ReplicaError?
+    /// The storage stopped (its directory could not be updated): this tracker takes no part in the pair until
+    /// it is restarted; a connection is closed as it comes.
+    var halted = false
     /// A snapshot stream from the primary is being written by the storage.
     var receiving = false
-    /// A received snapshot is being checked or installed: inputs wait in ``held`` until it is done.
+    /// A received snapshot is being checked or installed: inputs wait in ``held`` until it is done, and the
+    /// clock's ticks are not counted (the core would count the primary silent).
     var installing = false
     var held: [Held] = []
+    /// The bytes of snapshot streams in ``held``.
+    var heldBytes = 0
     /// An epoch submitted to the storage and not yet reported saved: messages wait in ``outbox`` until it is,
     /// so nothing goes out in an epoch (a vote, a promotion) that a crash could make this node forget.
+    /// Forwarded writes and their answers do not wait: they claim nothing about epochs.
     var savingEpoch: UInt64?
     var outbox: [SyncMessage] = []
-    /// A FULLSYNC stream waits for the epoch being saved too, behind the outbox.
-    var snapshotWaiting = false
-    /// Entries already applied were cut and the storage is rebuilding the state: nothing is applied until it
-    /// reports, and a snapshot asked for meanwhile waits (``snapshotWanted``).
-    var rebuilding = false
-    var snapshotWanted = false
+    /// A FULLSYNC stream asked for while an epoch was being saved: it goes behind the outbox.
+    var streamAfterEpochSaved = false
+    /// Rebuilds of the state asked of the storage and not reported yet: nothing is applied until the last
+    /// is, and a snapshot asked for meanwhile waits (``snapshotAfterRebuild``).
+    var pendingRebuilds = 0
+    var snapshotAfterRebuild = false
 
-    /// The most inputs held while a snapshot is installed; past it the sync connection is dropped (the primary
-    /// sends little while a FULLSYNC is under way: its catch-up waits for acks).
+    /// The most inputs held while a snapshot is installed, and the most bytes of another stream among them;
+    /// past either the sync connection is dropped (the primary sends little while a FULLSYNC is under way:
+    /// its catch-up waits for acks).
     static var maxHeld: Int { 100_000 }
+    static var maxHeldBytes: Int { 64 << 20 }
 
     /// A driver for the state `recovered` from `storage`, in the highest `epoch` seen.
     public init(
@@ -113,46 +125,15 @@ public final class ReplicaDriver<Machine: StateMachine> {
 
     /// One tick of the replica's clock; `stalled` says the process did not run for a while.
     public func tick(stalled: Bool) {
+        if self.halted || self.installing { return }
         let peerGone = self.peerRefused && self.link == nil
         self.peerRefused = false
         self.carryOut(self.core.tick(stalled: stalled, peerGone: peerGone))
     }
 
-    /// A sync connection to the other tracker is up (authenticated): messages go out on it from now on.
-    public func connected(_ link: any SyncLink) {
-        self.link = link
-        self.outbox = []
-        self.snapshotWaiting = false
-        self.send([self.core.helloForNewConnection()])
-        self.publish()
-        self.logger.info("connected to the other tracker")
-    }
-
-    /// The sync connection `link` closed. Forwarded writes not answered yet are answered "retry": the primary
-    /// may or may not have logged them. What it brought and was held, and a snapshot it was streaming, are
-    /// thrown away: the next connection starts over.
-    public func disconnected(_ link: any SyncLink) {
-        guard self.link === link else { return }
-        self.link = nil
-        self.outbox = []
-        self.snapshotWaiting = false
-        self.held = []
-        if self.receiving {
-            self.receiving = false
-            self.storage.submit([.abandonReceiving])
-        }
-        var outcomes: [Outcome] = self.forwards.sorted { $0.key < $1.key }.map { ($0.value, .failure(.steppedDown)) }
-        outcomes += self.answered.map { ($0.completion, .success($0.output)) }
-        self.forwards = [:]
-        self.answered = []
-        self.publish()
-        Self.complete(outcomes)
-        self.logger.info("lost the connection to the other tracker")
-    }
-
     /// A message from the other tracker.
     public func receive(_ message: SyncMessage) {
-        if self.hold(.message(message)) { return }
+        if self.halted || self.hold(.message(message)) { return }
         self.carryOut(self.core.receive(message, log: self.reader))
         guard case .snapshotFollows(let epoch, let position) = message else { return }
         // A stream this node would refuse at its end (it already holds that far: a repeated catch-up) is not
@@ -171,6 +152,7 @@ public final class ReplicaDriver<Machine: StateMachine> {
 
     /// An operator forces this tracker to be primary: whatever the other acknowledged and this one lacks is lost.
     public func forcePromote() {
+        if self.halted { return }
         self.carryOut(self.core.forcePromote())
     }
 
@@ -188,31 +170,6 @@ public final class ReplicaDriver<Machine: StateMachine> {
         self.forwards = [:]
         self.answered = []
         Self.complete(outcomes)
-    }
-
-    /// Sends `messages` to the other tracker, after an epoch being saved if there is one.
-    func send(_ messages: [SyncMessage]) {
-        guard let link = self.link, !messages.isEmpty else { return }
-        if self.savingEpoch != nil { return self.outbox += messages }
-        link.send(messages)
-    }
-
-    /// The storage made `epoch` durable: what waited for it goes out, but a vote given in an epoch this node
-    /// has left since (it waited past the failover timeout and promoted itself) is dropped: the vote promised
-    /// not to take over, and it has.
-    func epochSaved(_ epoch: UInt64) {
-        guard let saving = self.savingEpoch, epoch >= saving else { return }
-        self.savingEpoch = nil
-        let messages = self.outbox.filter { message in
-            guard case .vote(_, let voter) = message else { return true }
-            return voter.epoch >= self.core.epoch
-        }
-        self.outbox = []
-        self.send(messages)
-        if self.snapshotWaiting {
-            self.snapshotWaiting = false
-            self.streamSnapshot()
-        }
     }
 
     /// Carries out `ready`, publishes what changed, and answers proposers.
@@ -236,51 +193,4 @@ public final class ReplicaDriver<Machine: StateMachine> {
     func publish() {
         self.applied.publish(self.status)
     }
-}
-
-/// The applied state and the replica's status, as readers on any thread see them. The driver applies ops to
-/// the state in place, under the lock (a copy would copy the whole state at the next write), and publishes
-/// the status after each input.
-public final class AppliedState<Machine: StateMachine>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var machine: Machine
-    private var seq: UInt64 = 0
-    private var latestStatus: ReplicaStatus?
-
-    /// Holds `machine` until the driver starts.
-    public init(_ machine: Machine) {
-        self.machine = machine
-    }
-
-    /// Changes the state and the seq it is applied through, under the lock.
-    func mutate<Result>(_ body: (inout Machine, inout UInt64) throws -> Result) rethrows -> Result {
-        self.lock.lock()
-        defer { self.lock.unlock() }
-        return try body(&self.machine, &self.seq)
-    }
-
-    /// Replaces the state (recovered, rebuilt or installed from a snapshot).
-    func replace(_ machine: Machine, seq: UInt64) {
-        self.mutate { current, appliedSeq in
-            current = machine
-            appliedSeq = seq
-        }
-    }
-
-    func publish(_ status: ReplicaStatus) {
-        self.lock.withLock { self.latestStatus = status }
-    }
-
-    /// Runs `body` on the applied state, under the lock: keep it short.
-    public func read<Result>(_ body: (Machine) throws -> Result) rethrows -> Result {
-        self.lock.lock()
-        defer { self.lock.unlock() }
-        return try body(self.machine)
-    }
-
-    /// The seq of the last op applied.
-    public var lastSeq: UInt64 { self.lock.withLock { self.seq } }
-
-    /// The status as last published.
-    public var status: ReplicaStatus { self.lock.withLock { self.latestStatus! } }
 }

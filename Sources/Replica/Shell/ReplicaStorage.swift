@@ -10,7 +10,10 @@ import ReplicaCore
 ///   appends may share one write and one sync (group commit).
 /// - After a write fails, the appends of that ``StorageWork/append(_:generation:)`` generation and older that are
 ///   still queued are dropped: the driver cuts them from its bookkeeping and appends under a newer generation.
-/// - After ``StorageEvent/stopped(_:)`` nothing more is done to the directory.
+/// - Every ``StorageWork/saveEpoch(_:)``, ``StorageWork/rebuild``, ``StorageWork/endReceiving`` and
+///   ``StorageWork/install(_:)`` is answered by its event, unless the storage stopped before it: the driver
+///   waits for those answers (its messages wait for an epoch saved).
+/// - After ``StorageEvent/stopped(_:)`` nothing more is done to the directory, and the driver leaves the pair.
 /// - ``log`` is read on the driver's executor only.
 public protocol ReplicaStorage<Machine>: AnyObject, Sendable {
     /// The state machine whose ops and snapshots are stored.
@@ -40,7 +43,7 @@ public protocol StorageLogReader: AnyObject, ReplicaLogReader {
 
 /// Work the driver gives the storage, done in order.
 public enum StorageWork<Machine: StateMachine>: Sendable {
-    /// Make this epoch durable: reported as ``StorageEvent/epochSaved(_:)``; the driver sends nothing until then.
+    /// Make this epoch durable: reported as ``StorageEvent/epochSaved(_:)``; the driver's messages wait for it.
     case saveEpoch(UInt64)
     /// Cut the log back to `after`, keeping what is cut aside; with `dropSnapshots` move the snapshots aside
     /// too (a FULLSYNC will replace the state).

@@ -20,6 +20,8 @@ public final class MemoryStorage<Machine: StateMachine>: ReplicaStorage, @unchec
         public var epoch: UInt64 = 0
         /// Records cut from the log, kept aside as a data directory keeps `cut-*.log`.
         public var cutAside: [LogRecord] = []
+        /// The storage stopped (as a disk one does when its directory cannot be updated): no more work is done.
+        public var stopped = false
     }
 
     private let lock = NSLock()
@@ -55,9 +57,13 @@ public final class MemoryStorage<Machine: StateMachine>: ReplicaStorage, @unchec
     /// What a restart finds: the snapshot's state and the durable log applied after it.
     public var recovered: Recovery<Machine> { Self.recover(self.contents, initial: self.initial) }
 
-    /// Starts reporting to `report`; the reader starts after the snapshot.
+    /// Starts reporting to `report` (a stopped disk works again: the operator mended it before the restart);
+    /// the reader starts after the snapshot.
     public func start(reporting report: @escaping @Sendable (StorageEvent<Machine>) -> Void) {
-        self.lock.withLock { self.report = report }
+        self.lock.withLock {
+            self.report = report
+            self.disk.stopped = false
+        }
         self.reader.firstSeq = (self.contents.snapshot?.position.seq ?? 0) + 1
     }
 
@@ -68,6 +74,17 @@ public final class MemoryStorage<Machine: StateMachine>: ReplicaStorage, @unchec
             self.incoming = nil
             self.report = { _ in }
         }
+    }
+
+    /// The disk fails as a data directory that cannot be updated: the queued work is lost, nothing more is done,
+    /// and the storage reports that it stopped.
+    public func stop(_ error: ReplicaError) {
+        let report = self.lock.withLock {
+            self.disk.stopped = true
+            self.queue = []
+            return self.report
+        }
+        report(.stopped(error))
     }
 
     /// Reports a snapshot due now, as the disk storage does after enough writes.
@@ -120,6 +137,7 @@ public final class MemoryStorage<Machine: StateMachine>: ReplicaStorage, @unchec
         var events: [StorageEvent<Machine>] = []
         var appended: LogRecord?
         for item in work {
+            if disk.stopped { break }
             if case .append(let records, _) = item {
                 disk.records += records
                 appended = records.last ?? appended
@@ -147,6 +165,7 @@ public final class MemoryStorage<Machine: StateMachine>: ReplicaStorage, @unchec
             if let snapshot = disk.snapshot, snapshot.position.seq > seq {
                 // As on disk: a snapshot past the cut is moved aside only when a FULLSYNC will replace it.
                 guard dropSnapshots else {
+                    disk.stopped = true
                     return [.stopped(.corruptSnapshot(path: "memory", detail: "a snapshot holds ops past \(seq)"))]
                 }
                 disk.snapshot = nil
@@ -175,7 +194,7 @@ public final class MemoryStorage<Machine: StateMachine>: ReplicaStorage, @unchec
             defer { incoming = nil }
             return [.received(incoming.flatMap(Self.decode))]
         case .install(let snapshot):
-            disk.cutAside += disk.records
+            // As on disk: the log the snapshot replaces is deleted.
             disk.records = []
             disk.snapshot = (snapshot.machine, snapshot.position)
             return [.installed(snapshot.machine, at: snapshot.position)]

@@ -1,0 +1,82 @@
+import Logging
+import ReplicaCore
+
+/// The connection to the other tracker: what goes out on it, held until the epoch it is sent in is durable, and
+/// what is reset when it changes.
+extension ReplicaDriver {
+    /// A sync connection to the other tracker is up (authenticated): messages go out on it from now on. One
+    /// still open is given up first, as if it had closed: only the newest connection is used.
+    public func connected(_ link: any SyncLink) {
+        if self.halted { return link.close() }
+        if self.link != nil { self.dropConnection() }
+        self.link = link
+        self.send([self.core.helloForNewConnection()])
+        self.publish()
+        self.logger.info("connected to the other tracker")
+    }
+
+    /// The sync connection `link` closed (an older one is ignored).
+    public func disconnected(_ link: any SyncLink) {
+        guard self.link === link else { return }
+        self.dropConnection()
+        self.publish()
+        self.logger.info("lost the connection to the other tracker")
+    }
+
+    /// Forgets the current connection. Forwarded writes not answered yet are answered "retry": the primary may
+    /// or may not have logged them. What it brought and was held, what waited to go out on it, and a snapshot
+    /// it was streaming are thrown away: the next connection starts over.
+    func dropConnection() {
+        self.link = nil
+        self.outbox = []
+        self.streamAfterEpochSaved = false
+        self.held = []
+        self.heldBytes = 0
+        if self.receiving {
+            self.receiving = false
+            self.storage.submit([.abandonReceiving])
+        }
+        var outcomes: [Outcome] = self.forwards.sorted { $0.key < $1.key }.map { ($0.value, .failure(.steppedDown)) }
+        outcomes += self.answered.map { ($0.completion, .success($0.output)) }
+        self.forwards = [:]
+        self.answered = []
+        Self.complete(outcomes)
+    }
+
+    /// Sends `messages` to the other tracker, after an epoch being saved if there is one.
+    func send(_ messages: [SyncMessage]) {
+        guard let link = self.link, !messages.isEmpty else { return }
+        if self.savingEpoch != nil { return self.outbox += messages }
+        link.send(messages)
+    }
+
+    /// The storage made `epoch` durable: what waited for it goes out, but a vote given in an epoch this node
+    /// has left since (it waited past the failover timeout and promoted itself) is dropped: the vote promised
+    /// not to take over, and it has. A FULLSYNC stream that waited goes only if this node still leads.
+    func epochSaved(_ epoch: UInt64) {
+        guard let saving = self.savingEpoch, epoch >= saving else { return }
+        self.savingEpoch = nil
+        let messages = self.outbox.filter { message in
+            guard case .vote(_, let voter) = message else { return true }
+            return voter.epoch >= self.core.epoch
+        }
+        self.outbox = []
+        self.send(messages)
+        if self.streamAfterEpochSaved {
+            self.streamAfterEpochSaved = false
+            if self.core.role == .primary { self.streamSnapshot() }
+        }
+    }
+
+    /// The storage stopped: this tracker leaves the pair until it is restarted. Proposals are refused with
+    /// `error`, the connection is closed, and later ones are closed as they come, so the other tracker stops
+    /// counting on acknowledgements this one can no longer make durable.
+    func halt(_ error: ReplicaError) {
+        self.halted = true
+        self.refusal = error
+        self.finishClosing(with: error)
+        self.link?.close()
+        if self.link != nil { self.dropConnection() }
+        self.publish()
+    }
+}
