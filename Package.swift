@@ -158,7 +158,8 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "ReplicaCore", "Replica", "Wire", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "Node", "ReplicaCore", "Replica", "Wire", "TandemCrypto",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -73,8 +73,11 @@ extension Tandemd {
             var logger = Logger(label: "tandemd")
             logger[metadataKey: "tracker.id"] = "\(tracker.id)"
 
-            // The sync loop carries the replica's driver, its clock and the sync connections (and the metrics).
-            let syncLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            // The first client loop also carries the replica's driver, its clock and the sync connections (and the
+            // metrics): the writes of the connections it serves reach the driver and are answered without a hop
+            // between threads (docs/PERFORMANCE.md).
+            let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: self.eventLoops)
+            let syncLoop = eventLoops.next()
             let store: ReplicatedStateMachine<TrackerState>
             let replication = cluster.replication
             let failoverTicks = max(2, Int(replication.failoverTimeout / replication.heartbeat))
@@ -86,12 +89,11 @@ extension Tandemd {
                         snapshotEveryOps: cluster.storage.snapshotEveryOps,
                         snapshotEveryBytes: cluster.storage.snapshotEveryBytes,
                         replica: .init(index: index, heartbeatTicks: 1, failoverTicks: failoverTicks)),
-                    eventLoop: syncLoop.next(), logger: logger)
+                    eventLoop: syncLoop, logger: logger)
             } catch {
                 logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
                 throw ExitCode(1)
             }
-            let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: self.eventLoops)
             let threadPool = NIOThreadPool(numberOfThreads: 2)
             threadPool.start()
             let quit = QuitSignal()
@@ -141,7 +143,6 @@ extension Tandemd {
             store.close()
             try? await threadPool.shutdownGracefully()
             try? await eventLoops.shutdownGracefully()
-            try? await syncLoop.shutdownGracefully()
             logger.info("stopped; the WAL is flushed")
             if failed { throw ExitCode(1) }
         }

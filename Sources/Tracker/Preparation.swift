@@ -39,6 +39,15 @@ public enum Preparation: Hashable, Sendable {
     case admin(AdminAction, mac: [UInt8]?)
     /// `CLIENT` or `STATUS`: about the connection or the tracker, not the state; the shell answers.
     case shell(Request)
+
+    /// Whether the shell ends by proposing an op (a write, an account, a session), which a numbered request's
+    /// origin goes with.
+    public var proposes: Bool {
+        switch self {
+        case .write, .hashNewPassword, .verifyPassword: true
+        case .reply, .admin, .shell: false
+        }
+    }
 }
 
 /// What an admin command does once the cluster secret is proven.

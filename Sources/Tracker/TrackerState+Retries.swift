@@ -37,6 +37,11 @@ extension TrackerState {
         case otherRequest(Reply)
     }
 
+    /// Whether the table holds a reply for request number `request` of client `client` (whatever its digest).
+    public func remembers(client: UInt64, request: UInt64) -> Bool {
+        self.retries[client]?.replies[request] != nil
+    }
+
     /// What the table holds for `origin`: nil when its number is not remembered, so the request is new.
     public func remembered(for origin: RequestOrigin) -> Remembered? {
         guard let entry = self.retries[origin.client]?.replies[origin.request] else { return nil }

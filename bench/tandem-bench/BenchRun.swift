@@ -9,6 +9,8 @@ struct BenchReport {
     var latenciesMicros: [UInt32]
     var errors: Int
     var firstError: String?
+    /// What the watched processes and the client spent, as `cpu_us_per_op=…`; empty when none are watched.
+    var cpu = ""
 
     /// `ops_per_sec=… p50_us=… p99_us=… errors=…`, for scripts.
     var line: String {
@@ -18,7 +20,7 @@ struct BenchReport {
         }
         let rate = Double(self.operations) / self.seconds
         return "ops_per_sec=\(Int(rate)) p50_us=\(percentile(0.50)) p99_us=\(percentile(0.99)) "
-            + "errors=\(self.errors) ops=\(self.operations)"
+            + "errors=\(self.errors) ops=\(self.operations) \(self.cpu)"
     }
 }
 
@@ -34,19 +36,23 @@ final class BenchRun {
     let tag: String
     /// Stop once this many requests were measured, if that comes before the duration is over.
     let count: Int
+    /// Processes whose CPU over the measured span is reported (the trackers), besides the client's own.
+    let watched: [Int32]
 
     private var ready = 0
     private var finished = 0
     private var handlers: [BenchConnection] = []
     private var report = BenchReport(operations: 0, seconds: 0, latenciesMicros: [], errors: 0)
     private var startedAt = NIODeadline.now()
+    private var cpuAtStart: CPUSample?
     private let done: EventLoopPromise<BenchReport>
 
     init(
         loop: any EventLoop, format: ClientFormat, op: Op, connections: Int, duration: TimeAmount, tag: String,
-        count: Int = .max
+        count: Int = .max, watched: [Int32] = []
     ) {
         self.count = count
+        self.watched = watched
         self.loop = loop
         self.format = format
         self.op = op
@@ -88,6 +94,7 @@ final class BenchRun {
         self.ready += 1
         guard self.ready == self.connections else { return }
         self.startedAt = .now()
+        self.cpuAtStart = CPUSample.now(of: self.watched)
         let deadline = self.startedAt + self.duration
         for handler in self.handlers { handler.startMeasuring(until: deadline) }
     }
@@ -110,6 +117,10 @@ final class BenchRun {
         self.finished += 1
         guard self.finished == self.connections else { return }
         self.report.seconds = Double((NIODeadline.now() - self.startedAt).nanoseconds) / 1e9
+        if let start = self.cpuAtStart, !self.watched.isEmpty {
+            self.report.cpu = CPUSample.now(of: self.watched).line(
+                since: start, pids: self.watched, operations: self.report.operations)
+        }
         self.done.succeed(self.report)
     }
 

@@ -7,7 +7,8 @@ import Wire
 ///
 /// Each connection first creates and logs in its own user (and, for reads, connection 0 creates a group so
 /// LIST_GROUPS has something to list); once every connection is ready, all of them send one request at a time,
-/// each the moment the previous reply arrives, until the duration is over. Like `redis-benchmark -P 1`.
+/// each the moment the previous reply arrives, until the duration is over. Like `redis-benchmark -P 1`. With
+/// `--cpu-of PID`, it also reports the CPU each such process and the client spent per measured request.
 @main
 struct TandemBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +44,9 @@ struct TandemBench: ParsableCommand {
     @Option(help: "Stop after this many requests (about: those in flight finish), if before the duration ends.")
     var count: Int?
 
+    @Option(name: .customLong("cpu-of"), help: "A process (a tracker) whose CPU per measured request is reported.")
+    var cpuOf: [Int32] = []
+
     func run() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
@@ -50,7 +54,7 @@ struct TandemBench: ParsableCommand {
         let run = BenchRun(
             loop: loop, format: self.protocol.format, op: self.op == .read ? .read : .write,
             connections: self.connections, duration: .nanoseconds(Int64(self.duration * 1e9)), tag: self.tag,
-            count: self.count ?? .max)
+            count: self.count ?? .max, watched: self.cpuOf)
         let report = try run.start(host: self.host, port: self.port).wait()
         print(report.line)
         if report.errors > 0 {

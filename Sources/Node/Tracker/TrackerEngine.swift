@@ -70,12 +70,21 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     ) -> EventLoopFuture<Outcome> {
         let context = RequestContext(session: session.token, peerHost: session.peerHost, quotas: self.quotas)
         // Only binary requests are numbered: a text line has no request id, so text writes are not deduplicated.
-        let origin =
-            session.format == .binary
-            ? session.client.map { $0.origin(of: request, number: requestID, session: session.token) } : nil
-        let (preparation, remembered) = self.store.read { state in
-            (state.prepare(request, context: context), origin.flatMap { state.remembered(for: $0) })
+        let client = session.format == .binary ? session.client : nil
+        let (preparation, numberUsed) = self.store.read { state in
+            let numberUsed = client.map { state.remembers(client: $0.key, request: UInt64(requestID)) } ?? false
+            return (state.prepare(request, context: context), numberUsed)
         }
+        // The request's digest (an HMAC) is made, outside the state's lock, only for what the retry table is
+        // consulted or written for: a request whose number it holds, and a write.
+        let origin: RequestOrigin?
+        do {
+            origin = numberUsed || preparation.proposes
+                ? try client?.origin(of: request, number: requestID, session: session.token) : nil
+        } catch {
+            return loop.makeSucceededFuture(Outcome(reply: .error(.unavailable, "\(error)"), session: session))
+        }
+        let remembered = numberUsed ? origin.flatMap { origin in self.store.read { $0.remembered(for: origin) } } : nil
         // A LOGIN is answered only once its password is checked again; a retry then gets its first reply from
         // the op log, which applies it once.
         switch request.checksPassword ? nil : remembered {
@@ -109,7 +118,11 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             return loop.makeSucceededFuture(Outcome(reply: reply, session: session))
         case .shell(.identify(let client)):
             var session = session
-            session.client = ClientIdentity(secret: client)
+            do {
+                session.client = try ClientIdentity(secret: client)
+            } catch {
+                return loop.makeSucceededFuture(Outcome(reply: .error(.unavailable, "\(error)"), session: session))
+            }
             return loop.makeSucceededFuture(Outcome(reply: .ok, session: session))
         case .shell:
             return loop.makeSucceededFuture(Outcome(reply: .status(self.statusFields()), session: session))

@@ -33,7 +33,7 @@ extension ReplicaDriver {
             if self.core.role == .primary { self.lag.appended(ready.persist) }
         }
         if let match = self.core.backupMatch { self.lag.forget(through: match) }
-        if !disk.isEmpty { self.storage.submit(disk) }
+        if !disk.isEmpty { self.submit(disk) }
         self.send(ready.messages)
         if let seq = ready.applyThrough {
             outcomes += self.apply(through: seq)
@@ -135,6 +135,11 @@ extension ReplicaDriver {
             }
         }
         for (loop, items) in byLoop.values {
+            // On the driver's own loop the promises complete now; another loop gets one task for all of its.
+            if loop.inEventLoop {
+                for (promise, result) in items { promise.completeWith(result.mapError { $0 }) }
+                continue
+            }
             loop.execute {
                 for (promise, result) in items { promise.completeWith(result.mapError { $0 }) }
             }

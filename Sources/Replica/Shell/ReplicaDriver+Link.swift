@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import ReplicaCore
 
 /// The connection to the other tracker: what goes out on it, held until the epoch it is sent in is durable, and
@@ -29,12 +30,13 @@ extension ReplicaDriver {
     func dropConnection() {
         self.link = nil
         self.outbox = []
+        self.pendingMessages = []
         self.streamAfterEpochSaved = false
         self.held = []
         self.heldBytes = 0
         if self.receiving {
             self.receiving = false
-            self.storage.submit([.abandonReceiving])
+            self.submit([.abandonReceiving])
         }
         var outcomes: [Outcome] = self.forwards.sorted { $0.key < $1.key }.map { ($0.value, .failure(.steppedDown)) }
         outcomes += self.answered.map { ($0.completion, .success($0.output)) }
@@ -45,9 +47,39 @@ extension ReplicaDriver {
 
     /// Sends `messages` to the other tracker, after an epoch being saved if there is one.
     func send(_ messages: [SyncMessage]) {
-        guard let link = self.link, !messages.isEmpty else { return }
+        guard self.link != nil, !messages.isEmpty else { return }
         if self.savingEpoch != nil { return self.outbox += messages }
-        link.send(messages)
+        self.pendingMessages += messages
+        self.scheduleHandOver()
+    }
+
+    /// Queues `work` for the storage.
+    func submit(_ work: [StorageWork<Machine>]) {
+        self.pendingWork += work
+        self.scheduleHandOver()
+    }
+
+    /// Hands what this turn of the loop made to the storage and the link once the turn is over, so the writes
+    /// of every connection read in one turn go to the writer in one submission and to the other tracker in one
+    /// frame: one wake-up and one syscall, not one per write.
+    private func scheduleHandOver() {
+        guard !self.handOverScheduled else { return }
+        self.handOverScheduled = true
+        let driver = NIOLoopBound(self, eventLoop: self.eventLoop)
+        self.eventLoop.execute { driver.value.handOver() }
+    }
+
+    /// Gives the storage its queued work and the link its queued messages, in the order they were made.
+    func handOver() {
+        self.handOverScheduled = false
+        if !self.pendingWork.isEmpty {
+            self.storage.submit(self.pendingWork)
+            self.pendingWork = []
+        }
+        if !self.pendingMessages.isEmpty {
+            self.link?.send(self.pendingMessages)
+            self.pendingMessages = []
+        }
     }
 
     /// The storage made `epoch` durable: what waited for it goes out, but a vote given in an epoch this node

@@ -36,7 +36,7 @@ extension ReplicaDriver {
             self.snapshotAfterRebuild = false
             let (machine, seq) = self.applied.mutate { machine, seq in (machine, seq) }
             let epoch = self.core.history.epoch(of: seq) ?? 0
-            self.storage.submit([.writeSnapshot(machine, epoch: epoch, seq: seq)])
+            self.submit([.writeSnapshot(machine, epoch: epoch, seq: seq)])
         case .snapshotWritten(let seq):
             self.reader.firstSeq = max(self.reader.firstSeq, seq + 1)
         case .received(let snapshot):

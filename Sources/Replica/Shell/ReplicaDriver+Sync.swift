@@ -39,7 +39,7 @@ extension ReplicaDriver {
     /// The next bytes of the snapshot the primary streams (FULLSYNC); dropped unless the stream was accepted.
     public func receiveSnapshotBytes(_ bytes: ByteBuffer) {
         if self.hold(.snapshotBytes(bytes)) { return }
-        if self.receiving { self.storage.submit([.receive(bytes)]) }
+        if self.receiving { self.submit([.receive(bytes)]) }
     }
 
     /// The snapshot stream ended: the storage checks and decodes it, and the driver decides whether to install
@@ -49,7 +49,7 @@ extension ReplicaDriver {
         guard self.receiving else { return }
         self.receiving = false
         self.installing = true
-        self.storage.submit([.endReceiving])
+        self.submit([.endReceiving])
     }
 
     /// The storage has the received snapshot decoded (or refused it): installed if this tracker still follows
@@ -57,10 +57,10 @@ extension ReplicaDriver {
     func received(_ snapshot: ReceivedSnapshot<Machine>?) {
         guard let snapshot else { return self.releaseHeld() }
         guard self.core.acceptsSnapshot(from: snapshot.senderEpoch, at: snapshot.position) else {
-            self.storage.submit([.discard(snapshot)])
+            self.submit([.discard(snapshot)])
             return self.releaseHeld()
         }
-        self.storage.submit([.install(snapshot)])
+        self.submit([.install(snapshot)])
     }
 
     /// Holds `input` while a snapshot is installed; true when held. Past ``maxHeld`` inputs or
@@ -99,6 +99,8 @@ extension ReplicaDriver {
     func streamSnapshot() {
         if self.savingEpoch != nil { return self.streamAfterEpochSaved = true }
         guard let link = self.link, let path = self.storage.newestSnapshotPath else { return }
+        // What was sent before the stream goes out first.
+        self.handOver()
         self.logger.notice("sending a snapshot to the other tracker (FULLSYNC)", metadata: ["path": "\(path)"])
         let (driver, loop) = (NIOLoopBound(self, eventLoop: self.eventLoop), self.eventLoop)
         link.sendSnapshot(path: path, epoch: self.core.epoch) { position in

@@ -76,6 +76,10 @@ public final class ReplicaDriver<Machine: StateMachine> {
     var outbox: [SyncMessage] = []
     /// A FULLSYNC stream asked for while an epoch was being saved: it goes behind the outbox.
     var streamAfterEpochSaved = false
+    /// Disk work and messages made in this turn of the loop, handed over at its end (``handOver()``).
+    var pendingWork: [StorageWork<Machine>] = []
+    var pendingMessages: [SyncMessage] = []
+    var handOverScheduled = false
     /// Rebuilds of the state asked of the storage and not reported yet: nothing is applied until the last
     /// is, and a snapshot asked for meanwhile waits (``snapshotAfterRebuild``).
     var pendingRebuilds = 0
@@ -140,7 +144,7 @@ public final class ReplicaDriver<Machine: StateMachine> {
         // written or decoded at all; its frames are dropped as they come.
         self.receiving = self.core.acceptsSnapshot(from: epoch, at: position)
         guard self.receiving else { return }
-        self.storage.submit([.beginReceiving(epoch: epoch)])
+        self.submit([.beginReceiving(epoch: epoch)])
         self.logger.notice("receiving a snapshot from the primary (FULLSYNC)", metadata: ["at": "\(position)"])
     }
 
@@ -158,6 +162,7 @@ public final class ReplicaDriver<Machine: StateMachine> {
 
     /// The replica is closing: no more proposals are taken.
     public func stopTakingWrites() {
+        self.handOver()
         self.refusal = self.refusal ?? .closed
     }
 

@@ -121,10 +121,9 @@ public final class DiskStorage<Machine: StateMachine>: ReplicaStorage, @unchecke
     public var committedBatches: Int { self.batches.value }
 
     public func submit(_ work: [StorageWork<Machine>]) {
-        self.queue.withLock {
-            self.work += work
-            self.queue.signal()
-        }
+        self.queue.withLock { self.work += work }
+        // Signalled after the lock is released, so the writer does not wake only to wait for it.
+        self.queue.signal()
     }
 
     public func close() {
