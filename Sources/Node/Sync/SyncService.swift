@@ -73,7 +73,7 @@ struct SyncService: Service, CustomStringConvertible {
         await watch.stop()
         dialer.cancel()
         for channel in open.withLockedValue({ Array($0.values) }) { try? await channel.close() }
-        // Its connect in flight uses the sync event loops, which are shut down after this returns; it ends once
+        // Its connect in flight uses the driver's event loop, which is shut down after this returns; it ends once
         // the connection it waits on is closed, just above.
         await dialer.value
     }
