@@ -28,9 +28,18 @@ public protocol ReplicaStorage<Machine>: AnyObject, Sendable {
     /// Queues `work`, done in order.
     func submit(_ work: [StorageWork<Machine>])
 
+    /// Appends `records` at once on the calling thread, when nothing else is queued or under way, and returns
+    /// the events it would have reported; nil when it cannot (the driver then submits them).
+    func appendNow(_ records: [LogRecord], generation: Int) -> [StorageEvent<Machine>]?
+
     /// Does the queued work, waits for a snapshot being written, and closes the files. Called once, off the
     /// driver's executor; events it reports meanwhile still reach the driver.
     func close()
+}
+
+extension ReplicaStorage {
+    /// Never appends at once: every write waits for its turn in the queue.
+    public func appendNow(_ records: [LogRecord], generation: Int) -> [StorageEvent<Machine>]? { nil }
 }
 
 /// The log reader the storage hands the core, which the driver points at what is still in the log.

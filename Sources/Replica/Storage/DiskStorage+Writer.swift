@@ -9,6 +9,7 @@ extension DiskStorage {
     func runWriter() {
         while let batch = self.nextBatch() {
             self.perform(batch)
+            self.queue.withLock { self.writerBusy = false }
         }
         if !self.queue.withLock({ self.stopped }) { self.markDurable() }
         self.queue.lock()
@@ -17,12 +18,14 @@ extension DiskStorage {
         self.queue.unlock()
     }
 
-    /// Waits for work; nil once closing with none left.
+    /// Waits for work, and for an append made on the caller's thread (``appendNow(_:generation:)``) to end; nil
+    /// once closing with none left.
     func nextBatch() -> [StorageWork<Machine>]? {
         self.queue.lock()
         defer { self.queue.unlock() }
-        while self.work.isEmpty && !self.closing { self.queue.wait() }
+        while self.appendingNow || (self.work.isEmpty && !self.closing) { self.queue.wait() }
         if self.work.isEmpty { return nil }
+        self.writerBusy = true
         defer { self.work.removeAll(keepingCapacity: true) }
         return self.work
     }
@@ -39,7 +42,7 @@ extension DiskStorage {
                 if generation <= self.failedGeneration { continue }
                 for record in records {
                     if pendingBytes + record.encodedLength > SegmentWriter.maxBatchBytes, !pending.isEmpty {
-                        self.write(&pending)
+                        self.report(self.write(&pending))
                         pendingBytes = 0
                     }
                     pending.append(record)
@@ -48,7 +51,7 @@ extension DiskStorage {
                 self.pendingGeneration = generation
                 continue
             }
-            self.write(&pending)
+            self.report(self.write(&pending))
             pendingBytes = 0
             do throws(ReplicaError) {
                 try self.perform(item)
@@ -56,10 +59,15 @@ extension DiskStorage {
                 self.logger.critical(
                     "the data directory could not be updated; this tracker takes no more writes: restart it",
                     metadata: ["error": "\(error)"])
-                self.stop(error)
+                self.report([self.stop(error)])
             }
         }
-        self.write(&pending)
+        self.report(self.write(&pending))
+    }
+
+    /// Reports `events`, in order.
+    func report(_ events: [StorageEvent<Machine>]) {
+        for event in events { self.report(event) }
     }
 
     func perform(_ item: StorageWork<Machine>) throws(ReplicaError) {
@@ -116,10 +124,10 @@ extension DiskStorage {
         self.lastWritten = seq
     }
 
-    /// Writes `pending` with one write and one `fdatasync` and reports them durable (or not); reports a snapshot
-    /// due when one is.
-    func write(_ pending: inout [LogRecord]) {
-        guard let first = pending.first, let last = pending.last else { return }
+    /// Writes `pending` with one write and one `fdatasync`; returns what to report: durable (or not), and a
+    /// snapshot due when one is.
+    func write(_ pending: inout [LogRecord]) -> [StorageEvent<Machine>] {
+        guard let first = pending.first, let last = pending.last else { return [] }
         defer { pending.removeAll(keepingCapacity: true) }
         var bytes = ByteBufferAllocator().buffer(capacity: pending.reduce(0) { $0 + $1.encodedLength })
         for record in pending { bytes.writeLogRecord(record) }
@@ -129,21 +137,21 @@ extension DiskStorage {
             self.logger.error("WAL append failed", metadata: ["error": "\(error)"])
             // The queued appends after these were numbered after them: they are dropped too.
             self.failedGeneration = self.pendingGeneration
-            self.report(.writeFailed(from: LogPosition(epoch: first.epoch, seq: first.seq), error))
-            if !error.isDiskFull || self.segment.isBroken { self.stop(error) }
-            return
+            let failed = StorageEvent<Machine>.writeFailed(from: LogPosition(epoch: first.epoch, seq: first.seq), error)
+            return !error.isDiskFull || self.segment.isBroken ? [failed, self.stop(error)] : [failed]
         }
         self.lastWritten = last.seq
         if ContinuousClock.now - self.lastMarked >= Self.markInterval { self.markDurable() }
         self.opsSinceSnapshot += pending.count
         self.bytesSinceSnapshot += bytes.readableBytes
         self.batches.increment()
-        self.report(.persisted(through: LogPosition(epoch: last.epoch, seq: last.seq)))
+        let persisted = StorageEvent<Machine>.persisted(through: LogPosition(epoch: last.epoch, seq: last.seq))
         if self.opsSinceSnapshot >= self.configuration.snapshotEveryOps
-            || self.bytesSinceSnapshot >= self.configuration.snapshotEveryBytes
+            || self.bytesSinceSnapshot >= self.configuration.snapshotEveryBytes, self.startSnapshot()
         {
-            self.startSnapshot()
+            return [persisted, .snapshotDue]
         }
+        return [persisted]
     }
 
     /// How often the writer records how far the WAL is synced (``DurableMark``).
@@ -160,25 +168,58 @@ extension DiskStorage {
         }
     }
 
-    /// Stops doing work for good, and says so: the log file's state is unknown.
-    func stop(_ error: ReplicaError) {
+    /// Stops doing work for good; returns the event that says so: the log file's state is unknown.
+    func stop(_ error: ReplicaError) -> StorageEvent<Machine> {
         self.queue.withLock { self.stopped = true }
-        self.report(.stopped(error))
+        return .stopped(error)
     }
 
-    /// Starts a new segment and asks the driver for the state to snapshot, unless one is under way.
-    func startSnapshot() {
-        if self.snapshotAsked || self.queue.withLock({ self.snapshotRunning }) { return }
+    /// Starts a new segment for a snapshot, unless one is under way; true when the driver is to be asked for
+    /// the state to snapshot.
+    func startSnapshot() -> Bool {
+        if self.snapshotAsked || self.queue.withLock({ self.snapshotRunning }) { return false }
         do throws(ReplicaError) {
             try self.segment.rotate(firstSeq: self.lastWritten + 1)
         } catch {
             self.logger.error("could not start a new WAL segment", metadata: ["error": "\(error)"])
-            return
+            return false
         }
         self.opsSinceSnapshot = 0
         self.bytesSinceSnapshot = 0
         self.snapshotAsked = true
-        self.report(.snapshotDue)
+        return true
+    }
+
+    /// Appends `records` on the calling thread when the writer has nothing to do and returns what happened (as
+    /// the writer would report it); nil when the writer is busy or work is queued, and the caller submits them.
+    /// The driver calls it on its event loop, so a lone batch needs no hand-over to the writer and back.
+    public func appendNow(_ records: [LogRecord], generation: Int) -> [StorageEvent<Machine>]? {
+        let idle = self.queue.withLock {
+            guard self.work.isEmpty, !self.writerBusy, !self.appendingNow, !self.closing, !self.stopped else {
+                return false
+            }
+            self.appendingNow = true
+            return true
+        }
+        guard idle else { return nil }
+        defer {
+            self.queue.withLock { self.appendingNow = false }
+            self.queue.signal()
+        }
+        if generation <= self.failedGeneration { return [] }
+        self.pendingGeneration = generation
+        var events: [StorageEvent<Machine>] = []
+        var pending: [LogRecord] = []
+        var pendingBytes = 0
+        for record in records {
+            if pendingBytes + record.encodedLength > SegmentWriter.maxBatchBytes, !pending.isEmpty {
+                events += self.write(&pending)
+                pendingBytes = 0
+            }
+            pending.append(record)
+            pendingBytes += record.encodedLength
+        }
+        return events + self.write(&pending)
     }
 
     func writeSnapshotInBackground(of machine: Machine, epoch: UInt64, seq: UInt64) {

@@ -56,10 +56,14 @@ public final class DiskStorage<Machine: StateMachine>: ReplicaStorage, @unchecke
     var stopped = false
     var writerDone = false
     var snapshotRunning = false
+    /// The writer thread is doing a batch.
+    var writerBusy = false
+    /// An append is being made on the driver's thread (``appendNow(_:generation:)``): the writer waits.
+    var appendingNow = false
     var filesClosed = false
     var report: @Sendable (StorageEvent<Machine>) -> Void = { _ in }
 
-    // Owned by the writer thread.
+    // Owned by the writer thread, or by the driver's thread while it appends (never both: see `appendingNow`).
     var segment: SegmentWriter
     var lastWritten: UInt64
     /// When ``DurableMark`` was last written.
