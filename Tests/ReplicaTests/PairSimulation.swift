@@ -101,10 +101,12 @@ final class PairSimulation {
     /// Broken rules noticed while carrying out a step.
     var violations: [String] = []
 
-    init(batchBytes: Int = 1 << 20) {
+    /// With `appendsAtOnce`, a batch of appends made while a node's disk has nothing queued is durable at once,
+    /// as on an idle WAL writer (``MemoryStorage/appendNow(_:generation:)``).
+    init(batchBytes: Int = 1 << 20, appendsAtOnce: Bool = false) {
         self.batchBytes = batchBytes
         for index in 0..<2 {
-            let memory = MemoryStorage(initial: ValueLog())
+            let memory = MemoryStorage(initial: ValueLog(), appendsAtOnce: appendsAtOnce)
             let node = Node(index: index, memory: memory, process: self.startProcess(index, memory: memory))
             self.nodes.append(node)
         }
@@ -442,6 +444,13 @@ final class SimDisk: ReplicaStorage, @unchecked Sendable {
     func submit(_ work: [StorageWork<ValueLog>]) {
         self.pair.submitted(work, by: self.index)
         self.memory.submit(work)
+    }
+
+    func appendNow(_ records: [LogRecord], generation: Int) -> [StorageEvent<ValueLog>]? {
+        guard let events = self.memory.appendNow(records, generation: generation) else { return nil }
+        self.pair.submitted([.append(records, generation: generation)], by: self.index)
+        for event in events { self.pair.transcript.append("  \(self.index) disk at once: \(PairSimulation.describe(event))") }
+        return events
     }
 
     func close() { self.memory.close() }

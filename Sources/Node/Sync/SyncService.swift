@@ -20,8 +20,8 @@ import Tracker
 /// proves the cluster secret both ways (``SyncConnectionHandler``) before a message is taken. The clock ticks
 /// every heartbeat; when the process did not run for more than half the failover timeout since the last tick
 /// (``StallWatch``: it was stopped, or starved), the tick tells the replica it stalled, so it does not count
-/// its own pause as the peer's silence. The sync port has an event loop of its own: a FULLSYNC install blocks
-/// it, not the clients.
+/// its own pause as the peer's silence. The sync connections share the replica driver's event loop (the first
+/// client loop); a FULLSYNC install runs on the storage's writer thread, not on it.
 struct SyncService: Service, CustomStringConvertible {
     let index: Int
     let me: TrackerConfig

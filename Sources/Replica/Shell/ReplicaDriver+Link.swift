@@ -82,12 +82,13 @@ extension ReplicaDriver {
         self.eventLoop.execute { driver.value.handOver() }
     }
 
-    /// Gives the storage its queued work and the link its queued messages, in the order they were made. Appends
-    /// alone, when the storage is idle, are written at once on this thread and their outcome handled here: a
-    /// lone batch costs no hand-over to the writer and back (what Redis's `appendfsync always` does on its one
-    /// thread); the messages they lead to go out with the rest.
+    /// Gives the link its queued messages and the storage its queued work. The messages go first: entries reach
+    /// the backup while this tracker syncs them, not after (no message claims durability). Appends alone, when
+    /// the storage is idle, are written at once on this thread and their outcome handled here: a lone batch
+    /// costs no hand-over to the writer and back (what Redis's `appendfsync always` does on its one thread).
     func handOver() {
         self.handOverScheduled = false
+        self.sendPendingMessages()
         if !self.pendingWork.isEmpty {
             let work = self.pendingWork
             self.pendingWork = []
@@ -99,10 +100,13 @@ extension ReplicaDriver {
                 self.storage.submit(work)
             }
         }
-        if !self.pendingMessages.isEmpty {
-            self.link?.send(self.pendingMessages)
-            self.pendingMessages = []
-        }
+    }
+
+    /// Sends the queued messages now.
+    func sendPendingMessages() {
+        guard !self.pendingMessages.isEmpty else { return }
+        self.link?.send(self.pendingMessages)
+        self.pendingMessages = []
     }
 
     /// The storage made `epoch` durable: what waited for it goes out, but a vote given in an epoch this node

@@ -100,7 +100,7 @@ extension ReplicaDriver {
         if self.savingEpoch != nil { return self.streamAfterEpochSaved = true }
         guard let link = self.link, let path = self.storage.newestSnapshotPath else { return }
         // What was sent before the stream goes out first.
-        self.handOver()
+        self.sendPendingMessages()
         self.logger.notice("sending a snapshot to the other tracker (FULLSYNC)", metadata: ["path": "\(path)"])
         let (driver, loop) = (NIOLoopBound(self, eventLoop: self.eventLoop), self.eventLoop)
         link.sendSnapshot(path: path, epoch: self.core.epoch) { position in

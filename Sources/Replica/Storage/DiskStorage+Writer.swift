@@ -40,15 +40,8 @@ extension DiskStorage {
             if self.queue.withLock({ self.stopped }) { return }
             if case .append(let records, let generation) = item {
                 if generation <= self.failedGeneration { continue }
-                for record in records {
-                    if pendingBytes + record.encodedLength > SegmentWriter.maxBatchBytes, !pending.isEmpty {
-                        self.report(self.write(&pending))
-                        pendingBytes = 0
-                    }
-                    pending.append(record)
-                    pendingBytes += record.encodedLength
-                }
                 self.pendingGeneration = generation
+                self.report(self.gather(records, into: &pending, bytes: &pendingBytes))
                 continue
             }
             self.report(self.write(&pending))
@@ -63,6 +56,23 @@ extension DiskStorage {
             }
         }
         self.report(self.write(&pending))
+    }
+
+    /// Adds `records` to the batch `pending` of `bytes`, writing it first whenever the next record would take it
+    /// past ``SegmentWriter/maxBatchBytes``; returns what those writes report. After a failed write the rest is
+    /// dropped: it was numbered after what failed.
+    func gather(_ records: [LogRecord], into pending: inout [LogRecord], bytes: inout Int) -> [StorageEvent<Machine>] {
+        var events: [StorageEvent<Machine>] = []
+        for record in records {
+            if bytes + record.encodedLength > SegmentWriter.maxBatchBytes, !pending.isEmpty {
+                events += self.write(&pending)
+                bytes = 0
+                if self.failedGeneration >= self.pendingGeneration { return events }
+            }
+            pending.append(record)
+            bytes += record.encodedLength
+        }
+        return events
     }
 
     /// Reports `events`, in order.
@@ -204,21 +214,14 @@ extension DiskStorage {
         guard idle else { return nil }
         defer {
             self.queue.withLock { self.appendingNow = false }
-            self.queue.signal()
+            // Both the writer and a close may be waiting for it.
+            self.queue.broadcast()
         }
         if generation <= self.failedGeneration { return [] }
         self.pendingGeneration = generation
-        var events: [StorageEvent<Machine>] = []
         var pending: [LogRecord] = []
-        var pendingBytes = 0
-        for record in records {
-            if pendingBytes + record.encodedLength > SegmentWriter.maxBatchBytes, !pending.isEmpty {
-                events += self.write(&pending)
-                pendingBytes = 0
-            }
-            pending.append(record)
-            pendingBytes += record.encodedLength
-        }
+        var bytes = 0
+        let events = self.gather(records, into: &pending, bytes: &bytes)
         return events + self.write(&pending)
     }
 

@@ -31,10 +31,15 @@ public final class MemoryStorage<Machine: StateMachine>: ReplicaStorage, @unchec
     private var incoming: Incoming?
     private var report: @Sendable (StorageEvent<Machine>) -> Void = { _ in }
     private let reader = MemoryLogReader<Machine>()
+    /// Appends are made at once when nothing is queued (``appendNow(_:generation:)``), as the disk storage
+    /// does when its writer is idle; otherwise they wait for ``flush()``.
+    private let appendsAtOnce: Bool
 
-    /// An empty disk; `initial` is the state of an empty log.
-    public init(initial: Machine) {
+    /// An empty disk; `initial` is the state of an empty log. With `appendsAtOnce`, a batch of appends made
+    /// when nothing is queued is durable at once, as the disk storage's on an idle writer.
+    public init(initial: Machine, appendsAtOnce: Bool = false) {
         self.initial = initial
+        self.appendsAtOnce = appendsAtOnce
         self.reader.storage = self
     }
 
@@ -119,6 +124,14 @@ public final class MemoryStorage<Machine: StateMachine>: ReplicaStorage, @unchec
 
     public func submit(_ work: [StorageWork<Machine>]) {
         self.lock.withLock { self.queue += work }
+    }
+
+    public func appendNow(_ records: [LogRecord], generation: Int) -> [StorageEvent<Machine>]? {
+        self.lock.withLock {
+            guard self.appendsAtOnce, self.queue.isEmpty, !self.disk.stopped else { return nil }
+            return Self.run([.append(records, generation: generation)], on: &self.disk, incoming: &self.incoming,
+                initial: self.initial)
+        }
     }
 
     /// Flushes what is queued.
