@@ -11,6 +11,8 @@ extension ReplicaDriver {
         switch frame {
         case .request(let id, let payload):
             guard let link = self.link else { return }
+            // A closing primary takes no more writes, forwarded ones included.
+            if let refusal = self.refusal { return link.forward(.refusal(id: id, reason: refusal.description)) }
             var bytes = payload
             guard let op = try? Machine.decodeOp(from: &bytes) else {
                 return link.forward(.refusal(id: id, reason: "the forwarded op does not decode"))
