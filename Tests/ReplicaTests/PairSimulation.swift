@@ -225,9 +225,11 @@ final class PairSimulation {
         self.transcript.append("propose \(value) at \(index)")
         let answers = self.answers
         self.step(index) { driver in
-            driver.propose(
-                value, payload: ByteBuffer(string: value),
-                completion: .callback { result in answers.withLockedValue { $0.append((index, value, result)) } })
+            let promise = driver.eventLoop.makePromise(of: Int.self)
+            promise.futureResult.whenComplete { result in
+                answers.withLockedValue { $0.append((index, value, result.mapError { $0 as? ReplicaError ?? .closed })) }
+            }
+            driver.propose(value, payload: ByteBuffer(string: value), completion: .promise(promise))
         }
         return true
     }

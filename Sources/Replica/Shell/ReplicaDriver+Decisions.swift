@@ -109,7 +109,8 @@ extension ReplicaDriver {
         return released.map { ($0.completion, .success($0.output)) }
     }
 
-    /// Tells each proposer its outcome: callbacks at once, promises grouped into one task per event loop.
+    /// Tells each proposer its outcome: promises grouped into one task per event loop (at once on the driver's),
+    /// forwarded writes answered over the link.
     static func complete(_ outcomes: [Outcome]) {
         if outcomes.isEmpty { return }
         var byLoop:
@@ -118,8 +119,6 @@ extension ReplicaDriver {
             )] = [:]
         for (completion, result) in outcomes {
             switch completion {
-            case .callback(let callback):
-                callback(result)
             case .promise(let promise):
                 let loop = promise.futureResult.eventLoop
                 byLoop[ObjectIdentifier(loop), default: (loop, [])].items.append((promise, result))

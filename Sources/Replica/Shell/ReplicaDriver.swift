@@ -13,10 +13,9 @@ import ReplicaCore
 /// thread. Nothing here locks, except to publish the applied state and the status for readers on other threads
 /// (``AppliedState``). Not thread-safe: call it on its event loop only.
 public final class ReplicaDriver<Machine: StateMachine> {
-    /// Who is told a proposal's outcome: a callback, a promise on its event loop, or the backup that forwarded
-    /// it (the op is entry `seq`).
+    /// Who is told a proposal's outcome: a promise, on its proposer's event loop, or the backup that forwarded it
+    /// (the op is entry `seq`), answered over the link.
     public enum Completion: Sendable {
-        case callback(@Sendable (Result<Machine.Output, ReplicaError>) -> Void)
         case promise(EventLoopPromise<Machine.Output>)
         case forwarded(id: UInt64, seq: UInt64, link: any SyncLink)
     }

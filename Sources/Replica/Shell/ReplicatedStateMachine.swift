@@ -103,21 +103,20 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: Sendable {
     public func propose(
         _ op: Machine.Op, completion: @escaping @Sendable (Result<Machine.Output, ReplicaError>) -> Void
     ) {
-        self.enqueue(op, .callback(completion))
+        self.propose(op, on: self.eventLoop).whenComplete { result in
+            completion(result.mapError { $0 as? ReplicaError ?? .closed })
+        }
     }
 
-    /// Like ``propose(_:)``; the future completes on `loop`. The driver completes all of a batch's futures on
-    /// one loop with one task, so a batch of many connections' writes costs each event loop one wake-up.
+    /// Like ``propose(_:)``; the future completes on `loop`, failing with a ``ReplicaError``. The driver
+    /// completes a batch's futures at once on its own loop, and with one task on each other loop, so a batch of
+    /// many connections' writes costs each event loop one wake-up.
     public func propose(_ op: Machine.Op, on loop: any EventLoop) -> EventLoopFuture<Machine.Output> {
         let promise = loop.makePromise(of: Machine.Output.self)
-        self.enqueue(op, .promise(promise))
-        return promise.futureResult
-    }
-
-    private func enqueue(_ op: Machine.Op, _ completion: ReplicaDriver<Machine>.Completion) {
         var payload = ByteBufferAllocator().buffer(capacity: 128)
         Machine.encode(op, into: &payload)
-        self.onDriver { [payload] in $0.propose(op, payload: payload, completion: completion) }
+        self.onDriver { [payload] in $0.propose(op, payload: payload, completion: .promise(promise)) }
+        return promise.futureResult
     }
 
     // MARK: Inputs from the shell
