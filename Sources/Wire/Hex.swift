@@ -1,13 +1,12 @@
-/// Lowercase hexadecimal text for bytes, as the text adapter writes hashes, nonces and MACs.
-///
-/// Wire keeps its own helper so that it depends on NIOCore alone (TandemCrypto has another).
-enum Hex {
+/// Lowercase hexadecimal text for bytes, as Tandem writes hashes, file ids, tokens, nonces and MACs; the one hex
+/// helper of the project.
+public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The bytes as lowercase hex, two digits per byte.
-    static func encode(_ bytes: some Collection<UInt8>) -> String {
+    public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
+        text.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
             text.append(Self.digits[Int(byte >> 4)])
             text.append(Self.digits[Int(byte & 0x0F)])
@@ -16,7 +15,7 @@ enum Hex {
     }
 
     /// The bytes that `text` spells in hex (either case); nil unless it is an even number of hex digits.
-    static func decode(_ text: Substring) -> [UInt8]? {
+    public static func decode<Text: StringProtocol>(_ text: Text) -> [UInt8]? {
         let utf8 = text.utf8
         guard utf8.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []

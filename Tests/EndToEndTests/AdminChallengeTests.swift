@@ -2,6 +2,7 @@ import Foundation
 import TandemCrypto
 import TandemTestKit
 import Testing
+import Wire
 
 /// An admin command's MAC names the command: the answer to a challenge is good for the command it was made for
 /// and no other. Before the fix, HMAC-SHA256(secret, nonce) answered `QUIT` and `PROMOTE` alike, so a `QUIT`

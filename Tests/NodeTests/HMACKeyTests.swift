@@ -1,5 +1,6 @@
 import TandemCrypto
 import Testing
+import Wire
 
 /// The keyed HMAC the tracker uses for request digests: the same bytes as the one-shot HMAC, whatever the
 /// message, and RFC 4231's vector.

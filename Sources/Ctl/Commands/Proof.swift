@@ -1,6 +1,7 @@
 import ArgumentParser
 import TandemCrypto
 import TrackerClient
+import Wire
 
 extension Tandemctl {
     struct Proof: AsyncParsableCommand {

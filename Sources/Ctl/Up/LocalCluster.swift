@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import TandemCrypto
 import TrackerClient
+import Wire
 
 /// Runs the trackers of `cluster.yaml` that live on this machine, in the foreground, until they all stop.
 struct LocalCluster {
