@@ -87,7 +87,7 @@ final class PeerServerHandler: ChannelInboundHandler {
             if binary {
                 self.fail(context, code: error.code, error.description)
             } else {
-                self.sendLine(context, "ERR|\(error.code.rawValue)|\(error.description)")
+                self.sendError(context, error.code, error.description)
                 if error.isFatal { self.close(context) }
             }
         }
@@ -227,33 +227,34 @@ final class PeerServerHandler: ChannelInboundHandler {
                 switch verdict {
                 case .admitted:
                     handler.state = .textServing(group: group)
-                    handler.sendLine(context, "OK")
+                    handler.sendLine(context, TextAdapter.render(.ok))
                 case .refused(let message):
                     handler.state = .greeting
-                    handler.sendLine(context, "ERR|forbidden|\(message)")
+                    handler.sendError(context, .forbidden, message)
                 case .unavailable(let message):
                     handler.state = .greeting
-                    handler.sendLine(context, "ERR|unavailable|\(message); try again shortly")
+                    handler.sendError(context, .unavailable, "\(message); try again shortly")
                 }
             }
         case (.hello, _):
-            self.sendLine(context, "ERR|bad_request|HELLO was already sent")
+            self.sendError(context, .badRequest, "HELLO was already sent")
         case (.getPiece(let name, let index), .textServing(let group)):
             guard let file = self.library.file(named: name, in: group) else {
-                return self.sendLine(context, "ERR|not_found|this peer does not serve \(name.prefix(64)) in \(group)")
+                return self.sendError(context, .notFound, "this peer does not serve \(name.prefix(64)) in \(group)")
             }
             let handle: NIOFileHandle
             do {
                 handle = try self.textHandle(for: file)
             } catch {
-                return self.sendLine(context, "ERR|unavailable|cannot serve \(file.name): \(error)")
+                return self.sendError(context, .unavailable, "cannot serve \(file.name): \(error)")
             }
             let length = Int(index) < file.layout.pieceCount ? file.layout.length(of: Int(index)) : 0
             let range = PieceRange(piece: index, offset: 0, length: UInt32(length))
             self.enqueue(Queued(range: range, file: file, handle: handle, text: true), context)
         case (.getPiece, _):
-            self.sendLine(
-                context, "ERR|not_logged_in|send HELLO|user|group|proof first (tandemctl proof GROUP prints the proof)")
+            self.sendError(
+                context, .notLoggedIn,
+                "send a HELLO line with your user, the group and its proof first (tandemctl proof GROUP prints it)")
         }
     }
 
@@ -308,7 +309,7 @@ final class PeerServerHandler: ChannelInboundHandler {
             }
         if let (code, message) = problem {
             if request.text {
-                self.sendLine(context, "ERR|\(code.rawValue)|\(message)", flush: false)
+                self.sendError(context, code, message, flush: false)
             } else {
                 var frame = context.channel.allocator.buffer(capacity: 64 + message.utf8.count)
                 frame.writePeerReply(.rejected(range, code: code, message: message))
@@ -346,6 +347,11 @@ final class PeerServerHandler: ChannelInboundHandler {
         }
     }
 
+    /// Sends `ERR|code|message`, rendered as the tracker renders its refusals.
+    private func sendError(_ context: ChannelHandlerContext, _ code: ErrorCode, _ message: String, flush: Bool = true) {
+        self.sendLine(context, TextAdapter.render(.error(code, message)), flush: flush)
+    }
+
     /// Sends an error frame (or line) and closes.
     private func fail(_ context: ChannelHandlerContext, code: ErrorCode, _ message: String) {
         guard !self.isClosed else { return }
@@ -354,7 +360,7 @@ final class PeerServerHandler: ChannelInboundHandler {
         if self.binary {
             buffer.writePeerReply(.error(code: code, message: message))
         } else {
-            buffer.writeString("ERR|\(code.rawValue)|\(message)\n")
+            buffer.writeString(TextAdapter.render(.error(code, message)) + "\n")
         }
         self.state = .closed
         let channel = context.channel
