@@ -343,7 +343,7 @@ final class Download: @unchecked Sendable {
         promise.completeWithTask {
             let reply = try await environment.client.send(
                 .downloadFile(group: record.group, name: record.name), session: environment.token)
-            let info = try reply.expect("the file's seeders") { if case .fileInfo(let info) = $0 { info } else { nil } }
+            let info = try reply.expectFileInfo()
             guard info.fileID == record.fileID else {
                 throw PeerError("\(record.name) in \(record.group) is another file now (id \(info.fileID))")
             }

@@ -140,9 +140,7 @@ public actor PeerDaemon {
         if case .error(.exists, _) = reply {
             // The group has a file by that name: the same bytes mean this peer seeds it too.
             let existing = try await self.client.send(.downloadFile(group: group, name: name), session: token)
-            let info = try existing.expect("the file's metadata") {
-                if case .fileInfo(let info) = $0 { info } else { nil }
-            }
+            let info = try existing.expectFileInfo()
             let ours = Hex.encode(Crypto.sha1(hashes.bytes))
             guard info.fileID == ours else {
                 throw PeerError("\(group) already has a different file named \(name); rename yours to share it")
@@ -150,7 +148,7 @@ public actor PeerDaemon {
             try await self.client.send(.newSeeder(group: group, name: name, port: port), session: token).expectOK()
             fileID = ours
         } else {
-            fileID = try reply.expect("the file id") { if case .fileID(let id) = $0 { id } else { nil } }
+            fileID = try reply.expectFileID()
         }
         let record = ShareRecord(
             group: group, name: name, path: realPath, fileID: fileID, size: identity.size,
@@ -227,7 +225,7 @@ public actor PeerDaemon {
     private func download(group: String, name: String, to directory: String) async throws -> DownloadStatus {
         let token = try self.token()
         let reply = try await self.client.send(.downloadFile(group: group, name: name), session: token)
-        let info = try reply.expect("the file's metadata") { if case .fileInfo(let info) = $0 { info } else { nil } }
+        let info = try reply.expectFileInfo()
         if let running = self.downloads[info.fileID] {
             let status = try await running.loop.submit { running.status }.get()
             guard status.state == "complete" || status.state == "failed" else { return status }
@@ -381,6 +379,6 @@ public actor PeerDaemon {
 
     private func user(_ token: String) async throws -> String {
         let reply = try await self.client.send(.whoami, session: token)
-        return try reply.expect("the session's user") { if case .user(let name) = $0 { name } else { nil } }
+        return try reply.expectUser()
     }
 }

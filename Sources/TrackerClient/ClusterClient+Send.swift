@@ -36,7 +36,7 @@ extension ClusterClient {
     public static func resume(_ token: String, on connection: TrackerConnection) async throws {
         let reply = try await connection.send(.resume(token: token))
         if case .error(.notFound, _) = reply { throw ClientError.notLoggedIn }
-        _ = try reply.expect("the session's user") { if case .user(let name) = $0 { name } else { nil } }
+        _ = try reply.expectUser()
     }
 
     /// Sends `request`, after `prepare` ran on the connection, and returns the reply.

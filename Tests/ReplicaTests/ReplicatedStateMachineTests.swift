@@ -193,12 +193,11 @@ import Testing
         try await withTemporaryDataDirectory { directory in
             let first = try openStore(directory)
             _ = try await first.propose(.set(key: "owner", value: "first"))
-            #expect(throws: ReplicaError.locked(path: directory.path)) { try openStore(directory) }
+            #expect(throws: ReplicaError.locked(path: directory.path)) { try openStore(directory, waitForLock: false) }
             #expect(first.lastSeq == 2)
             first.close()
 
-            // A process another test forks at this moment shares the lock until it execs; wait for that briefly.
-            let second = try eventually("the lock to be released") { try? openStore(directory) }
+            let second = try openStore(directory)
             defer { second.close() }
             #expect(second.read { $0.entries["owner"] } == "first")
         }
@@ -226,7 +225,7 @@ extension ReplicatedStateMachineTests {
                 let open = try openStore(second)
                 defer { open.close() }
                 closed.close()
-                #expect(throws: ReplicaError.locked(path: second.path)) { try openStore(second) }
+                #expect(throws: ReplicaError.locked(path: second.path)) { try openStore(second, waitForLock: false) }
                 #expect(try await open.propose(.set(key: "still", value: "writable")) == nil)
                 #expect(open.lastSeq == 2)
             }

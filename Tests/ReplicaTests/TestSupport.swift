@@ -30,12 +30,22 @@ extension Logger {
 /// backup, as `tandemd --alone` does: each opening starts an epoch, whose marker takes one seq, and this waits
 /// until the marker is applied. Without it the store only recovers (and takes no writes).
 func openStore(
-    _ directory: DataDirectory, snapshotEveryOps: Int = 10_000, logger: Logger = .quiet, promote: Bool = true
+    _ directory: DataDirectory, snapshotEveryOps: Int = 10_000, logger: Logger = .quiet, promote: Bool = true,
+    waitForLock: Bool = true
 ) throws -> KeyValueStore {
-    let store = try KeyValueStore(
-        directory: directory, initial: KeyValueMachine(),
-        configuration: .init(snapshotEveryOps: snapshotEveryOps), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-        logger: logger)
+    // A store closed a moment ago may still hold its lock for an instant: another test of this process spawning a
+    // child (tandemd, tandemctl) copies every descriptor into it until the child execs, and the lock lives as
+    // long as any copy. So a reopen waits a little for the lock, as it would not for another process's.
+    let store = try eventually("the data directory's lock") { () -> KeyValueStore? in
+        do {
+            return try KeyValueStore(
+                directory: directory, initial: KeyValueMachine(),
+                configuration: .init(snapshotEveryOps: snapshotEveryOps),
+                eventLoop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+        } catch let error as ReplicaError where waitForLock && error == .locked(path: directory.path) {
+            return nil
+        }
+    }
     guard promote else { return store }
     let recovered = store.lastSeq
     store.forcePromote()

@@ -21,7 +21,7 @@ extension Tandemctl {
         func run() async throws {
             let context = try CtlContext(self.cluster)
             let reply = try await context.sendWithSession(.listFiles(group: self.group))
-            let files = try reply.expect("a file list") { if case .files(let files) = $0 { files } else { nil } }
+            let files = try reply.expectFiles()
             if self.json {
                 try JSONOutput.print(
                     files.map { Item(name: $0.name, size: $0.size, seeders: $0.seeders, fileID: $0.fileID) })

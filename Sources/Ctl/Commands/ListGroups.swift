@@ -19,7 +19,7 @@ extension Tandemctl {
         func run() async throws {
             let context = try CtlContext(self.cluster)
             let reply = try await context.sendWithSession(.listGroups)
-            let groups = try reply.expect("a group list") { if case .groups(let groups) = $0 { groups } else { nil } }
+            let groups = try reply.expectGroups()
             if self.json {
                 try JSONOutput.print(
                     groups.map { Item(name: $0.name, membership: ReplyText.membership($0.membership)) })

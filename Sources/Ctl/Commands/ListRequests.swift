@@ -18,7 +18,7 @@ extension Tandemctl {
         func run() async throws {
             let context = try CtlContext(self.cluster)
             let reply = try await context.sendWithSession(.listRequests(group: self.group))
-            let users = try reply.expect("a user list") { if case .users(let users) = $0 { users } else { nil } }
+            let users = try reply.expectUsers()
             if self.json {
                 try JSONOutput.print(users.map { Item(user: $0) })
             } else {

@@ -24,7 +24,7 @@ extension Tandemctl {
             try context.sessions.checkHome()
             let password = try PasswordSource(fromStandardInput: self.passwordStdin).read(confirm: false)
             let reply = try await context.send(.login(user: self.user, password: password), withSession: false)
-            let token = try reply.expect("a session token") { if case .token(let token) = $0 { token } else { nil } }
+            let token = try reply.expectToken()
             try context.sessions.save(token)
             print("logged in as \(self.user)")
         }

@@ -22,7 +22,7 @@ extension Tandemctl {
             let context = try CtlContext(self.cluster)
             guard let token = try context.sessions.load() else { throw ClientError.notLoggedIn }
             let reply = try await context.sendWithSession(.whoami)
-            let user = try reply.expect("the session's user") { if case .user(let name) = $0 { name } else { nil } }
+            let user = try reply.expectUser()
             print("HELLO|\(user)|\(self.group)|\(Hex.encode(PeerProof.make(token: token, group: self.group)))")
         }
     }

@@ -48,9 +48,7 @@ extension Tandemctl {
                 }
                 do {
                     let reply = try await connection.send(.status)
-                    let fields = try reply.expect("a status") {
-                        if case .status(let fields) = $0 { fields } else { nil }
-                    }
+                    let fields = try reply.expectStatus()
                     let status = Dictionary(fields.map { ($0.name, $0.value) }) { _, last in last }
                     lines.append(TrackerLine(tracker: tracker.id, address: address, reachable: true, status: status))
                 } catch {

@@ -10,7 +10,7 @@ extension Tandemctl {
         func run() async throws {
             let context = try CtlContext(self.cluster)
             let reply = try await context.sendWithSession(.whoami)
-            print(try reply.expect("a user name") { if case .user(let name) = $0 { name } else { nil } })
+            print(try reply.expectUser())
         }
     }
 }

@@ -101,7 +101,7 @@ struct DrillRun {
         try await self.context.send(.createUser(user: user, password: password), withSession: false).throwIfError()
         let reply = try await self.context.send(.login(user: user, password: password), withSession: false)
         try reply.throwIfError()
-        let token = try reply.expect("a session token") { if case .token(let token) = $0 { token } else { nil } }
+        let token = try reply.expectToken()
         return (user, token)
     }
 
@@ -122,7 +122,7 @@ struct DrillRun {
             try await ClusterClient.resume(token, on: connection)
             let reply = try await connection.send(.listGroups)
             try reply.throwIfError()
-            return try reply.expect("a group list") { if case .groups(let groups) = $0 { groups } else { nil } }
+            return try reply.expectGroups()
         }
         return ("\(primary.id) (the primary)", Set(groups.map(\.name)))
     }

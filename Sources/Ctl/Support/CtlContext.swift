@@ -38,7 +38,7 @@ struct CtlContext {
         _ command: String, on connection: TrackerConnection, secret: [UInt8], _ request: ([UInt8]?) -> Request
     ) async throws {
         let challenge = try await connection.send(request(nil))
-        let nonce = try challenge.expect("a challenge") { if case .challenge(let nonce) = $0 { nonce } else { nil } }
+        let nonce = try challenge.expectChallenge()
         let proof = AdminProof.make(secret: secret, command: command, nonce: nonce)
         try await connection.send(request(proof)).expectOK()
     }
