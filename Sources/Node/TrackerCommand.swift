@@ -77,7 +77,7 @@ extension Tandemd {
             // metrics): the writes of the connections it serves reach the driver and are answered without a hop
             // between threads (docs/PERFORMANCE.md).
             let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: self.eventLoops)
-            let syncLoop = eventLoops.next()
+            let driverLoop = eventLoops.next()
             let store: ReplicatedStateMachine<TrackerState>
             let replication = cluster.replication
             let failoverTicks = max(2, Int(replication.failoverTimeout / replication.heartbeat))
@@ -89,7 +89,7 @@ extension Tandemd {
                         snapshotEveryOps: cluster.storage.snapshotEveryOps,
                         snapshotEveryBytes: cluster.storage.snapshotEveryBytes,
                         replica: .init(index: index, heartbeatTicks: 1, failoverTicks: failoverTicks)),
-                    eventLoop: syncLoop, logger: logger)
+                    eventLoop: driverLoop, logger: logger)
             } catch {
                 logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
                 throw ExitCode(1)
@@ -116,14 +116,14 @@ extension Tandemd {
                     .init(
                         service: SyncService(
                             index: index, me: tracker, peer: peer, replication: replication, secret: secret,
-                            maxFrame: cluster.limits.maxFrame, store: store, group: syncLoop, logger: logger)))
+                            maxFrame: cluster.limits.maxFrame, store: store, group: driverLoop, logger: logger)))
             }
             if let metricsPort = cluster.metricsPort {
                 services.append(
                     .init(
                         service: MetricsServer(
                             host: tracker.host, port: metricsPort + index, tracker: tracker.id, store: store,
-                            group: syncLoop, logger: logger)))
+                            group: driverLoop, logger: logger)))
             }
             let group = ServiceGroup(
                 configuration: .init(
