@@ -34,6 +34,7 @@ extension ReplicaDriver {
         self.streamAfterEpochSaved = false
         self.held = []
         self.heldBytes = 0
+        self.skippingHeldStream = false
         if self.receiving {
             self.receiving = false
             self.submit([.abandonReceiving])

@@ -69,6 +69,17 @@ extension ReplicaDriver {
     /// ``maxHeldBytes`` of snapshot bytes the connection is dropped: the other tracker will start over.
     func hold(_ input: Held) -> Bool {
         guard self.installing else { return false }
+        switch input {
+        case .message(.snapshotFollows(_, let position)):
+            if let installed = self.receivingAt, position <= installed { self.skippingHeldStream = true }
+        case .snapshotBytes where self.skippingHeldStream:
+            return true
+        case .snapshotEnd where self.skippingHeldStream:
+            self.skippingHeldStream = false
+            return true
+        default:
+            break
+        }
         if case .snapshotBytes(let bytes) = input { self.heldBytes += bytes.readableBytes }
         guard self.held.count < Self.maxHeld, self.heldBytes <= Self.maxHeldBytes else {
             self.logger.warning("the primary sent too much during a FULLSYNC; dropping the sync connection")

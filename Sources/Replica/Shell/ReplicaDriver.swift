@@ -68,6 +68,11 @@ public final class ReplicaDriver<Machine: StateMachine> {
     var held: [Held] = []
     /// The bytes of snapshot streams in ``held``.
     var heldBytes = 0
+    /// Where the snapshot being received or installed stands in the log.
+    var receivingAt: LogPosition?
+    /// A stream that came during an install, of a snapshot no newer than the one installed: refused once the
+    /// install is over, so its frames are dropped as they come rather than held.
+    var skippingHeldStream = false
     /// An epoch submitted to the storage and not yet reported saved: messages wait in ``outbox`` until it is,
     /// so nothing goes out in an epoch (a vote, a promotion) that a crash could make this node forget.
     /// Forwarded writes and their answers do not wait: they claim nothing about epochs.
@@ -143,6 +148,7 @@ public final class ReplicaDriver<Machine: StateMachine> {
         // written or decoded at all; its frames are dropped as they come.
         self.receiving = self.core.acceptsSnapshot(from: epoch, at: position)
         guard self.receiving else { return }
+        self.receivingAt = position
         self.submit([.beginReceiving(epoch: epoch)])
         self.logger.notice("receiving a snapshot from the primary (FULLSYNC)", metadata: ["at": "\(position)"])
     }
