@@ -318,6 +318,36 @@ import Testing
         pair.expectTranscript()
     }
 
+    /// A second stream of the same snapshot, sent for the backup's second hello, that comes while the first is
+    /// being installed is dropped as it comes (it would be refused after the install), not held in memory.
+    @Test func aSecondStreamDuringAnInstallIsDroppedNotHeld() {
+        let pair = PairSimulation(batchBytes: 8)
+        pair.connect()
+        pair.stabilize()
+        for _ in 0..<3 { pair.propose(0) }
+        pair.stabilize()
+        pair.snapshotAndTrim(0)
+        pair.crash(1)
+        pair.nodes[1].memory.contents.records = []
+        pair.restart(1)
+        pair.connect()
+        pair.deliver(from: 1)
+        pair.deliver(from: 0)
+        pair.deliver(from: 1)
+        let streams = pair.links[0].filter { if case .snapshot = $0 { true } else { false } }.count
+        #expect(streams == 2, "the primary streams once for each hello")
+        while !pair.links[0].isEmpty { pair.deliver(from: 0) }
+        #expect(pair.nodes[1].driver.installing, "the first stream is being checked and installed")
+        #expect(pair.nodes[1].driver.heldBytes == 0, "the second stream's bytes are not held")
+        while pair.nodes[1].memory.hasQueuedWork { pair.fsync(1) }
+        pair.stabilize()
+        #expect(pair.transcript.filter { $0.hasPrefix("  1 disk <- ") && $0.hasSuffix("snapshot bytes") }.count == 1)
+        #expect(pair.transcript.filter { $0.hasPrefix("  1 disk: installed") }.count == 1)
+        #expect(pair.values(inLogOf: 1) == pair.values(inLogOf: 0))
+        Self.expectSound(pair)
+        pair.expectTranscript()
+    }
+
     /// Found in review: a primary whose epoch's entries never reached its own disk, while its backup persisted
     /// entries of that epoch, must not take the same epoch again when forced after a restart; two different
     /// entries would then share an (epoch, seq) and the logs could never agree. (The driver sends nothing in an
