@@ -17,8 +17,7 @@ extension Tandemd {
                 + "stop it; downloads resume from their verified pieces next time."
         )
 
-        @Option(help: "The cluster file to read.")
-        var config: String = "cluster.yaml"
+        @OptionGroup var daemon: DaemonOptions
 
         @Option(help: "The user's directory: the session tandemctl stored, and the daemon's state.")
         var home: String
@@ -29,19 +28,10 @@ extension Tandemd {
         @Option(help: "The port to serve pieces on; 0 picks a free one.")
         var port: Int = 0
 
-        @Option(help: "The lowest level of log message to print (trace, debug, info, notice, warning, error).")
-        var logLevel: Logger.Level = .info
-
         func run() async throws {
-            let cluster: ClusterConfig
-            do {
-                cluster = try ClusterConfig.load(path: self.config)
-            } catch {
-                printError("tandemd: \(error)")
-                throw ExitCode(2)
-            }
+            let cluster = try self.daemon.loadCluster()
             var logger = Logger(label: "tandemd.peer")
-            logger.logLevel = self.logLevel
+            logger.logLevel = self.daemon.logLevel
             let home = self.home.hasPrefix("/") ? self.home : FileManager.default.currentDirectoryPath + "/" + self.home
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
             let daemon = PeerDaemon(config: cluster, home: home, group: group, logger: logger)

@@ -20,14 +20,10 @@ extension Tandemd {
                 + "the WAL is flushed and the ports are released."
         )
 
-        @Option(help: "The cluster file to read.")
-        var config: String = "cluster.yaml"
+        @OptionGroup var daemon: DaemonOptions
 
         @Option(help: "The id of the tracker to run, as listed under trackers: in the cluster file.")
         var id: String
-
-        @Option(help: "The lowest level of log message to print (trace, debug, info, notice, warning, error).")
-        var logLevel: Logger.Level = .info
 
         @Option(
             help: ArgumentHelp(
@@ -48,10 +44,9 @@ extension Tandemd {
         }
 
         func run() async throws {
-            let cluster: ClusterConfig
+            let cluster = try self.daemon.loadCluster()
             let secret: [UInt8]
             do {
-                cluster = try ClusterConfig.load(path: self.config)
                 secret = try cluster.readSecret()
             } catch {
                 printError("tandemd: \(error)")
@@ -59,12 +54,12 @@ extension Tandemd {
             }
             guard let index = cluster.trackers.firstIndex(where: { $0.id == self.id }) else {
                 let known = cluster.trackers.map(\.id).joined(separator: ", ")
-                printError("tandemd: no tracker '\(self.id)' in \(self.config); the file lists: \(known)")
+                printError("tandemd: no tracker '\(self.id)' in \(self.daemon.config); the file lists: \(known)")
                 throw ExitCode(2)
             }
             let tracker = cluster.trackers[index]
             let peer = cluster.trackers[1 - index]
-            let level = self.logLevel
+            let level = self.daemon.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level
