@@ -15,6 +15,8 @@ extension PairSimulation {
         let primaries = self.nodes.filter { $0.up && !$0.stalled && !$0.driver.halted && $0.core.role == .primary }
         if let newest = primaries.max(by: { $0.core.epoch < $1.core.epoch }) {
             let snapshot = newest.snapshot
+            // The log is worked out once (it replays the disk's queue), not once per acknowledged write.
+            let log = Dictionary(newest.log.map { ($0.seq, $0) }) { _, last in last }
             for (position, value) in self.acknowledged {
                 // What the snapshot covers is only in its values; what follows must be in the log, in place.
                 if position.seq <= snapshot.position.seq {
@@ -23,7 +25,7 @@ extension PairSimulation {
                     }
                     continue
                 }
-                guard let record = newest.record(at: position.seq), record.epoch == position.epoch,
+                guard let record = log[position.seq], record.epoch == position.epoch,
                     Self.value(record) == value
                 else { return "primary \(newest.index) lacks acknowledged \(value) at \(position)" }
             }

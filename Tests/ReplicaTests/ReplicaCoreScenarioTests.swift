@@ -5,14 +5,29 @@ import Testing
 /// The pair, step by step: election, replication, failover, fencing, catch-up, all without sockets.
 @Suite struct ReplicaCoreScenarioTests {
     /// A pair that has elected node 0 and replicated `writes` values, all in sync.
-    static func syncedPair(writes: Int = 3) -> PairSimulation {
-        let pair = PairSimulation()
+    static func syncedPair(writes: Int = 3, batchBytes: Int = 1 << 20) -> PairSimulation {
+        let pair = PairSimulation(batchBytes: batchBytes)
         pair.connect()
         pair.stabilize()
         for _ in 0..<writes { pair.propose(0) }
         pair.stabilize()
         pair.tick(0)
         pair.stabilize()
+        return pair
+    }
+
+    /// A synced pair (catch-up in batches of 8 bytes) whose primary snapshotted and trimmed its log; then the
+    /// backup crashed, `writesMeanwhile` values were written, and the backup came back with an empty log and
+    /// connected: its catch-up is a FULLSYNC.
+    static func backupRestartedWithoutItsDisk(writesMeanwhile: Int) -> PairSimulation {
+        let pair = Self.syncedPair(batchBytes: 8)
+        pair.snapshotAndTrim(0)
+        pair.crash(1)
+        for _ in 0..<writesMeanwhile { pair.propose(0) }
+        pair.fsync(0)
+        pair.nodes[1].memory.contents.records = []
+        pair.restart(1)
+        pair.connect()
         return pair
     }
 
@@ -284,20 +299,7 @@ import Testing
     /// Found in review: two hellos on one connection start two catch-ups, and the second streams an older
     /// snapshot after the backup made newer entries durable and acknowledged them. Installing it would lose them.
     @Test func aBackupRefusesASnapshotOlderThanItsDurableLog() {
-        let pair = PairSimulation(batchBytes: 8)
-        pair.connect()
-        pair.stabilize()
-        for _ in 0..<3 { pair.propose(0) }
-        pair.stabilize()
-        pair.tick(0)
-        pair.stabilize()
-        pair.snapshotAndTrim(0)
-        pair.crash(1)
-        for _ in 0..<12 { pair.propose(0) }
-        pair.fsync(0)
-        pair.nodes[1].memory.contents.records = []
-        pair.restart(1)
-        pair.connect()
+        let pair = Self.backupRestartedWithoutItsDisk(writesMeanwhile: 12)
         // The primary hears the backup's first hello and starts a catch-up: the snapshot, then entries.
         pair.deliver(from: 1)
         // The backup learns who leads and says hello again: a second catch-up will follow on this connection.
@@ -321,16 +323,7 @@ import Testing
     /// A second stream of the same snapshot, sent for the backup's second hello, that comes while the first is
     /// being installed is dropped as it comes (it would be refused after the install), not held in memory.
     @Test func aSecondStreamDuringAnInstallIsDroppedNotHeld() {
-        let pair = PairSimulation(batchBytes: 8)
-        pair.connect()
-        pair.stabilize()
-        for _ in 0..<3 { pair.propose(0) }
-        pair.stabilize()
-        pair.snapshotAndTrim(0)
-        pair.crash(1)
-        pair.nodes[1].memory.contents.records = []
-        pair.restart(1)
-        pair.connect()
+        let pair = Self.backupRestartedWithoutItsDisk(writesMeanwhile: 0)
         pair.deliver(from: 1)
         pair.deliver(from: 0)
         pair.deliver(from: 1)
