@@ -140,6 +140,14 @@ let package = Package(
         ),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "SwarmTests", dependencies: ["Swarm", "TandemTestKit"]),
+        .testTarget(
+            name: "PeerTests",
+            dependencies: [
+                "Peer", "Swarm", "Wire", "TandemTestKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire", "TrackerClient", "Peer"]),
         .testTarget(
             name: "ReplicaTests",

@@ -11,10 +11,18 @@ enum AccessVerdict: Hashable, Sendable {
     case unavailable(String)
 }
 
+/// Decides whether a downloader may be served; the serving handler asks it at the hello and every ``ttl`` after.
+protocol AccessChecking: Sendable {
+    /// How long an answer holds: an admitted downloader is asked about again after this.
+    var ttl: Duration { get }
+    /// Whether `user`, showing `proof`, is a logged-in member of `group`.
+    func check(user: String, group: String, proof: [UInt8]) async -> AccessVerdict
+}
+
 /// Asks the tracker whether a downloader's proof makes it a logged-in member of the file's group (`CHECK_PEER`),
 /// on this peer's own session, and remembers the answer for ``ttl``: a member who leaves the group or logs out
 /// is refused within that time, and a busy swarm asks the tracker once per downloader per ``ttl``.
-final class AccessChecker: Sendable {
+final class AccessChecker: AccessChecking {
     /// How long an answer is reused.
     let ttl: Duration
     private let client: ClusterClient

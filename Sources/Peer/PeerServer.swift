@@ -20,7 +20,7 @@ final class PeerServer: Sendable {
     /// Binds `host:port` (port 0 picks a free one). A connection has `peerTimeout` to say hello, and is closed
     /// when it does not read what it asked for within `peerTimeout` either.
     static func start(
-        host: String, port: Int, group: any EventLoopGroup, library: Library, checker: AccessChecker,
+        host: String, port: Int, group: any EventLoopGroup, library: Library, checker: any AccessChecking,
         maxPeers: Int, maxPeersPerAddress: Int, peerTimeout: TimeAmount
     ) async throws -> PeerServer {
         let connections = ConnectionGate(limit: maxPeers, perAddress: maxPeersPerAddress)

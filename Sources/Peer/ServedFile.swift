@@ -20,9 +20,19 @@ final class ServedFile: Sendable {
     private let servedPieces = Atomic<Int>(0)
     private let servedBytes = Atomic<UInt64>(0)
 
+    /// What a served file tells the connection of each of its downloaders; the connection's handler writes it.
+    enum Notice: Sendable {
+        /// This peer verified one more piece.
+        case have(UInt32)
+        /// Another downloader that serves the file connected.
+        case peers([PeerAddress])
+        /// The file is no longer served, for this reason.
+        case withdrawn(String)
+    }
+
     private struct Downloader: Sendable {
-        let channel: any Channel
         let address: PeerAddress?
+        let notify: @Sendable (Notice) -> Void
     }
 
     /// Where a served file's bytes come from.
@@ -78,46 +88,42 @@ final class ServedFile: Sendable {
     func add(_ index: Int) {
         guard self.present.withLock({ $0.insert(index) }) else { return }
         for downloader in self.downloaders.withLock({ Array($0.values) }) {
-            var frame = downloader.channel.allocator.buffer(capacity: 16)
-            frame.writePeerReply(.have(UInt32(index)))
-            downloader.channel.writeAndFlush(frame, promise: nil)
+            downloader.notify(.have(UInt32(index)))
         }
     }
 
-    /// Registers an admitted downloader; returns the other downloaders that serve, for its welcome, and tells
-    /// them about it when it serves too.
-    func admit(_ channel: any Channel, serving address: PeerAddress?) -> [PeerAddress] {
+    /// Registers an admitted downloader's connection, `connection`, which `notify` reaches (on any thread);
+    /// returns the other downloaders that serve, for its welcome, and tells them about it when it serves too.
+    func admit(
+        _ connection: ObjectIdentifier, serving address: PeerAddress?, notify: @escaping @Sendable (Notice) -> Void
+    ) -> [PeerAddress] {
         let others = self.downloaders.withLock { downloaders in
-            downloaders[ObjectIdentifier(channel)] = Downloader(channel: channel, address: address)
-            return downloaders.filter { $0.key != ObjectIdentifier(channel) }.map(\.value)
+            downloaders[connection] = Downloader(address: address, notify: notify)
+            return downloaders.filter { $0.key != connection }.map(\.value)
         }
         if let address {
-            for other in others {
-                var frame = other.channel.allocator.buffer(capacity: 64)
-                frame.writePeerReply(.peers([address]))
-                other.channel.writeAndFlush(frame, promise: nil)
-            }
+            for other in others { other.notify(.peers([address])) }
         }
         return others.compactMap(\.address)
     }
 
     /// Forgets a downloader whose connection closed.
-    func release(_ channel: any Channel) {
-        _ = self.downloaders.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    func release(_ connection: ObjectIdentifier) {
+        _ = self.downloaders.withLock { $0.removeValue(forKey: connection) }
     }
 
-    /// Closes every downloader's connection with `reason` (the file is no longer shared).
+    /// Ends every downloader's connection with `reason` (the file is no longer shared).
     func disconnectAll(_ reason: String) {
         for downloader in self.downloaders.withLock({ Array($0.values) }) {
-            var frame = downloader.channel.allocator.buffer(capacity: 64 + reason.utf8.count)
-            frame.writePeerReply(.error(code: .notFound, message: reason))
-            downloader.channel.writeAndFlush(frame).whenComplete { _ in downloader.channel.close(promise: nil) }
+            downloader.notify(.withdrawn(reason))
         }
     }
 }
 
+extension ServedFile: ServablePieces {}
+
 /// The files this peer serves, by id. Shared by every connection, on any thread.
-final class Library: Sendable {
+final class Library: ServableCatalog, Sendable {
     private let files = Mutex<[String: ServedFile]>([:])
 
     func add(_ file: ServedFile) {
