@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Wire
 
 /// The daemon's command socket, `<home>/peer/peer.sock` (mode 0600, bound in the 0700 state directory): one JSON
 /// ``ControlRequest`` per connection, on one line, answered by JSON ``ControlReply`` lines, the last of which is not
@@ -44,23 +45,6 @@ final class ControlServer: Sendable {
     func stop() async {
         try? await self.channel.close()
         unlink(self.path)
-    }
-}
-
-/// Cuts lines; refuses one longer than `maxLine`.
-private struct LineDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
-    let maxLine: Int
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-            if buffer.readableBytes > self.maxLine { throw PeerError("command line over \(self.maxLine) bytes") }
-            return .needMoreData
-        }
-        let line = buffer.readSlice(length: newline - buffer.readerIndex)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        context.fireChannelRead(Self.wrapInboundOut(line))
-        return .continue
     }
 }
 

@@ -42,6 +42,11 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The connection ended in the middle of a frame.
     public static let truncated = WireError(.truncated)
 
+    /// The length a frame refused for its size declared (``frameTooLarge(length:limit:)``); nil for other errors.
+    public var refusedFrameLength: UInt64? {
+        if case .frameTooLarge(let length, _) = self.base { length } else { nil }
+    }
+
     /// The reply code the text adapter and the binary error frame use for this error.
     public var code: ErrorCode {
         switch self.base {

@@ -80,3 +80,28 @@ import Wire
             inputOutputPairs: pairs, decoderFactory: { ClientRequestDecoder(maxFrame: Self.maxFrame, maxLine: 8192) })
     }
 }
+
+extension DecoderVerifierTests {
+    @Test func peerInboundDecoderText() throws {
+        let pairs: [(ByteBuffer, [PeerInbound])] = [
+            (ByteBuffer(string: "HELLO|bob|team|00ff\n"), [.text(.hello(user: "bob", group: "team", proof: [0, 255]))]),
+            (ByteBuffer(string: "GET_PIECE|a.bin|3\r\n"), [.text(.getPiece(file: "a.bin", index: 3))]),
+            (ByteBuffer(string: "\n"), []),
+            (ByteBuffer(string: "NOPE\n"), [.invalid(.unknownCommand("NOPE"), binary: false)]),
+        ]
+        try ByteToMessageDecoderVerifier.verifyDecoder(
+            inputOutputPairs: pairs, decoderFactory: { PeerInboundDecoder(maxFrame: 1 << 16, maxLine: 256) })
+    }
+
+    @Test func peerInboundDecoderBinaryAfterPreface() throws {
+        var primed = PeerInboundDecoder(maxFrame: 1 << 16, maxLine: 256)
+        var preface = ByteBuffer(bytes: PeerPreface.bytes)
+        #expect(primed.next(&preface) == .preface)
+        let pairs = PeerProtocolTests.requests.map { request in
+            var frame = ByteBuffer()
+            frame.writePeerRequest(request)
+            return (frame, [PeerInbound.request(request)])
+        }
+        try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: pairs, decoderFactory: { primed })
+    }
+}

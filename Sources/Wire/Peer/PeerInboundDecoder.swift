@@ -19,7 +19,8 @@ public enum PeerInbound: Hashable, Sendable {
     case invalid(WireError, binary: Bool)
 }
 
-/// Decodes what a downloader sends to a peer daemon, binary frames or text lines.
+/// Decodes what a downloader sends to a peer daemon, binary frames or text lines, framed by
+/// ``DualFormatFramer`` as the tracker's client port is.
 ///
 /// The first byte decides: `0x89` means binary (``PeerPreface`` then frames of at most `maxFrame` bytes), anything
 /// else text (lines of at most `maxLine` bytes). After a fatal error, or any binary error (a peer speaking the
@@ -27,22 +28,12 @@ public enum PeerInbound: Hashable, Sendable {
 public struct PeerInboundDecoder: ByteToMessageDecoder, Sendable {
     public typealias InboundOut = PeerInbound
 
-    private enum State: Sendable {
-        case undecided
-        case preface
-        case frames
-        case lines(scanned: Int)
-        case dead
-    }
-
-    private let maxFrame: Int
-    private let maxLine: Int
-    private var state: State = .undecided
+    private var framer: DualFormatFramer
 
     /// A decoder refusing frames over `maxFrame` bytes and lines over `maxLine` bytes.
     public init(maxFrame: Int, maxLine: Int) {
-        self.maxFrame = maxFrame
-        self.maxLine = maxLine
+        self.framer = DualFormatFramer(
+            magic: PeerPreface.magic, version: PeerPreface.version, maxFrame: maxFrame, maxLine: maxLine)
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -54,92 +45,34 @@ public struct PeerInboundDecoder: ByteToMessageDecoder, Sendable {
     public mutating func decodeLast(
         context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
     ) throws -> DecodingState {
-        if let message = self.next(&buffer) {
-            context.fireChannelRead(Self.wrapInboundOut(message))
-            return .continue
-        }
-        if case .lines = self.state, buffer.readableBytes > 0 {
-            let line = buffer.readableBytesView
-            buffer.moveReaderIndex(to: buffer.writerIndex)
-            if let message = Self.parse(line: line) { context.fireChannelRead(Self.wrapInboundOut(message)) }
-        }
-        return .needMoreData
+        guard let message = self.next(&buffer, atEnd: seenEOF) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(message))
+        return .continue
     }
 
-    /// The next message at the front of `buffer`, consuming its bytes; nil when more bytes are needed.
-    public mutating func next(_ buffer: inout ByteBuffer) -> PeerInbound? {
-        switch self.state {
-        case .undecided:
-            guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
-            self.state = first == PeerPreface.magic[0] ? .preface : .lines(scanned: 0)
-            return self.next(&buffer)
+    /// The next message at the front of `buffer`, consuming its bytes; nil when more bytes are needed. With
+    /// `atEnd` (the downloader will send nothing more) what is left is decoded too.
+    public mutating func next(_ buffer: inout ByteBuffer, atEnd: Bool = false) -> PeerInbound? {
+        guard let input = self.framer.next(&buffer) ?? (atEnd ? self.framer.finish(&buffer) : nil) else { return nil }
+        switch input {
         case .preface:
-            let available = min(buffer.readableBytes, PeerPreface.bytes.count)
-            let bytes = buffer.getBytes(at: buffer.readerIndex, length: available) ?? []
-            guard bytes.prefix(PeerPreface.magic.count).elementsEqual(PeerPreface.magic.prefix(bytes.count)) else {
-                return self.fail(.badPreface, binary: true, &buffer)
-            }
-            guard bytes.count == PeerPreface.bytes.count, let version = bytes.last else { return nil }
-            guard version == PeerPreface.version else {
-                return self.fail(.unsupportedVersion(version), binary: true, &buffer)
-            }
-            buffer.moveReaderIndex(forwardBy: PeerPreface.bytes.count)
-            self.state = .frames
             return .preface
-        case .frames:
+        case .frame(var frame):
             do {
-                guard var frame = try buffer.readFrame(maxFrame: self.maxFrame) else { return nil }
                 return .request(try frame.payload.readPeerRequest(kind: frame.kind))
             } catch {
-                return self.fail(error, binary: true, &buffer)
+                self.framer.stop()
+                return .invalid(error, binary: true)
             }
-        case .lines(let scanned):
-            return self.nextLine(&buffer, scanned: scanned)
-        case .dead:
-            buffer.moveReaderIndex(to: buffer.writerIndex)
-            return nil
-        }
-    }
-
-    private mutating func nextLine(_ buffer: inout ByteBuffer, scanned: Int) -> PeerInbound? {
-        while true {
-            let readable = buffer.readableBytesView
-            let from = readable.index(readable.startIndex, offsetBy: min(scanned, readable.count))
-            guard let newline = readable[from...].firstIndex(of: UInt8(ascii: "\n")) else {
-                self.state = .lines(scanned: readable.count)
-                return readable.count > self.maxLine + 1
-                    ? self.fail(.lineTooLong(limit: self.maxLine), binary: false, &buffer) : nil
+        case .line(let text):
+            switch PeerTextCommand.parse(text) {
+            case .success(let command): return .text(command)
+            case .failure(let error): return .invalid(error, binary: false)
             }
-            let line = readable[readable.startIndex..<newline]
-            buffer.moveReaderIndex(forwardBy: readable.distance(from: readable.startIndex, to: newline) + 1)
-            self.state = .lines(scanned: 0)
-            guard line.count <= self.maxLine + 1 else {
-                return self.fail(.lineTooLong(limit: self.maxLine), binary: false, &buffer)
-            }
-            if let message = Self.parse(line: line) { return message }
+        case .invalid(let format, let error):
+            if format == .binary { self.framer.stop() }
+            return .invalid(error, binary: format == .binary)
         }
-    }
-
-    /// One line without its `\n`; nil for an empty line.
-    private static func parse(line: ByteBufferView.SubSequence) -> PeerInbound? {
-        let content = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
-        guard !content.isEmpty else { return nil }
-        let text = String(decoding: content, as: UTF8.self)
-        guard text.utf8.elementsEqual(content) else {
-            return .invalid(.badLine("line is not valid UTF-8"), binary: false)
-        }
-        switch PeerTextCommand.parse(text) {
-        case .success(let command): return .text(command)
-        case .failure(let error): return .invalid(error, binary: false)
-        }
-    }
-
-    private mutating func fail(_ error: WireError, binary: Bool, _ buffer: inout ByteBuffer) -> PeerInbound {
-        if binary || error.isFatal {
-            self.state = .dead
-            buffer.moveReaderIndex(to: buffer.writerIndex)
-        }
-        return .invalid(error, binary: binary)
     }
 }
 
