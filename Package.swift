@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "PeerTests",
             dependencies: [
-                "Peer", "Swarm", "Wire", "TandemTestKit",
+                "Peer", "Swarm", "Wire", "TandemCrypto", "TandemTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]

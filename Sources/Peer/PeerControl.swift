@@ -1,3 +1,5 @@
+import Swarm
+
 /// A command `tandemctl` sends the peer daemon over its unix socket: one JSON object on one line.
 public enum ControlRequest: Codable, Hashable, Sendable {
     /// The daemon's control socket for `home`: `<home>/peer/peer.sock`, in the daemon's state directory (mode
@@ -59,8 +61,7 @@ public struct DownloadStatus: Codable, Hashable, Sendable {
     public var name: String
     public var fileID: String
     public var target: String
-    /// `verifying`, `downloading`, `waiting` (no peer has the missing pieces), `complete` or `failed`.
-    public var state: String
+    public var state: DownloadState
     public var size: UInt64
     public var bytesDone: UInt64
     public var piecesDone: Int

@@ -228,9 +228,9 @@ public actor PeerDaemon {
         let info = try reply.expectFileInfo()
         if let running = self.downloads[info.fileID] {
             let status = try await running.loop.submit { running.status }.get()
-            guard status.state == "complete" || status.state == "failed" else { return status }
+            guard status.state.hasEnded else { return status }
             self.downloads[info.fileID] = nil
-            if status.state == "failed",
+            if status.state == .failed,
                 let saved = try self.store.loadDownloads().first(where: { $0.0.fileID == info.fileID })
             {
                 return try await self.resume(saved.0, haveBytes: saved.have)

@@ -1,6 +1,25 @@
 /// A connection to one serving peer, numbered by the shell.
 public typealias PeerID = Int
 
+/// Where a serving peer is, as the shell names it (its address): what a ban is held against, so that a peer
+/// banned on one connection is not taken back on the next.
+public typealias PeerKey = String
+
+/// Where a download stands.
+public enum DownloadState: String, Codable, Hashable, Sendable, CaseIterable {
+    /// Pieces are being fetched.
+    case downloading
+    /// No connected peer has the missing pieces: looking for seeders.
+    case waiting
+    /// Every piece is verified and the file is in place.
+    case complete
+    /// It stopped for good (the disk failed, the file changed); the part file keeps the verified pieces.
+    case failed
+
+    /// Whether the download is over, for better or worse.
+    public var hasEnded: Bool { self == .complete || self == .failed }
+}
+
 /// How a download treats its peers.
 public struct DownloadPolicy: Hashable, Sendable {
     /// How many piece requests each peer has in flight at most.
@@ -13,15 +32,20 @@ public struct DownloadPolicy: Hashable, Sendable {
     public var maxBadPieces: Int
     /// In the endgame, how many peers may be asked for the same piece at once.
     public var maxRequestersPerPiece: Int
+    /// How often the tracker is asked for seeders while waiting for one; while downloading, eight times less
+    /// often, to find seeders that came since.
+    public var seederPoll: Duration
 
     public init(
-        pipelineDepth: Int, peerTimeout: Duration, maxBadPieces: Int = 2, maxRequestersPerPiece: Int = 3
+        pipelineDepth: Int, peerTimeout: Duration, maxBadPieces: Int = 2, maxRequestersPerPiece: Int = 3,
+        seederPoll: Duration = .seconds(2)
     ) {
         self.pipelineDepth = max(1, pipelineDepth)
         self.refillBelow = self.pipelineDepth / 2
         self.peerTimeout = peerTimeout
         self.maxBadPieces = maxBadPieces
         self.maxRequestersPerPiece = maxRequestersPerPiece
+        self.seederPoll = seederPoll
     }
 
     /// A pipeline of about `bytesInFlight` per peer, at least 2 pieces.
@@ -44,24 +68,27 @@ public enum DownloadAction: Hashable, Sendable {
     case request(PeerID, [Int])
     /// Tell the peer these pieces are no longer wanted from it (another peer delivered them).
     case cancel(PeerID, [Int])
-    /// Close the connection; a peer dropped for bad pieces is banned.
+    /// Close the connection; a peer dropped for bad pieces is banned (``DownloadCore/isBanned(_:)``).
     case drop(PeerID, DropReason)
     /// The piece is verified: record it, announce it to this peer's downloaders.
     case verified(Int)
-    /// Every piece is verified.
+    /// Every piece is verified: move the file into place, then report ``DownloadCore/finished()`` (or
+    /// ``DownloadCore/failed()``).
     case completed
     /// No peer is left and pieces are missing: look for new seeders.
     case noPeers
 }
 
 /// The download state machine: which pieces to ask of which peer, and what to do when pieces arrive, fail, or
-/// peers come, go quiet and leave. Pure: time comes in with each event, actions go out; the shell does the I/O.
+/// peers come, go quiet and leave; where the download stands (``state``), which peers are banned, and when to ask
+/// the tracker for seeders. Pure: time comes in with each event, actions go out; the shell does the I/O.
 ///
 /// Pieces are picked rarest first (fewest peers have them), ties broken by a random order drawn once. Once every
 /// missing piece is in flight (the endgame), an idle peer is also asked for pieces others are fetching, up to
 /// ``DownloadPolicy/maxRequestersPerPiece``; the first good copy wins and the others are cancelled.
 public struct DownloadCore: Sendable {
     private struct Peer: Sendable {
+        let key: PeerKey
         var has: Bitfield
         /// Pieces asked of it and not yet delivered, oldest first.
         var inFlight: [Int] = []
@@ -73,6 +100,8 @@ public struct DownloadCore: Sendable {
     public let policy: DownloadPolicy
     /// The verified pieces.
     public private(set) var have: Bitfield
+    /// Where the download stands.
+    public private(set) var state = DownloadState.downloading
 
     private var peers: [PeerID: Peer] = [:]
     /// How many connected peers have each piece.
@@ -85,6 +114,10 @@ public struct DownloadCore: Sendable {
     private var avoided: [Int: Set<PeerID>] = [:]
     /// The tie-break order: a random permutation of the pieces.
     private let order: [Int]
+    /// Peers dropped for bad pieces, never taken back.
+    private var banned: Set<PeerKey> = []
+    /// When the tracker was last asked for seeders.
+    private var lastSeederQuery: Duration?
 
     /// A download of `layout` that already holds `have`, tie-breaking with `random`.
     public init(
@@ -117,12 +150,46 @@ public struct DownloadCore: Sendable {
     /// streams, so a good hash of one stream does not prove the disk holds it.
     public func isContended(_ piece: Int) -> Bool { self.contended.contains(piece) }
 
+    /// Whether the peer at `key` was dropped for bad pieces: it is not dialed again.
+    public func isBanned(_ key: PeerKey) -> Bool { self.banned.contains(key) }
+
+    /// Whether to ask the tracker for seeders now: at once, then every ``DownloadPolicy/seederPoll`` while
+    /// waiting and every eight polls while downloading. A true answer counts as asking.
+    public mutating func shouldAskForSeeders(now: Duration) -> Bool {
+        guard !self.state.hasEnded else { return false }
+        let interval = self.state == .waiting ? self.policy.seederPoll : self.policy.seederPoll * 8
+        if let last = self.lastSeederQuery, now - last < interval { return false }
+        self.lastSeederQuery = now
+        return true
+    }
+
+    // MARK: Lifecycle
+
+    /// No peer could be found or reached (the tracker lists none, none answers): the download waits.
+    public mutating func noSeedersFound() {
+        if self.state == .downloading, self.peers.isEmpty { self.state = .waiting }
+    }
+
+    /// The verified file is in place.
+    public mutating func finished() {
+        precondition(self.isComplete, "a download finishes once every piece is verified")
+        self.state = .complete
+    }
+
+    /// The download cannot go on (its disk failed, or moving the file into place did).
+    public mutating func failed() {
+        if self.state != .complete { self.state = .failed }
+    }
+
     // MARK: Events
 
-    /// A peer was admitted and said which pieces it has.
-    public mutating func peerJoined(_ peer: PeerID, has: Bitfield, now: Duration) -> [DownloadAction] {
-        guard has.count == self.layout.pieceCount, self.peers[peer] == nil else { return [] }
-        self.peers[peer] = Peer(has: has, lastProgress: now)
+    /// A peer at `key` was admitted and said which pieces it has.
+    public mutating func peerJoined(_ peer: PeerID, at key: PeerKey, has: Bitfield, now: Duration) -> [DownloadAction] {
+        guard has.count == self.layout.pieceCount, self.peers[peer] == nil, !self.state.hasEnded,
+            !self.banned.contains(key)
+        else { return [] }
+        if self.state == .waiting { self.state = .downloading }
+        self.peers[peer] = Peer(key: key, has: has, lastProgress: now)
         for piece in has.indexes { self.availability[piece] += 1 }
         return self.fill(peer, now: now)
     }
@@ -170,7 +237,8 @@ public struct DownloadCore: Sendable {
         self.avoided[piece, default: []].insert(peer)
         if blame {
             self.peers[peer]?.badPieces += 1
-            if let bad = self.peers[peer]?.badPieces, bad >= self.policy.maxBadPieces {
+            if let bad = self.peers[peer]?.badPieces, bad >= self.policy.maxBadPieces, let key = self.peers[peer]?.key {
+                self.banned.insert(key)
                 return [.drop(peer, .badPieces(bad))] + self.peerLeft(peer, now: now)
             }
         }
@@ -196,7 +264,10 @@ public struct DownloadCore: Sendable {
         for piece in gone.has.indexes { self.availability[piece] -= 1 }
         for piece in gone.inFlight { self.release(piece, from: peer) }
         for piece in self.avoided.keys { self.avoided[piece]?.remove(peer) }
-        if self.peers.isEmpty && !self.isComplete { return [.noPeers] }
+        if self.peers.isEmpty && !self.isComplete {
+            if self.state == .downloading { self.state = .waiting }
+            return [.noPeers]
+        }
         return self.fillAll(now: now)
     }
 
@@ -231,7 +302,9 @@ public struct DownloadCore: Sendable {
     /// Tops up `peer`'s pipeline once it ran low: fresh pieces rarest first, then, in the endgame, pieces others
     /// are fetching.
     private mutating func fill(_ peer: PeerID, now: Duration) -> [DownloadAction] {
-        guard let state = self.peers[peer], state.inFlight.count <= self.policy.refillBelow, !self.isComplete else {
+        guard let state = self.peers[peer], state.inFlight.count <= self.policy.refillBelow, !self.isComplete,
+            !self.state.hasEnded
+        else {
             return []
         }
         let room = self.policy.pipelineDepth - state.inFlight.count

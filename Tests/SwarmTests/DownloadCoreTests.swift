@@ -29,16 +29,16 @@ import Testing
     @Test func theRarestPiecesAreAskedForFirst() {
         var core = Self.core(pieces: 8, depth: 2)
         // Peers 1 and 2 have pieces 0...5; piece 6 and 7 only peer 3 has... and peer 3 has everything.
-        _ = core.peerJoined(1, has: Self.bits(8, [0, 1, 2, 3, 4, 5]), now: .zero)
-        _ = core.peerJoined(2, has: Self.bits(8, [0, 1, 2, 3, 4, 5]), now: .zero)
-        let actions = core.peerJoined(3, has: Bitfield(count: 8, full: true), now: .zero)
+        _ = core.peerJoined(1, at: "peer-1", has: Self.bits(8, [0, 1, 2, 3, 4, 5]), now: .zero)
+        _ = core.peerJoined(2, at: "peer-2", has: Self.bits(8, [0, 1, 2, 3, 4, 5]), now: .zero)
+        let actions = core.peerJoined(3, at: "peer-3", has: Bitfield(count: 8, full: true), now: .zero)
         #expect(Set(Self.requested(actions)[3] ?? []) == [6, 7])
     }
 
     @Test func equalPiecesComeInARandomOrderThatTheSeedFixes() {
         func firstRequests(seed: UInt64) -> [Int] {
             var core = Self.core(pieces: 64, depth: 8, seed: seed)
-            return Self.requested(core.peerJoined(1, has: Bitfield(count: 64, full: true), now: .zero))[1] ?? []
+            return Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 64, full: true), now: .zero))[1] ?? []
         }
         #expect(firstRequests(seed: 7) == firstRequests(seed: 7))
         #expect(firstRequests(seed: 7) != firstRequests(seed: 8))
@@ -47,7 +47,7 @@ import Testing
 
     @Test func aPipelineIsToppedUpInBatchesOnceHalfIsDelivered() {
         var core = Self.core(pieces: 32, depth: 4)
-        let first = Self.requested(core.peerJoined(1, has: Bitfield(count: 32, full: true), now: .zero))[1]!
+        let first = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 32, full: true), now: .zero))[1]!
         #expect(first.count == 4)
         #expect(Self.requested(core.pieceVerified(first[0], from: 1, now: .zero)).isEmpty)
         let refill = Self.requested(core.pieceVerified(first[1], from: 1, now: .zero))[1]!
@@ -57,10 +57,10 @@ import Testing
 
     @Test func theEndgameAsksAnIdlePeerForPiecesInFlightAndCancelsTheLoser() {
         var core = Self.core(pieces: 2, depth: 4)
-        let first = Self.requested(core.peerJoined(1, has: Bitfield(count: 2, full: true), now: .zero))
+        let first = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 2, full: true), now: .zero))
         #expect(Set(first[1]!) == [0, 1])
         // Every missing piece is in flight: a second peer is asked for the same ones.
-        let second = Self.requested(core.peerJoined(2, has: Bitfield(count: 2, full: true), now: .zero))
+        let second = Self.requested(core.peerJoined(2, at: "peer-2", has: Bitfield(count: 2, full: true), now: .zero))
         #expect(Set(second[2]!) == [0, 1])
         #expect(core.isContended(0) && core.isContended(1))
         let won = core.pieceVerified(0, from: 2, now: .zero)
@@ -71,15 +71,15 @@ import Testing
 
     @Test func noEndgameWhileSomePieceIsNotInFlight() {
         var core = Self.core(pieces: 3, depth: 4)
-        _ = core.peerJoined(1, has: Self.bits(3, [0, 1]), now: .zero)
+        _ = core.peerJoined(1, at: "peer-1", has: Self.bits(3, [0, 1]), now: .zero)
         // Peer 2 has only what peer 1 is fetching, but piece 2 is asked of nobody (nobody has it).
-        #expect(Self.requested(core.peerJoined(2, has: Self.bits(3, [0, 1]), now: .zero)).isEmpty)
+        #expect(Self.requested(core.peerJoined(2, at: "peer-2", has: Self.bits(3, [0, 1]), now: .zero)).isEmpty)
     }
 
     @Test func aBadPieceIsFetchedAgainFromAnotherPeerAndTheSecondGetsThePeerDropped() {
         var core = Self.core(pieces: 3, depth: 1)
-        let bad = Self.requested(core.peerJoined(1, has: Bitfield(count: 3, full: true), now: .zero))[1]![0]
-        let fine = Self.requested(core.peerJoined(2, has: Bitfield(count: 3, full: true), now: .zero))[2]![0]
+        let bad = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 3, full: true), now: .zero))[1]![0]
+        let fine = Self.requested(core.peerJoined(2, at: "peer-2", has: Bitfield(count: 3, full: true), now: .zero))[2]![0]
         let third = Set(0..<3).subtracting([bad, fine]).first!
         // Peer 1 is asked for the piece nobody has in flight, never again for the one it spoiled.
         #expect(Self.requested(core.pieceFailed(bad, from: 1, now: .zero)) == [1: [third]])
@@ -88,11 +88,15 @@ import Testing
         let secondFailure = core.pieceFailed(third, from: 1, now: .zero)
         #expect(secondFailure.first == .drop(1, .badPieces(2)))
         #expect(core.peerIDs == [2])
+        // Banned by where it is: a new connection from there is not taken.
+        #expect(core.isBanned("peer-1") && !core.isBanned("peer-2"))
+        #expect(core.peerJoined(3, at: "peer-1", has: Bitfield(count: 3, full: true), now: .zero) == [])
+        #expect(core.peerIDs == [2])
     }
 
     @Test func aPeerThatLacksAPieceIsNotBlamed() {
         var core = Self.core(pieces: 2, depth: 1)
-        let asked = Self.requested(core.peerJoined(1, has: Bitfield(count: 2, full: true), now: .zero))[1]!
+        let asked = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 2, full: true), now: .zero))[1]!
         _ = core.pieceFailed(asked[0], from: 1, blame: false, now: .zero)
         let again = core.pieceFailed(core.inFlight(of: 1)[0], from: 1, blame: false, now: .zero)
         #expect(!again.contains { if case .drop = $0 { true } else { false } })
@@ -101,8 +105,8 @@ import Testing
 
     @Test func aSilentPeerIsDroppedAfterTheTimeoutAndItsPiecesGoToAnother() {
         var core = Self.core(pieces: 4, depth: 2)
-        let silent = Self.requested(core.peerJoined(1, has: Bitfield(count: 4, full: true), now: .zero))[1]!
-        let busy = Self.requested(core.peerJoined(2, has: Bitfield(count: 4, full: true), now: .zero))[2]!
+        let silent = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 4, full: true), now: .zero))[1]!
+        let busy = Self.requested(core.peerJoined(2, at: "peer-2", has: Bitfield(count: 4, full: true), now: .zero))[2]!
         core.progress(2, now: .seconds(9))
         #expect(core.tick(now: .seconds(9)) == [])
         #expect(core.tick(now: .seconds(10)) == [.drop(1, .timedOut)])
@@ -115,7 +119,7 @@ import Testing
 
     @Test func anIdlePeerIsNotTimedOut() {
         var core = Self.core(pieces: 1, depth: 2)
-        _ = core.peerJoined(1, has: Bitfield(count: 1), now: .zero)
+        _ = core.peerJoined(1, at: "peer-1", has: Bitfield(count: 1), now: .zero)
         #expect(core.tick(now: .seconds(60)) == [])
         // It gets the piece later: the timeout counts from then.
         #expect(Self.requested(core.peerHas(1, piece: 0, now: .seconds(60)))[1] == [0])
@@ -123,23 +127,58 @@ import Testing
         #expect(core.tick(now: .seconds(70)).first == .drop(1, .timedOut))
     }
 
-    @Test func whenTheLastPeerLeavesTheDownloadSaysSo() {
+    @Test func whenTheLastPeerLeavesTheDownloadSaysSoAndWaits() {
         var core = Self.core(pieces: 2)
-        _ = core.peerJoined(1, has: Bitfield(count: 2, full: true), now: .zero)
+        _ = core.peerJoined(1, at: "peer-1", has: Bitfield(count: 2, full: true), now: .zero)
         #expect(core.peerLeft(1, now: .zero) == [.noPeers])
         #expect(core.inFlight(of: 1).isEmpty)
+        #expect(core.state == .waiting)
+        _ = core.peerJoined(2, at: "peer-2", has: Bitfield(count: 2, full: true), now: .zero)
+        #expect(core.state == .downloading)
     }
+
+    @Test func theLifecycleEndsCompleteOrFailedAndNothingHappensAfter() {
+        var core = Self.core(pieces: 1)
+        #expect(core.state == .downloading)
+        core.noSeedersFound()
+        #expect(core.state == .waiting)
+        let asked = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 1, full: true), now: .zero))
+        #expect(core.state == .downloading && asked == [1: [0]])
+        #expect(core.pieceVerified(0, from: 1, now: .zero) == [.verified(0), .completed])
+        #expect(core.state == .downloading, "complete only once the file is in place")
+        core.finished()
+        core.failed()
+        #expect(core.state == .complete && core.state.hasEnded)
+
+        var failing = Self.core(pieces: 2)
+        failing.failed()
+        #expect(failing.state == .failed && failing.state.hasEnded)
+        #expect(failing.peerJoined(1, at: "peer-1", has: Bitfield(count: 2, full: true), now: .zero) == [])
+        let asks = failing.shouldAskForSeeders(now: .zero)
+        #expect(!asks)
+    }
+
+    @Test func theTrackerIsAskedAtOnceThenOftenWhileWaitingAndRarelyWhileDownloading() {
+        var core = Self.core(pieces: 4)
+        func seconds(_ at: Int) -> Bool { core.shouldAskForSeeders(now: .seconds(at)) }
+        #expect(seconds(0))
+        #expect(!seconds(1) && !seconds(15))
+        #expect(seconds(16), "every 8 polls while downloading")
+        core.noSeedersFound()
+        #expect(!seconds(17) && seconds(18) && !seconds(19) && seconds(20), "every poll while waiting")
+    }
+
 
     @Test func aResumedDownloadAsksOnlyForWhatItLacks() {
         var core = Self.core(pieces: 6, depth: 8, have: Self.bits(6, [0, 2, 4]))
         #expect(
-            Set(Self.requested(core.peerJoined(1, has: Bitfield(count: 6, full: true), now: .zero))[1]!) == [1, 3, 5])
+            Set(Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 6, full: true), now: .zero))[1]!) == [1, 3, 5])
     }
 
     @Test func aPieceCorruptedOnDiskIsAskedForAgain() {
         var core = Self.core(pieces: 1, depth: 2)
-        _ = core.peerJoined(1, has: Bitfield(count: 1, full: true), now: .zero)
-        _ = core.peerJoined(2, has: Bitfield(count: 1, full: true), now: .zero)
+        _ = core.peerJoined(1, at: "peer-1", has: Bitfield(count: 1, full: true), now: .zero)
+        _ = core.peerJoined(2, at: "peer-2", has: Bitfield(count: 1, full: true), now: .zero)
         let actions = core.pieceCorrupted(0, now: .zero)
         #expect(actions.contains(.cancel(1, [0])) && actions.contains(.cancel(2, [0])))
         #expect(Self.requested(actions).values.contains { $0 == [0] })
@@ -167,7 +206,7 @@ import Testing
                     full
                     ? Bitfield(count: pieces, full: true)
                     : Self.bits(pieces, (0..<pieces).filter { _ in Bool.random(using: &random) })
-                actions = core.peerJoined(nextPeer, has: has, now: now)
+                actions = core.peerJoined(nextPeer, at: "peer-\(nextPeer)", has: has, now: now)
                 nextPeer += 1
             case 1 where !peers.isEmpty && step < 1500:
                 actions = core.peerLeft(peers.randomElement(using: &random)!, now: now)
@@ -190,5 +229,19 @@ import Testing
         }
         #expect(completed, "a peer with every piece joined and nothing failed after step 1500")
         #expect(core.isComplete)
+    }
+}
+
+@Suite struct RateMeterTests {
+    @Test func theRateIsOverTheWindowAndForgetsOlderSamples() {
+        var meter = RateMeter(window: .seconds(5))
+        #expect(meter.bytesPerSecond == 0)
+        meter.record(0, at: .zero)
+        #expect(meter.bytesPerSecond == 0, "one sample is no rate")
+        meter.record(1_000, at: .seconds(1))
+        meter.record(3_000, at: .seconds(2))
+        #expect(meter.bytesPerSecond == 1_500)
+        meter.record(3_000, at: .milliseconds(7_500))
+        #expect(meter.bytesPerSecond == 0, "nothing arrived within the window")
     }
 }

@@ -39,7 +39,7 @@ extension Tandemctl {
                 throw PeerCommandFailure(message: "unexpected answer from the peer daemon", exitCode: 1)
             }
             var line = ProgressLine()
-            while !self.detach && status.state != "complete" && status.state != "failed" {
+            while !self.detach && !status.state.hasEnded {
                 line.draw(DownloadsTable.progress(status))
                 guard
                     case .download(let current) = try peer.send(
@@ -50,12 +50,12 @@ extension Tandemctl {
             line.finish()
             if self.json { return try JSONOutput.print(status) }
             switch status.state {
-            case "complete":
+            case .complete:
                 print(
                     "downloaded \(status.name) to \(status.target) (\(ProgressText.bytes(Double(status.size)))); seeding it"
                 )
-            case "failed": throw PeerCommandFailure(message: status.message ?? "the download failed", exitCode: 1)
-            default: print("downloading \(status.name) to \(status.target); tandemctl downloads shows how far it is")
+            case .failed: throw PeerCommandFailure(message: status.message ?? "the download failed", exitCode: 1)
+            case .downloading, .waiting: print("downloading \(status.name) to \(status.target); tandemctl downloads shows how far it is")
             }
         }
     }

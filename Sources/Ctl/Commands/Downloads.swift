@@ -7,7 +7,7 @@ extension Tandemctl {
         static let configuration = CommandConfiguration(
             abstract: "List this peer's downloads with their progress (show_downloads).",
             discussion: """
-                Columns: file, group, state (verifying, downloading, waiting, complete, failed), percent, rate, \
+                Columns: file, group, state (downloading, waiting, complete, failed), percent, rate, \
                 peers and time left. With --json: an array of objects with the keys group, name, file_id, target, \
                 state, size, bytes_done, pieces_done, pieces, rate (bytes/s), peers, eta (seconds) and message.
                 """)
@@ -46,7 +46,7 @@ enum DownloadsTable {
         var rows: [[String]] = []
         for download in downloads {
             rows.append([
-                download.name, download.group, download.state, String(format: "%.1f%%", download.percent),
+                download.name, download.group, download.state.rawValue, String(format: "%.1f%%", download.percent),
                 ProgressText.bytes(download.rate) + "/s", String(download.peers), ProgressText.duration(download.eta),
             ])
         }

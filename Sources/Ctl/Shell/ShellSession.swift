@@ -92,9 +92,9 @@ struct ShellSession {
         guard !downloads.isEmpty else { return "no downloads" }
         return downloads.map { download in
             switch download.state {
-            case "complete": "[C] [\(download.group)] \(download.name)"
-            case "failed": "[F] [\(download.group)] \(download.name): \(download.message ?? "failed")"
-            default: "[D] [\(download.group)] \(download.name) \(String(format: "%.1f%%", download.percent))"
+            case .complete: "[C] [\(download.group)] \(download.name)"
+            case .failed: "[F] [\(download.group)] \(download.name): \(download.message ?? "failed")"
+            case .downloading, .waiting: "[D] [\(download.group)] \(download.name) \(String(format: "%.1f%%", download.percent))"
             }
         }.joined(separator: "\n")
     }

@@ -87,3 +87,25 @@ public struct PeerReplyStream: Sendable {
         return .reply(.piece(PieceRange(piece: piece, offset: offset, length: UInt32(dataLength))))
     }
 }
+
+/// ``PeerReplyStream`` behind NIO's `ByteToMessageHandler`: emits each ``PeerStreamEvent`` as its bytes arrive;
+/// a bad frame is thrown (the connection cannot be trusted after it), and a stream that ends in the middle of a
+/// frame ends with ``WireError/truncated``.
+public struct PeerReplyDecoder: NIOSingleStepByteToMessageDecoder, Sendable {
+    public typealias InboundOut = PeerStreamEvent
+    private var stream: PeerReplyStream
+
+    public init(maxFrame: Int, maxPieceData: Int) {
+        self.stream = PeerReplyStream(maxFrame: maxFrame, maxPieceData: maxPieceData)
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws(WireError) -> PeerStreamEvent? {
+        try self.stream.next(&buffer)
+    }
+
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws(WireError) -> PeerStreamEvent? {
+        if let event = try self.stream.next(&buffer) { return event }
+        guard !seenEOF || (buffer.readableBytes == 0 && !self.stream.isMidFrame) else { throw .truncated }
+        return nil
+    }
+}

@@ -1,0 +1,39 @@
+import Swarm
+import TrackerClient
+import Wire
+
+extension Download {
+    /// Asks the tracker for the file's seeders when the core says it is time, and dials those not connected yet.
+    func pollSeeders() {
+        guard !self.lookingForSeeders, self.core.shouldAskForSeeders(now: self.now) else { return }
+        self.lookingForSeeders = true
+        let environment = self.environment
+        let record = self.record
+        let promise = self.loop.makePromise(of: [PeerAddress].self)
+        promise.completeWithTask {
+            let reply = try await environment.client.send(
+                .downloadFile(group: record.group, name: record.name), session: environment.token)
+            let info = try reply.expectFileInfo()
+            guard info.fileID == record.fileID else {
+                throw PeerError("\(record.name) in \(record.group) is another file now (id \(info.fileID))")
+            }
+            return info.seeders.filter { $0.user != environment.user }.map { PeerAddress(host: $0.host, port: $0.port) }
+        }
+        promise.futureResult.whenComplete { [weak self] result in
+            guard let self else { return }
+            self.lookingForSeeders = false
+            switch result {
+            case .success(let seeders):
+                if seeders.isEmpty && self.links.isEmpty {
+                    self.message = "no seeder is registered for \(record.name); waiting for one"
+                    self.core.noSeedersFound()
+                }
+                self.candidates.listedByTracker(seeders)
+                self.dialMore()
+            case .failure(let error):
+                self.message = "cannot ask the tracker for seeders: \(error)"
+                self.core.noSeedersFound()
+            }
+        }
+    }
+}
