@@ -79,14 +79,17 @@ let package = Package(
         ),
         // The swarm's pure core: bitfields, piece layout, the download state machine (picking, endgame, bans).
         .target(name: "Swarm", swiftSettings: optimized),
+        // The commands tandemctl sends the peer daemon and its answers: what tandemctl needs of the daemon.
+        .target(name: "PeerControl", dependencies: ["Swarm"]),
         // The peer daemon: serves pieces, runs downloads, takes tandemctl's commands on a unix socket.
         .target(
             name: "Peer",
             dependencies: [
-                "Wire", "Cluster", "Swarm", "TandemCrypto", "TrackerClient", "CLinux", "ServerSupport",
+                "Wire", "Cluster", "Swarm", "TandemCrypto", "TrackerClient", "CLinux", "ServerSupport", "PeerControl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: optimized
         ),
@@ -108,7 +111,8 @@ let package = Package(
         .executableTarget(
             name: "Ctl",
             dependencies: [
-                "Wire", "Cluster", "TandemCrypto", "ReplicaCore", "Replica", "Tracker", "TrackerClient", "Peer", "Swarm",
+                "Wire", "Cluster", "TandemCrypto", "ReplicaCore", "Replica", "Tracker", "TrackerClient", "PeerControl",
+                "Swarm",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -148,7 +152,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire", "TrackerClient", "Peer"]),
+        .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire", "TrackerClient", "PeerControl"]),
         .testTarget(
             name: "ReplicaTests",
             dependencies: [

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Peer
+import ServiceLifecycle
 
 extension Tandemd {
     /// `tandemd peer --config cluster.yaml --home DIR`: one user's peer daemon, in the foreground.
@@ -34,11 +35,14 @@ extension Tandemd {
             logger.logLevel = self.daemon.logLevel
             let home = self.home.hasPrefix("/") ? self.home : FileManager.default.currentDirectoryPath + "/" + self.home
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-            let daemon = PeerDaemon(config: cluster, home: home, group: group, logger: logger)
-            let signals = Self.stopOnSignals(daemon)
-            defer { signals.forEach { $0.cancel() } }
+            let daemon = PeerDaemon(
+                config: cluster, home: home, host: self.host, port: self.port, group: group, logger: logger)
+            let services = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
-                try await daemon.run(host: self.host, port: self.port)
+                try await services.run()
             } catch let error as PeerError {
                 printError("tandemd: \(error)")
                 throw ExitCode(error.exitCode)
@@ -47,16 +51,6 @@ extension Tandemd {
                 throw ExitCode(1)
             }
             try? await group.shutdownGracefully()
-        }
-
-        private static func stopOnSignals(_ daemon: PeerDaemon) -> [any DispatchSourceSignal] {
-            [SIGTERM, SIGINT].map { number in
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number)
-                source.setEventHandler { Task { await daemon.stop() } }
-                source.resume()
-                return source
-            }
         }
     }
 }

@@ -1,27 +1,27 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import PeerControl
 import Wire
 
 /// The daemon's command socket, `<home>/peer/peer.sock` (mode 0600, bound in the 0700 state directory): one JSON
 /// ``ControlRequest`` per connection, on one line, answered by JSON ``ControlReply`` lines, the last of which is not
-/// progress.
-final class ControlServer: Sendable {
+/// progress. Each connection is served in a child task of ``serve(_:)``; nothing outlives it.
+struct ControlServer: Sendable {
+    /// Answers one command; progress lines go out through the second argument before the answer.
+    typealias Handler = @Sendable (ControlRequest, _ progress: @escaping @Sendable (ControlReply) async -> Void) async
+        -> ControlReply
+
     let path: String
-    private let channel: any Channel
+    private let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
 
     /// The longest request line taken.
     static let maxLine = 64 << 10
 
-    private init(path: String, channel: any Channel) {
-        self.path = path
-        self.channel = channel
-    }
-
     /// Binds `path`, replacing a stale socket that nobody answers on.
     ///
     /// - Throws: ``PeerError`` when another daemon answers there.
-    static func start(path: String, group: any EventLoopGroup, daemon: PeerDaemon) async throws -> ControlServer {
+    static func bind(path: String, group: any EventLoopGroup) async throws -> ControlServer {
         if FileManager.default.fileExists(atPath: path) {
             if let other = try? await ClientBootstrap(group: group).connect(unixDomainSocketPath: path).get() {
                 try? await other.close()
@@ -29,60 +29,54 @@ final class ControlServer: Sendable {
             }
             unlink(path)
         }
-        let channel = try await ServerBootstrap(group: group)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(ByteToMessageHandler(LineDecoder(maxLine: Self.maxLine)))
-                    try pipeline.addHandler(ControlHandler(daemon: daemon))
+        let server = try await ServerBootstrap(group: group).bind(unixDomainSocketPath: path) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLine: Self.maxLine)))
+                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
+        }
+        chmod(path, 0o600)
+        return ControlServer(path: path, server: server)
+    }
+
+    /// Serves commands with `handle` until ``close()``, and until every command taken has been answered.
+    func serve(_ handle: @escaping Handler) async {
+        try? await self.server.executeThenClose { connections in
+            await withDiscardingTaskGroup { group in
+                do {
+                    for try await connection in connections {
+                        group.addTask { try? await Self.answer(connection, handle) }
+                    }
+                } catch {
+                    // The listening socket failed: no more commands are taken; those taken are answered.
                 }
             }
-            .bind(unixDomainSocketPath: path).get()
-        chmod(path, 0o600)
-        return ControlServer(path: path, channel: channel)
+        }
     }
 
-    func stop() async {
-        try? await self.channel.close()
+    /// Stops taking commands and removes the socket file.
+    func close() async {
+        try? await self.server.channel.close()
         unlink(self.path)
     }
-}
 
-/// Runs one command and writes its reply lines.
-private final class ControlHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    let daemon: PeerDaemon
-
-    init(daemon: PeerDaemon) { self.daemon = daemon }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let line = Self.unwrapInboundIn(data)
-        let channel = context.channel
-        let send: @Sendable (ControlReply) -> Void = { reply in
-            guard let data = try? JSONEncoder().encode(reply) else { return }
-            var buffer = channel.allocator.buffer(capacity: data.count + 1)
-            buffer.writeBytes(data)
-            buffer.writeInteger(UInt8(ascii: "\n"))
-            channel.writeAndFlush(buffer, promise: nil)
+    private static func answer(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ handle: Handler) async throws {
+        try await connection.executeThenClose { inbound, outbound in
+            var lines = inbound.makeAsyncIterator()
+            guard let line = try await lines.next() else { return }
+            let send: @Sendable (ControlReply) async -> Void = { reply in
+                guard let data = try? JSONEncoder().encode(reply) else { return }
+                var buffer = ByteBuffer(bytes: data)
+                buffer.writeInteger(UInt8(ascii: "\n"))
+                try? await outbound.write(buffer)
+            }
+            guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) else {
+                return await send(
+                    .failed(
+                        message: "the peer daemon did not understand the command; tandemctl and tandemd differ?",
+                        exitCode: 2))
+            }
+            await send(await handle(request, send))
         }
-        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) else {
-            send(
-                .failed(
-                    message: "the peer daemon did not understand the command; tandemctl and tandemd differ?",
-                    exitCode: 2))
-            channel.close(promise: nil)
-            return
-        }
-        let daemon = self.daemon
-        Task {
-            let reply = await daemon.handle(request, progress: send)
-            send(reply)
-            try? await channel.close()
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 }

@@ -14,13 +14,41 @@ final class HashProgress: Sendable {
 }
 
 /// SHA1 of a file's pieces, on several threads at once, each reading its own stretch of the file into one
-/// piece-sized buffer: memory is threads × piece size, whatever the file's size.
+/// piece-sized buffer: memory is threads × piece size, whatever the file's size. The threads are Dispatch's,
+/// never the caller's: an actor or an event loop that awaits the digests goes on serving meanwhile.
 enum PieceHasher {
     /// The digests (20 bytes each) of `pieces` of `file`, in the order given.
+    ///
+    /// - Throws: ``PeerError`` when reading fails; `CancellationError` when the task is cancelled (hashing stops
+    ///   within a piece per thread).
     static func digests(
         of file: PieceFile, layout: PieceLayout, pieces: [Int], threads: Int, progress: HashProgress
-    ) throws(PeerError) -> [[UInt8]] {
+    ) async throws -> [[UInt8]] {
         guard !pieces.isEmpty else { return [] }
+        let cancelled = StopFlag()
+        let result = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global(qos: .userInitiated).async {
+                    continuation.resume(
+                        with: Result { () throws(PeerError) in
+                            try Self.digests(
+                                of: file, layout: layout, pieces: pieces, threads: threads, progress: progress,
+                                cancelled: cancelled)
+                        })
+                }
+            }
+        } onCancel: {
+            cancelled.isSet.store(true, ordering: .relaxed)
+        }
+        try Task.checkCancellation()
+        return result
+    }
+
+    /// Hashes on `threads` threads, the calling one among them, until done or `cancelled`.
+    private static func digests(
+        of file: PieceFile, layout: PieceLayout, pieces: [Int], threads: Int, progress: HashProgress,
+        cancelled: StopFlag
+    ) throws(PeerError) -> [[UInt8]] {
         let workers = max(1, min(threads, pieces.count))
         let results = Mutex<[[UInt8]]>([[UInt8]](repeating: [], count: pieces.count))
         let failure = Mutex<PeerError?>(nil)
@@ -33,7 +61,7 @@ enum PieceHasher {
             digests.reserveCapacity(range.count)
             do throws(PeerError) {
                 for position in range {
-                    guard failure.withLock({ $0 == nil }) else { return }
+                    guard failure.withLock({ $0 == nil }), !cancelled.isSet.load(ordering: .relaxed) else { return }
                     digests.append(try file.digest(of: pieces[position], layout: layout, buffer: buffer))
                     progress.bytes.add(UInt64(layout.length(of: pieces[position])), ordering: .relaxed)
                 }
@@ -46,4 +74,9 @@ enum PieceHasher {
         if let error = failure.withLock({ $0 }) { throw error }
         return results.withLock { $0 }
     }
+}
+
+/// Set when the task waiting for a hashing run is cancelled: the threads stop before their next piece.
+private final class StopFlag: Sendable {
+    let isSet = Atomic<Bool>(false)
 }

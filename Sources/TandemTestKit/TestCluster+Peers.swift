@@ -53,14 +53,15 @@ extension TestCluster {
         return try eventually("\(user)'s peer daemon to start") { () -> Int? in
             guard process.isRunning else { throw SocketError(description: "the peer daemon exited: \(self.log(log))") }
             let text = String(self.log(log).dropFirst(before.count))
-            guard let range = text.range(of: "serving on port ") else { return nil }
+            guard text.contains("peer daemon serving"), let range = text.range(of: "peer.port=") else { return nil }
             return Int(text[range.upperBound...].prefix { $0.isNumber })
         }
     }
 
-    /// Stops `user`'s peer daemon with `signal` and waits for it to exit.
-    public func stopPeer(_ user: String, signal: Int32 = SIGTERM) throws {
-        _ = try self.stop("peer-\(user)", signal: signal)
+    /// Stops `user`'s peer daemon with `signal` and waits for it to exit; returns its exit status.
+    @discardableResult
+    public func stopPeer(_ user: String, signal: Int32 = SIGTERM) throws -> Int32 {
+        try self.stop("peer-\(user)", signal: signal)
     }
 
     /// What `user`'s peer daemon logged.

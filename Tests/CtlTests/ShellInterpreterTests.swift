@@ -1,4 +1,4 @@
-import Peer
+import PeerControl
 import Testing
 
 @testable import Ctl

@@ -193,6 +193,29 @@ import Testing
         #expect(try Self.sha1(target + "/slow.bin") == Self.sha1(path))
     }
 
+    /// SIGTERM stops a daemon whose download is stuck on a stalling seeder: it exits 0, removes its command
+    /// socket, and the download is there again when the daemon comes back.
+    @Test func sigtermStopsTheDaemonCleanlyAndTheDownloadComesBack() throws {
+        let cluster = try Self.swarm(members: ["bob", "mallory"])
+        let path = try cluster.writeFile("stuck.bin", size: 8 * Self.pieceSize)
+        let staller = try FakeSeeder(path: path, pieceSize: Self.pieceSize, behavior: .halfThenStall)
+        defer { staller.stop() }
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        try Self.registerSeeder(staller.port, file: "stuck.bin", as: "mallory", in: cluster)
+        try cluster.stopPeer("alice")
+        let target = cluster.directory.appendingPathComponent("bob-dir").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try cluster.expectSuccess(["download", "team", "stuck.bin", "--to", target, "--detach"], as: "bob")
+        _ = try eventually("the staller to be asked for a piece") { staller.requestCount > 0 ? true : nil }
+
+        #expect(try cluster.stopPeer("bob") == 0)
+        let socket = cluster.home("bob") + "/peer/peer.sock"
+        #expect(!FileManager.default.fileExists(atPath: socket), "the command socket outlived the daemon")
+        try cluster.startPeer("bob")
+        let state = try Self.download("stuck.bin", of: "bob", in: cluster)?["state"] as? String
+        #expect(state == "downloading" || state == "waiting", "\(state ?? "no download")")
+    }
+
     /// A download interrupted by kill -9 resumes from its verified pieces: the seeder that finishes it serves
     /// only the pieces that were missing.
     @Test func aKilledDownloadResumesFromItsVerifiedPieces() throws {
@@ -224,7 +247,9 @@ import Testing
             try Self.download("resume.bin", of: "bob", in: cluster)?["state"] as? String == "complete" ? true : nil
         }
         #expect(
-            cluster.peerLog("bob").contains("resuming resume.bin: \(delivered) of \(pieces) pieces verified on disk"))
+            Self.logged(
+                "resuming a download from the pieces verified on disk",
+                ["download.name=resume.bin", "pieces.verified=\(delivered)", "pieces=\(pieces)"], in: cluster.peerLog("bob")))
         #expect(try Self.sha1(target + "/resume.bin") == Self.sha1(path))
         #expect(try Self.share("resume.bin", of: "alice", in: cluster)?["pieces_served"] as? Int == pieces - delivered)
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Peer
+import PeerControl
 
 extension Tandemctl {
     struct Download: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Peer
+import PeerControl
 
 extension Tandemctl {
     struct Shares: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import Foundation
-import Peer
+import PeerControl
 import TrackerClient
 
 /// Talks to the user's peer daemon over `<home>/peer/peer.sock`, starting the daemon first when none answers.

@@ -1,5 +1,5 @@
 import Foundation
-import Peer
+import PeerControl
 import Wire
 
 /// What one line typed at the `tandem> ` prompt asks for.

@@ -1,5 +1,5 @@
 import Foundation
-import Peer
+import PeerControl
 import TrackerClient
 import Wire
 

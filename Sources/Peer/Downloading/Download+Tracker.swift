@@ -11,9 +11,8 @@ extension Download {
         let record = self.record
         let promise = self.loop.makePromise(of: [PeerAddress].self)
         promise.completeWithTask {
-            let reply = try await environment.client.send(
-                .downloadFile(group: record.group, name: record.name), session: environment.token)
-            let info = try reply.expectFileInfo()
+            let info = try await environment.client.fileInfo(
+                group: record.group, name: record.name, session: environment.token)
             guard info.fileID == record.fileID else {
                 throw PeerError("\(record.name) in \(record.group) is another file now (id \(info.fileID))")
             }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import PeerControl
 import Swarm
 import TandemCrypto
 import TrackerClient

@@ -41,11 +41,18 @@ public enum ControlReply: Codable, Hashable, Sendable {
     case failed(message: String, exitCode: Int32)
 }
 
+/// How many of the bytes a long command works through are done.
 public struct WorkProgress: Codable, Hashable, Sendable {
     public var done: UInt64
     public var total: UInt64
+
+    public init(done: UInt64, total: UInt64) {
+        self.done = done
+        self.total = total
+    }
 }
 
+/// A file this peer shares, and how much of it was served.
 public struct ShareStatus: Codable, Hashable, Sendable {
     public var group: String
     public var name: String
@@ -54,13 +61,28 @@ public struct ShareStatus: Codable, Hashable, Sendable {
     public var size: UInt64
     public var piecesServed: Int
     public var bytesServed: UInt64
+
+    public init(
+        group: String, name: String, path: String, fileID: String, size: UInt64, piecesServed: Int,
+        bytesServed: UInt64
+    ) {
+        self.group = group
+        self.name = name
+        self.path = path
+        self.fileID = fileID
+        self.size = size
+        self.piecesServed = piecesServed
+        self.bytesServed = bytesServed
+    }
 }
 
+/// Where one download stands.
 public struct DownloadStatus: Codable, Hashable, Sendable {
     public var group: String
     public var name: String
     public var fileID: String
     public var target: String
+    /// Where it stands; `waiting` means no reachable peer has the missing pieces.
     public var state: DownloadState
     public var size: UInt64
     public var bytesDone: UInt64
@@ -74,12 +96,39 @@ public struct DownloadStatus: Codable, Hashable, Sendable {
     /// What went wrong, or what the download waits for.
     public var message: String?
 
+    public init(
+        group: String, name: String, fileID: String, target: String, state: DownloadState, size: UInt64,
+        bytesDone: UInt64, piecesDone: Int, pieces: Int, rate: Double, peers: Int, eta: Double?, message: String?
+    ) {
+        self.group = group
+        self.name = name
+        self.fileID = fileID
+        self.target = target
+        self.state = state
+        self.size = size
+        self.bytesDone = bytesDone
+        self.piecesDone = piecesDone
+        self.pieces = pieces
+        self.rate = rate
+        self.peers = peers
+        self.eta = eta
+        self.message = message
+    }
+
     public var percent: Double { self.size == 0 ? 100 : Double(self.bytesDone) * 100 / Double(self.size) }
 }
 
+/// The daemon's process, port and counts.
 public struct DaemonStatus: Codable, Hashable, Sendable {
     public var pid: Int32
     public var port: Int
     public var shares: Int
     public var downloads: Int
+
+    public init(pid: Int32, port: Int, shares: Int, downloads: Int) {
+        self.pid = pid
+        self.port = port
+        self.shares = shares
+        self.downloads = downloads
+    }
 }

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import NIOCore
+import PeerControl
+import Swarm
+import TrackerClient
+import Wire
+
+extension PeerDaemon {
+    /// Starts downloading `name` of `group` into `directory`, or answers with the download of it already running
+    /// (resuming it when it had failed).
+    func download(group: String, name: String, to directory: String) async throws -> DownloadStatus {
+        let token = try self.token()
+        let info = try await self.client.fileInfo(group: group, name: name, session: token)
+        if let running = self.downloads[info.fileID] {
+            let status = try await running.loop.submit { running.status }.get()
+            guard status.state.hasEnded else { return status }
+            self.downloads[info.fileID] = nil
+            if status.state == .failed,
+                let saved = try self.store.loadDownloads().first(where: { $0.0.fileID == info.fileID })
+            {
+                return try await self.resume(saved.0, haveBytes: saved.have)
+            }
+        }
+        if self.shares[info.fileID] != nil {
+            throw PeerError("this peer shares \(name) already (tandemctl shares shows where)")
+        }
+        let target = directory + "/" + name
+        if FileManager.default.fileExists(atPath: target) {
+            throw PeerError("\(target) exists; move it away or download elsewhere with --to DIR")
+        }
+        var record = DownloadRecord(
+            group: group, name: name, fileID: info.fileID, size: info.size, pieceSize: Int(info.pieceSize),
+            pieceHashes: Hex.encode(info.pieceHashes.bytes), target: target)
+        let part = try PieceFile.createPart(record.part, size: record.size)
+        record.partIdentity = try part.identity()
+        try self.store.saveDownload(record)
+        return try await self.begin(
+            record, hashes: info.pieceHashes, have: Bitfield(count: record.layout.pieceCount), part: part, token: token)
+    }
+
+    /// The status of the download of `fileID` once it ends, or after `milliseconds` (at most a minute).
+    func statusWhenEnded(_ fileID: String, milliseconds: Int) async throws -> DownloadStatus {
+        guard let download = self.downloads[fileID] else {
+            throw PeerError("no download of file \(fileID.prefix(40)) here; tandemctl downloads lists them")
+        }
+        let within = TimeAmount.milliseconds(Int64(min(max(milliseconds, 0), 60_000)))
+        return try await download.loop.flatSubmit { download.statusWhenEnded(within: within) }.get()
+    }
+
+    func downloadStatuses() async -> [DownloadStatus] {
+        var statuses: [DownloadStatus] = []
+        for download in self.downloads.values {
+            if let status = try? await download.loop.submit({ download.status }).get() { statuses.append(status) }
+        }
+        return statuses.sorted { ($0.group, $0.name) < ($1.group, $1.name) }
+    }
+
+    private func begin(
+        _ record: DownloadRecord, hashes: PieceHashes, have: Bitfield, part: PieceFile, token: String
+    ) async throws -> DownloadStatus {
+        let user = try await self.user(token)
+        let completions = self.completions.continuation
+        let environment = DownloadEnvironment(
+            client: self.client, token: token, user: user, listenPort: UInt16(self.server?.port ?? 0),
+            library: self.library, store: self.store,
+            policy: .forPieceSize(
+                record.pieceSize, bytesInFlight: self.config.swarm.inFlight, peerTimeout: self.config.swarm.peerTimeout),
+            logger: self.logger,
+            completed: { record, identity in completions.yield((record, identity)) })
+        let loop = self.group.next()
+        let download = Download(
+            record: record, hashes: hashes, have: have, part: part, loop: loop, environment: environment)
+        self.downloads[record.fileID] = download
+        return try await loop.submit {
+            download.start()
+            return download.status
+        }.get()
+    }
+
+    /// A download finished: the file is shared from its new place, as the file the download wrote (`identity`),
+    /// and the tracker lists this peer as a seeder.
+    func completed(_ record: DownloadRecord, identity: FileIdentity) async {
+        self.store.removeDownload(record.fileID)
+        let metadata: Logger.Metadata = [
+            "download.name": "\(record.name)", "download.group": "\(record.group)", "download.target": "\(record.target)",
+        ]
+        do {
+            let share = ShareRecord(
+                group: record.group, name: record.name, path: record.target, fileID: record.fileID, size: record.size,
+                pieceSize: record.pieceSize, identity: identity)
+            self.addShare(share)
+            try self.saveShares()
+            try await self.announce(share)
+            self.logger.info("downloaded a file; seeding it", metadata: metadata)
+        } catch {
+            var metadata = metadata
+            metadata["error"] = "\(error)"
+            self.logger.error("downloaded a file but cannot seed it", metadata: metadata)
+        }
+    }
+
+    /// Resumes a download saved by an earlier run, logging why when it cannot.
+    func resumeAtStart(_ record: DownloadRecord, haveBytes: [UInt8]) async {
+        do {
+            _ = try await self.resume(record, haveBytes: haveBytes)
+        } catch {
+            self.logger.error(
+                "cannot resume a download", metadata: ["download.name": "\(record.name)", "error": "\(error)"])
+        }
+    }
+
+    /// Starts `record` again from the pieces its saved bitfield names that still pass their SHA1 on disk.
+    private func resume(_ record: DownloadRecord, haveBytes: [UInt8]) async throws -> DownloadStatus {
+        let token = try self.token()
+        guard let bytes = Hex.decode(Substring(record.pieceHashes)), let hashes = PieceHashes(bytes: bytes) else {
+            throw PeerError("the saved piece hashes of \(record.name) do not parse")
+        }
+        let layout = record.layout
+        var record = record
+        let part: PieceFile
+        var info = stat()
+        if lstat(record.part, &info) != 0 && errno == ENOENT {
+            // The part file is gone: start it anew, as this download's own.
+            part = try PieceFile.createPart(record.part, size: record.size)
+        } else {
+            part = try PieceFile.reopenPart(record.part, identity: record.partIdentity, size: record.size)
+        }
+        let partIdentity = try part.identity()
+        if record.partIdentity.map(partIdentity.isSameFile) != true {
+            record.partIdentity = partIdentity
+            try self.store.saveDownload(record)
+        }
+        let claimed = Bitfield(bytes: haveBytes, count: layout.pieceCount)?.indexes ?? []
+        let digests = try await PieceHasher.digests(
+            of: part, layout: layout, pieces: claimed, threads: System.coreCount, progress: HashProgress(total: 0))
+        var have = Bitfield(count: layout.pieceCount)
+        for (piece, digest) in zip(claimed, digests) where digest == Array(hashes[piece]) { have.insert(piece) }
+        self.logger.info(
+            "resuming a download from the pieces verified on disk",
+            metadata: [
+                "download.name": "\(record.name)", "pieces.verified": "\(have.setCount)",
+                "pieces": "\(layout.pieceCount)",
+            ])
+        return try await self.begin(record, hashes: hashes, have: have, part: part, token: token)
+    }
+}

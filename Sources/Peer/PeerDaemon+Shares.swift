@@ -1,0 +1,135 @@
+import Foundation
+import NIOCore
+import PeerControl
+import Swarm
+import TandemCrypto
+import TrackerClient
+import Wire
+
+extension PeerDaemon {
+    /// Hashes the file at `path`, publishes it into `group` (or seeds it when the group has the same file by that
+    /// name), and serves it.
+    func share(
+        group: String, path: String, progress: @escaping @Sendable (ControlReply) async -> Void
+    ) async throws -> ShareStatus {
+        let token = try self.token()
+        let name = (path as NSString).lastPathComponent
+        guard self.shares.values.first(where: { $0.group == group && $0.name == name }) == nil else {
+            throw PeerError("this peer already shares \(name) in \(group)")
+        }
+        let file = try PieceFile.openForReading(path)
+        guard try file.isRegularFile() else { throw PeerError("\(path) is not a regular file") }
+        // Served from where it really is, and only while that is still the file hashed here.
+        guard let resolved = realpath(path, nil) else { throw PeerError.io("resolve", path) }
+        let realPath = String(cString: resolved)
+        free(resolved)
+        let identity = try file.identity()
+        let layout = PieceLayout(fileSize: identity.size, pieceSize: self.config.pieceSize)
+        let digests = try await Self.hash(file, layout: layout, progress: progress)
+        let hashes = PieceHashes(bytes: digests.flatMap { $0 })!
+        let port = UInt16(self.server?.port ?? 0)
+        let reply = try await self.client.send(
+            .uploadFile(group: group, name: name, size: identity.size, pieceHashes: hashes, port: port), session: token)
+        let fileID: String
+        if case .error(.exists, _) = reply {
+            // The group has a file by that name: the same bytes mean this peer seeds it too.
+            let info = try await self.client.fileInfo(group: group, name: name, session: token)
+            let ours = Hex.encode(Crypto.sha1(hashes.bytes))
+            guard info.fileID == ours else {
+                throw PeerError("\(group) already has a different file named \(name); rename yours to share it")
+            }
+            try await self.client.addSeeder(group: group, name: name, port: port, session: token)
+            fileID = ours
+        } else {
+            fileID = try reply.expectFileID()
+        }
+        let record = ShareRecord(
+            group: group, name: name, path: realPath, fileID: fileID, size: identity.size,
+            pieceSize: layout.pieceSize, identity: identity)
+        self.addShare(record)
+        try self.saveShares()
+        return self.shareStatus(record)
+    }
+
+    /// Hashes every piece on every core, off the actor, sending progress every 100 ms while it runs.
+    private static func hash(
+        _ file: PieceFile, layout: PieceLayout, progress: @escaping @Sendable (ControlReply) async -> Void
+    ) async throws -> [[UInt8]] {
+        let meter = HashProgress(total: layout.fileSize)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                while true {
+                    await progress(.progress(WorkProgress(done: meter.bytes.load(ordering: .relaxed), total: meter.total)))
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let digests = try await PieceHasher.digests(
+                of: file, layout: layout, pieces: Array(0..<layout.pieceCount), threads: System.coreCount,
+                progress: meter)
+            tasks.cancelAll()
+            return digests
+        }
+    }
+
+    func addShare(_ record: ShareRecord) {
+        self.shares[record.fileID] = record
+        let layout = PieceLayout(fileSize: record.size, pieceSize: record.pieceSize)
+        self.library.add(
+            ServedFile(
+                fileID: Hex.decode(Substring(record.fileID)) ?? [], group: record.group, name: record.name,
+                layout: layout, source: .shared(path: record.path, identity: record.identity),
+                present: Bitfield(count: layout.pieceCount, full: true)))
+    }
+
+    func stopShare(group: String, name: String) async throws {
+        guard let record = self.shares.values.first(where: { $0.group == group && $0.name == name }) else {
+            throw PeerError("this peer does not share \(name) in \(group); tandemctl shares lists what it does")
+        }
+        self.shares[record.fileID] = nil
+        self.library.remove(record.fileID)?.disconnectAll("\(name) is no longer shared by this peer")
+        try self.saveShares()
+        let reply = try await self.client.send(.stopShare(group: group, name: name), session: try self.token())
+        if case .error(let code, _) = reply, code == .notFound || code == .forbidden { return }
+        try reply.expectOK()
+    }
+
+    func saveShares() throws {
+        try self.store.saveShares(Array(self.shares.values))
+    }
+
+    func shareStatuses() -> [ShareStatus] {
+        self.shares.values.map(self.shareStatus).sorted { ($0.group, $0.name) < ($1.group, $1.name) }
+    }
+
+    private func shareStatus(_ record: ShareRecord) -> ShareStatus {
+        let served = self.library.file(id: record.fileID)?.served ?? (pieces: 0, bytes: 0)
+        return ShareStatus(
+            group: record.group, name: record.name, path: record.path, fileID: record.fileID, size: record.size,
+            piecesServed: served.pieces, bytesServed: served.bytes)
+    }
+
+    /// Serves the saved shares again, those whose file is unchanged; returns them, to be announced.
+    func restoreShares() throws -> [ShareRecord] {
+        for var record in try self.store.loadShares() {
+            guard let file = try? PieceFile.reopenShared(record.path, identity: record.identity),
+                let identity = try? file.identity()
+            else {
+                self.logger.warning(
+                    "a shared file changed or is gone since it was shared; no longer sharing it",
+                    metadata: ["share.path": "\(record.path)", "share.name": "\(record.name)"])
+                continue
+            }
+            // A record written before inodes were kept learns its file's.
+            record.identity = identity
+            self.addShare(record)
+        }
+        try self.saveShares()
+        return Array(self.shares.values)
+    }
+
+    /// Registers this peer as a seeder of `share` (the client retries while no tracker answers).
+    func announce(_ share: ShareRecord) async throws {
+        try await self.client.addSeeder(
+            group: share.group, name: share.name, port: UInt16(self.server?.port ?? 0), session: try self.token())
+    }
+}
