@@ -87,6 +87,15 @@ import Wire
                 .request(.hello(PeerHello(fileID: Self.fileID, group: "team", user: "bob", proof: [7], listenPort: 0))))
         }
 
+        /// A binary downloader admitted: the hello, the tracker's yes, the preface and the welcome read.
+        mutating func admit() async throws {
+            try await self.hello()
+            self.checker.answer(.admitted)
+            guard try await self.next() == .preface, case .reply(.welcome) = try await self.next() else {
+                throw TestFailure("not welcomed")
+            }
+        }
+
         /// Waits for the handler's next write and decodes it.
         mutating func next() async throws -> Output {
             switch try await self.channel.waitForOutboundWrite(as: IOData.self) {
@@ -154,10 +163,7 @@ import Wire
     @Test func badRangesAreRejectedAndTheConnectionGoesOn() async throws {
         var connection = try await Connection()
         defer { connection.remove() }
-        try await connection.hello()
-        connection.checker.answer(.admitted)
-        _ = try await connection.next()
-        _ = try await connection.next()
+        try await connection.admit()
         let missing = PieceRange(piece: 2, offset: 0, length: 16)
         let outside = PieceRange(piece: 0, offset: 10, length: 7)
         try await connection.send(.request(.request(missing)))
@@ -174,10 +180,7 @@ import Wire
     @Test func nothingIsWrittenWhileTheDownloaderDoesNotReadAndAFloodIsCutOff() async throws {
         var connection = try await Connection()
         defer { connection.remove() }
-        try await connection.hello()
-        connection.checker.answer(.admitted)
-        _ = try await connection.next()
-        _ = try await connection.next()
+        try await connection.admit()
         connection.channel.isWritable = false
         connection.channel.pipeline.fireChannelWritabilityChanged()
         let range = PieceRange(piece: 0, offset: 0, length: 16)
@@ -207,10 +210,7 @@ import Wire
     @Test func aDownloaderThatStopsReadingIsClosedAfterThePeerTimeout() async throws {
         var connection = try await Connection()
         defer { connection.remove() }
-        try await connection.hello()
-        connection.checker.answer(.admitted)
-        _ = try await connection.next()
-        _ = try await connection.next()
+        try await connection.admit()
         connection.channel.isWritable = false
         connection.channel.pipeline.fireChannelWritabilityChanged()
         await connection.channel.testingEventLoop.advanceTime(by: Connection.timeout - .seconds(1))
@@ -232,10 +232,7 @@ import Wire
     @Test func newPiecesAreAnnouncedAndAWithdrawnFileEndsTheConnection() async throws {
         var connection = try await Connection()
         defer { connection.remove() }
-        try await connection.hello()
-        connection.checker.answer(.admitted)
-        _ = try await connection.next()
-        _ = try await connection.next()
+        try await connection.admit()
         connection.file.add(2)
         #expect(try await connection.next() == .reply(.have(2)))
         connection.file.disconnectAll("movie.mkv is no longer shared by this peer")
@@ -248,10 +245,7 @@ import Wire
     @Test func aDownloaderWhoLeftTheGroupIsCutOffAtTheRecheck() async throws {
         var connection = try await Connection()
         defer { connection.remove() }
-        try await connection.hello()
-        connection.checker.answer(.admitted)
-        _ = try await connection.next()
-        _ = try await connection.next()
+        try await connection.admit()
         connection.checker.answer(.refused("bob is not a member of team"))
         await connection.channel.testingEventLoop.advanceTime(by: .seconds(5))
         #expect(
