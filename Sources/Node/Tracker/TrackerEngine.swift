@@ -10,28 +10,6 @@ import TandemCrypto
 import Tracker
 import Wire
 
-/// What one client connection carries between its requests.
-struct ConnectionSession: Sendable {
-    /// How the client speaks.
-    var format: ClientFormat
-    /// The address of the client, recorded as the seeder's host for files it shares.
-    var peerHost: String
-    /// The session token this connection acts as, if any.
-    var token: String?
-    /// Whether the session ends with the connection (a text LOGIN, as in the original).
-    var endsWithConnection = false
-    /// The nonce of an outstanding admin challenge.
-    var challenge: [UInt8]?
-    /// The client set by `CLIENT`: binary requests are then numbered by their request id, so a retried write
-    /// is applied once.
-    var client: ClientIdentity?
-
-    init(format: ClientFormat, peerHost: String) {
-        self.format = format
-        self.peerHost = peerHost
-    }
-}
-
 /// Turns requests into replies: reads from the state at once, logs writes durably, hashes passwords on a thread
 /// pool. Every future it returns completes on the event loop it was given, so a connection handler needs no hops.
 struct TrackerEngine: Sendable, CustomStringConvertible {
@@ -129,23 +107,9 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The reply, and the session as `request` leaves it: `RESUME`, `LOGIN` and `LOGOUT` change it.
+    /// The reply, and the session as `request` leaves it.
     private static func outcome(of request: Request, reply: Reply, session: ConnectionSession) -> Outcome {
-        var session = session
-        switch (request, reply) {
-        case (.resume(let token), .user):
-            session.token = token
-            session.endsWithConnection = false
-        case (.login, .token(let token)):
-            session.token = token
-            session.endsWithConnection = session.format == .text
-        case (.logout, .ok):
-            session.token = nil
-            session.endsWithConnection = false
-        default:
-            break
-        }
-        return Outcome(reply: reply, session: session)
+        Outcome(reply: reply, session: session.after(request, replied: reply))
     }
 
     /// What `STATUS` answers: this tracker's place in the pair.
@@ -211,13 +175,7 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     private func propose(_ op: TrackerOp, origin: RequestOrigin?, on loop: any EventLoop) -> EventLoopFuture<Reply> {
         self.store.propose(Self.stamped(origin.map { .identified($0, op) } ?? op), on: loop).recover { [logger] error in
             logger.error("write not logged", metadata: ["error": "\(error)"])
-            if let error = error as? ReplicaError, error.isNotPrimary || error == .closed {
-                return .error(.tryAgain, "\(error)")
-            }
-            if let error = error as? ReplicaError, error.isDiskFull {
-                return .error(.unavailable, "the tracker's disk is full; nothing was changed: free space and retry")
-            }
-            return .error(.unavailable, "\(error)")
+            return Reply(writeFailure: error)
         }
     }
 
@@ -299,17 +257,12 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         let command = action == .quit ? "QUIT" : "PROMOTE"
         guard let mac else {
             do {
-                let nonce = try Crypto.randomBytes(32)
-                session.challenge = nonce
-                return .challenge(nonce)
+                return .challenge(session.challenge(nonce: try Crypto.randomBytes(32)))
             } catch {
                 return .error(.unavailable, "\(error)")
             }
         }
-        defer { session.challenge = nil }
-        guard let nonce = session.challenge,
-            Crypto.constantTimeEqual(mac, AdminProof.make(secret: self.secret, command: command, nonce: nonce))
-        else {
+        guard session.answer(mac: mac, command: command, secret: self.secret) else {
             if let suppressed = self.adminRefusals.permit() {
                 self.logger.warning(
                     "refused an admin command without the cluster secret",
@@ -318,11 +271,7 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
                         "log.suppressed": "\(suppressed)",
                     ])
             }
-            return .error(
-                .authFailed,
-                "\(command) needs the cluster secret: send \(command), then "
-                    + "\(command)|<hex HMAC-SHA256(secret, \"tandem admin \(command)\\0\" + nonce)>"
-            )
+            return ConnectionSession.adminRefusal(command)
         }
         switch action {
         case .quit:
