@@ -25,7 +25,7 @@ struct ControlServer: Sendable {
         if FileManager.default.fileExists(atPath: path) {
             if let other = try? await ClientBootstrap(group: group).connect(unixDomainSocketPath: path).get() {
                 try? await other.close()
-                throw PeerError("a peer daemon already runs for this home (its socket \(path) answers)", exitCode: 2)
+                throw PeerError.daemonRunning(socket: path)
             }
             unlink(path)
         }

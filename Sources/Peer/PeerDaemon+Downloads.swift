@@ -23,11 +23,11 @@ extension PeerDaemon {
             }
         }
         if self.shares[info.fileID] != nil {
-            throw PeerError("this peer shares \(name) already (tandemctl shares shows where)")
+            throw PeerError.sharedHere(name)
         }
         let target = directory + "/" + name
         if FileManager.default.fileExists(atPath: target) {
-            throw PeerError("\(target) exists; move it away or download elsewhere with --to DIR")
+            throw PeerError.targetExists(target)
         }
         var record = DownloadRecord(
             group: group, name: name, fileID: info.fileID, size: info.size, pieceSize: Int(info.pieceSize),
@@ -42,7 +42,7 @@ extension PeerDaemon {
     /// The status of the download of `fileID` once it ends, or after `milliseconds` (at most a minute).
     func statusWhenEnded(_ fileID: String, milliseconds: Int) async throws -> DownloadStatus {
         guard let download = self.downloads[fileID] else {
-            throw PeerError("no download of file \(fileID.prefix(40)) here; tandemctl downloads lists them")
+            throw PeerError.noSuchDownload(fileID)
         }
         let within = TimeAmount.milliseconds(Int64(min(max(milliseconds, 0), 60_000)))
         return try await download.loop.flatSubmit { download.statusWhenEnded(within: within) }.get()
@@ -114,7 +114,7 @@ extension PeerDaemon {
     private func resume(_ record: DownloadRecord, haveBytes: [UInt8]) async throws -> DownloadStatus {
         let token = try self.token()
         guard let bytes = Hex.decode(Substring(record.pieceHashes)), let hashes = PieceHashes(bytes: bytes) else {
-            throw PeerError("the saved piece hashes of \(record.name) do not parse")
+            throw PeerError.badSavedHashes(record.name)
         }
         let layout = record.layout
         var record = record

@@ -15,10 +15,10 @@ extension PeerDaemon {
         let token = try self.token()
         let name = (path as NSString).lastPathComponent
         guard self.shares.values.first(where: { $0.group == group && $0.name == name }) == nil else {
-            throw PeerError("this peer already shares \(name) in \(group)")
+            throw PeerError.alreadyShared(name, in: group)
         }
         let file = try PieceFile.openForReading(path)
-        guard try file.isRegularFile() else { throw PeerError("\(path) is not a regular file") }
+        guard try file.isRegularFile() else { throw PeerError.notRegularFile(path) }
         // Served from where it really is, and only while that is still the file hashed here.
         guard let resolved = realpath(path, nil) else { throw PeerError.io("resolve", path) }
         let realPath = String(cString: resolved)
@@ -36,7 +36,7 @@ extension PeerDaemon {
             let info = try await self.client.fileInfo(group: group, name: name, session: token)
             let ours = Hex.encode(Crypto.sha1(hashes.bytes))
             guard info.fileID == ours else {
-                throw PeerError("\(group) already has a different file named \(name); rename yours to share it")
+                throw PeerError.otherFileNamed(name, in: group)
             }
             try await self.client.addSeeder(group: group, name: name, port: port, session: token)
             fileID = ours
@@ -83,7 +83,7 @@ extension PeerDaemon {
 
     func stopShare(group: String, name: String) async throws {
         guard let record = self.shares.values.first(where: { $0.group == group && $0.name == name }) else {
-            throw PeerError("this peer does not share \(name) in \(group); tandemctl shares lists what it does")
+            throw PeerError.notShared(name, in: group)
         }
         self.shares[record.fileID] = nil
         self.library.remove(record.fileID)?.disconnectAll("\(name) is no longer shared by this peer")

@@ -90,7 +90,7 @@ struct PeerStore: Sendable {
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {
-            throw PeerError("cannot read \(path): \(error); move it away to start afresh")
+            throw .stateFile(path, "\(error)")
         }
     }
 
@@ -101,7 +101,7 @@ struct PeerStore: Sendable {
         do {
             data = try encoder.encode(value)
         } catch {
-            throw PeerError("cannot encode \(path): \(error)")
+            throw .stateFile(path, "cannot encode it: \(error)")
         }
         try Self.write(data, to: path)
     }
@@ -113,7 +113,7 @@ struct PeerStore: Sendable {
             try PrivateFile.makeOwnDirectory((path as NSString).deletingLastPathComponent)
             try PrivateFile.write(bytes: [UInt8](data), to: path)
         } catch {
-            throw PeerError(error.description, exitCode: error.exitCode)
+            throw .privateFile(error.description, exitCode: error.exitCode)
         }
     }
 }

@@ -44,9 +44,7 @@ final class PieceFile: Sendable {
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw errno == EEXIST
-                ? PeerError(
-                    "\(path) exists already (another download, or a file of that name); nothing was changed: move it "
-                        + "away, or download elsewhere with --to DIR")
+                ? .partExists(path)
                 : .io("create", path)
         }
         let file = PieceFile(path: path, descriptor: descriptor)
@@ -95,9 +93,7 @@ final class PieceFile: Sendable {
         guard linkat(AT_FDCWD, "/proc/self/fd/\(self.descriptor)", AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 else {
             let code = errno
             throw code == EEXIST
-                ? PeerError(
-                    "\(target) exists; the download is complete in \(self.path): move the other file away and run "
-                        + "the download again")
+                ? .completeButTargetTaken(target, part: self.path)
                 : .io("move the download to", target, errno: code)
         }
         self.unlinkIfStillHere()

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Swarm
 import Testing
@@ -243,7 +244,7 @@ import Wire
     @Test func laterEventsEndAnAdmittedConnectionOnly() {
         var idle = Machine(maxQueued: 4)
         guard case .none = idle.accessRevoked("left"), case .none = idle.withdrawn("gone"),
-            case .none = idle.openFailed(PeerError("disk"))
+            case .none = idle.openFailed(.io("open", "/srv/movie.mkv", errno: EIO))
         else { Issue.record("acted before admission"); return }
         guard case .fail(.badRequest, "no hello within 5 s; closing") = idle.greetingTimedOut(after: .seconds(5))
         else { Issue.record(); return }
@@ -258,7 +259,9 @@ import Wire
         else { Issue.record(); return }
 
         var unopened = Self.admitted()
-        guard case .fail(.unavailable, "cannot serve movie.mkv: disk") = unopened.openFailed(PeerError("disk")) else {
+        guard case .fail(.unavailable, let message) = unopened.openFailed(.io("open", "/srv/movie.mkv", errno: EIO)),
+            message == "cannot serve movie.mkv: cannot open /srv/movie.mkv: Input/output error"
+        else {
             Issue.record()
             return
         }

@@ -14,7 +14,7 @@ extension Download {
             let info = try await environment.client.fileInfo(
                 group: record.group, name: record.name, session: environment.token)
             guard info.fileID == record.fileID else {
-                throw PeerError("\(record.name) in \(record.group) is another file now (id \(info.fileID))")
+                throw PeerError.changedOnTracker(record.name, in: record.group, fileID: info.fileID)
             }
             return info.seeders.filter { $0.user != environment.user }.map { PeerAddress(host: $0.host, port: $0.port) }
         }
