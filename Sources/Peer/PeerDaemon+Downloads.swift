@@ -22,7 +22,7 @@ extension PeerDaemon {
                 return try await self.resume(saved.0, haveBytes: saved.have)
             }
         }
-        if self.shares[info.fileID] != nil {
+        if self.shares.contains(fileID: info.fileID) {
             throw PeerError.sharedHere(name)
         }
         let target = directory + "/" + name
@@ -89,7 +89,7 @@ extension PeerDaemon {
             let share = ShareRecord(
                 group: record.group, name: record.name, path: record.target, fileID: record.fileID, size: record.size,
                 pieceSize: record.pieceSize, identity: identity)
-            self.addShare(share)
+            self.shares.add(share)
             try self.saveShares()
             try await self.announce(share)
             self.logger.info("downloaded a file; seeding it", metadata: metadata)

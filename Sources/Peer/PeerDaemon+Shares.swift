@@ -14,7 +14,7 @@ extension PeerDaemon {
     ) async throws -> ShareStatus {
         let token = try self.token()
         let name = (path as NSString).lastPathComponent
-        guard self.shares.values.first(where: { $0.group == group && $0.name == name }) == nil else {
+        guard self.shares.record(named: name, in: group) == nil else {
             throw PeerError.alreadyShared(name, in: group)
         }
         let file = try PieceFile.openForReading(path)
@@ -46,9 +46,9 @@ extension PeerDaemon {
         let record = ShareRecord(
             group: group, name: name, path: realPath, fileID: fileID, size: identity.size,
             pieceSize: layout.pieceSize, identity: identity)
-        self.addShare(record)
+        self.shares.add(record)
         try self.saveShares()
-        return self.shareStatus(record)
+        return self.shares.status(record)
     }
 
     /// Hashes every piece on every core, off the actor, sending progress every 100 ms while it runs.
@@ -71,22 +71,11 @@ extension PeerDaemon {
         }
     }
 
-    func addShare(_ record: ShareRecord) {
-        self.shares[record.fileID] = record
-        let layout = PieceLayout(fileSize: record.size, pieceSize: record.pieceSize)
-        self.library.add(
-            ServedFile(
-                fileID: Hex.decode(Substring(record.fileID)) ?? [], group: record.group, name: record.name,
-                layout: layout, source: .shared(path: record.path, identity: record.identity),
-                present: Bitfield(count: layout.pieceCount, full: true)))
-    }
-
     func stopShare(group: String, name: String) async throws {
-        guard let record = self.shares.values.first(where: { $0.group == group && $0.name == name }) else {
+        guard let record = self.shares.record(named: name, in: group) else {
             throw PeerError.notShared(name, in: group)
         }
-        self.shares[record.fileID] = nil
-        self.library.remove(record.fileID)?.disconnectAll("\(name) is no longer shared by this peer")
+        self.shares.remove(record)
         try self.saveShares()
         let reply = try await self.client.send(.stopShare(group: group, name: name), session: try self.token())
         if case .error(let code, _) = reply, code == .notFound || code == .forbidden { return }
@@ -94,18 +83,7 @@ extension PeerDaemon {
     }
 
     func saveShares() throws {
-        try self.store.saveShares(Array(self.shares.values))
-    }
-
-    func shareStatuses() -> [ShareStatus] {
-        self.shares.values.map(self.shareStatus).sorted { ($0.group, $0.name) < ($1.group, $1.name) }
-    }
-
-    private func shareStatus(_ record: ShareRecord) -> ShareStatus {
-        let served = self.library.file(id: record.fileID)?.served ?? (pieces: 0, bytes: 0)
-        return ShareStatus(
-            group: record.group, name: record.name, path: record.path, fileID: record.fileID, size: record.size,
-            piecesServed: served.pieces, bytesServed: served.bytes)
+        try self.store.saveShares(Array(self.shares.records.values))
     }
 
     /// Serves the saved shares again, those whose file is unchanged; returns them, to be announced.
@@ -121,10 +99,10 @@ extension PeerDaemon {
             }
             // A record written before inodes were kept learns its file's.
             record.identity = identity
-            self.addShare(record)
+            self.shares.add(record)
         }
         try self.saveShares()
-        return Array(self.shares.values)
+        return Array(self.shares.records.values)
     }
 
     /// Registers this peer as a seeder of `share` (the client retries while no tracker answers).

@@ -25,10 +25,10 @@ public actor PeerDaemon: Service {
     let client: ClusterClient
     let sessions: SessionStore
     let store: PeerStore
-    let library = Library()
+    let library: Library
     let logger: Logger
     var server: PeerServer?
-    var shares: [String: ShareRecord] = [:]
+    var shares: Shares
     var downloads: [String: Download] = [:]
     /// Finished when the daemon is to stop.
     private let stopRequests = AsyncStream<Void>.makeStream()
@@ -52,6 +52,8 @@ public actor PeerDaemon: Service {
         self.sessions = SessionStore(home: home)
         self.store = PeerStore(home: home)
         self.logger = logger
+        self.library = Library()
+        self.shares = Shares(library: self.library)
     }
 
     /// Serves pieces and takes commands on `<home>/peer/peer.sock` until stopped.
@@ -122,7 +124,7 @@ public actor PeerDaemon: Service {
             case .awaitDownload(let fileID, let milliseconds):
                 return .download(try await self.statusWhenEnded(fileID, milliseconds: milliseconds))
             case .shares:
-                return .shares(self.shareStatuses())
+                return .shares(self.shares.statuses)
             case .stopShare(let group, let name):
                 try await self.stopShare(group: group, name: name)
                 return .done

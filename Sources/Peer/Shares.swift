@@ -1,0 +1,54 @@
+import PeerControl
+import Swarm
+import Wire
+
+/// What this peer shares, by file id, as its state keeps it, and the served side of each in the ``Library``:
+/// adding a share serves it, removing one stops serving it and ends its downloaders' connections.
+struct Shares {
+    private(set) var records: [String: ShareRecord] = [:]
+    private let library: Library
+
+    init(library: Library) {
+        self.library = library
+    }
+
+    var count: Int { self.records.count }
+
+    /// The share of `name` in `group`, if this peer has one.
+    func record(named name: String, in group: String) -> ShareRecord? {
+        self.records.values.first { $0.group == group && $0.name == name }
+    }
+
+    /// Whether this peer shares the file with id `fileID`.
+    func contains(fileID: String) -> Bool { self.records[fileID] != nil }
+
+    /// Records `record` and serves its file, every piece of it.
+    mutating func add(_ record: ShareRecord) {
+        self.records[record.fileID] = record
+        let layout = PieceLayout(fileSize: record.size, pieceSize: record.pieceSize)
+        self.library.add(
+            ServedFile(
+                fileID: Hex.decode(Substring(record.fileID)) ?? [], group: record.group, name: record.name,
+                layout: layout, source: .shared(path: record.path, identity: record.identity),
+                present: Bitfield(count: layout.pieceCount, full: true)))
+    }
+
+    /// Stops sharing `record`: it is no longer served, and the connections downloading it end.
+    mutating func remove(_ record: ShareRecord) {
+        self.records[record.fileID] = nil
+        self.library.remove(record.fileID)?.disconnectAll("\(record.name) is no longer shared by this peer")
+    }
+
+    /// Each share with what was served of it, by group and name.
+    var statuses: [ShareStatus] {
+        self.records.values.map(self.status).sorted { ($0.group, $0.name) < ($1.group, $1.name) }
+    }
+
+    /// `record` with what was served of it.
+    func status(_ record: ShareRecord) -> ShareStatus {
+        let served = self.library.file(id: record.fileID)?.served ?? (pieces: 0, bytes: 0)
+        return ShareStatus(
+            group: record.group, name: record.name, path: record.path, fileID: record.fileID, size: record.size,
+            piecesServed: served.pieces, bytesServed: served.bytes)
+    }
+}
