@@ -51,7 +51,8 @@ import Wire
     }
 
     @Test func aCleanRunPassesWithItsTimelineInOrder() {
-        let promoted = DrillEvent(at: self.fault + .milliseconds(600), what: "t2 promoted itself (epoch 3)")
+        let promoted = DrillEvent(
+            at: self.fault + .milliseconds(600), what: "t2 promoted itself (epoch 3)", kind: .promotion)
         let faultEvent = DrillEvent(at: self.fault, what: "fault: kill -9 t1, the primary (pid 7)")
         let report = self.report(
             [self.write("a", answeredAt: -20), self.write("b", answeredAt: 650)], readBack: ["a", "b"],

@@ -19,8 +19,17 @@ struct DrillWrite: Sendable, Equatable {
 
 /// Something the drill saw happen, such as a promotion or a restart.
 struct DrillEvent: Sendable, Equatable {
+    /// What sort of step it is, for the report to tell the one that ends the outage.
+    enum Kind: Sendable, Equatable {
+        /// The fault, or a step of the recovery.
+        case step
+        /// A tracker took the primary role: the outage ends here.
+        case promotion
+    }
+
     let at: ContinuousClock.Instant
     let what: String
+    var kind = Kind.step
 }
 
 /// What a drill found: the timeline around the fault, the longest time clients saw no write acknowledged, and
@@ -74,7 +83,7 @@ struct DrillReport {
 
     /// The first write acknowledged after the event that ends the outage (a promotion), or after the fault.
     var firstWriteAfterRecovery: ContinuousClock.Instant? {
-        let since = self.events.first { $0.what.contains("promoted") }?.at ?? self.fault
+        let since = self.events.first { $0.kind == .promotion }?.at ?? self.fault
         return self.acknowledged.map(\.answered).filter { $0 > since }.min()
     }
 
@@ -87,7 +96,7 @@ struct DrillReport {
     var lines: [String] {
         var timeline = self.events.map { ($0.at, $0.what) }
         if let first = self.firstWriteAfterRecovery {
-            let after = self.events.contains { $0.what.contains("promoted") } ? "the promotion" : "the fault"
+            let after = self.events.contains { $0.kind == .promotion } ? "the promotion" : "the fault"
             timeline.append((first, "first write acknowledged after \(after)"))
         }
         timeline.sort { $0.0 < $1.0 }

@@ -53,20 +53,22 @@ struct DrillRun {
         let faultAt = ContinuousClock.now
         var events: [DrillEvent] = []
         var missed: [String] = []
-        func record(_ what: String, _ check: () async -> String?) async {
-            if let event = await self.waitFor(check) { events.append(event) } else { missed.append(what) }
+        func record(_ what: String, kind: DrillEvent.Kind = .step, _ check: () async -> String?) async {
+            if let event = await self.waitFor(kind: kind, check) { events.append(event) } else { missed.append(what) }
         }
         switch self.fault {
         case .killPrimary:
             kill(pid, SIGKILL)
             events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the primary (pid \(pid))"))
-            await record("\(survivor.id) promoting itself") { await self.promotion(of: survivor) }
+            await record("\(survivor.id) promoting itself", kind: .promotion) { await self.promotion(of: survivor) }
             await record("\(victim.id) restarted") { self.restart(of: victim, replacing: pid) }
             await record("\(victim.id) catching up") { await self.caughtUp(victim, primary: survivor) }
         case .pausePrimary(let length):
             kill(pid, SIGSTOP)
             events.append(DrillEvent(at: faultAt, what: "fault: SIGSTOP \(victim.id), the primary (pid \(pid))"))
-            let promoted = await self.waitFor(until: faultAt + length) { await self.promotion(of: survivor) }
+            let promoted = await self.waitFor(until: faultAt + length, kind: .promotion) {
+                await self.promotion(of: survivor)
+            }
             if let promoted { events.append(promoted) }
             try? await Task.sleep(until: faultAt + length)
             kill(pid, SIGCONT)
@@ -162,10 +164,11 @@ struct DrillRun {
 
     /// Polls `check` until it describes what happened or `deadline` passes.
     private func waitFor(
-        until deadline: ContinuousClock.Instant = .now + Self.stepDeadline, _ check: () async -> String?
+        until deadline: ContinuousClock.Instant = .now + Self.stepDeadline, kind: DrillEvent.Kind = .step,
+        _ check: () async -> String?
     ) async -> DrillEvent? {
         while ContinuousClock.now < deadline {
-            if let what = await check() { return DrillEvent(at: .now, what: what) }
+            if let what = await check() { return DrillEvent(at: .now, what: what, kind: kind) }
             try? await Task.sleep(for: Self.pollInterval)
         }
         return nil
