@@ -1,0 +1,105 @@
+import Foundation
+
+/// Test hosts on this machine: network namespaces on one bridge, each with its own `/etc/tandem`,
+/// `/var/lib/tandem` and `/usr/local/bin` (`scripts/rig`). Torn down by ``tearDown()``, and at the latest when
+/// the rig is released.
+public final class Rig: @unchecked Sendable {
+    /// The rig's name: its hosts are `<name>-h1` and on.
+    public let name: String
+    /// How many hosts it has, numbered from 1.
+    public let hosts: Int
+    private var isUp = true
+    private var processes: [Process] = []
+
+    /// Why rig tests cannot run here, or nil when they can: they need root and network namespaces.
+    public static let unavailableReason: String? = {
+        guard getuid() == 0 else { return "the rig needs root (network namespaces, bridges, mounts)" }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
+            || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+        else { return "the rig needs iproute2's ip" }
+        return nil
+    }()
+
+    /// `scripts/rig` in the checkout these tests were built from.
+    static let script: URL = {
+        var directory = Binaries.directory
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("scripts/rig")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: "scripts/rig")
+    }()
+
+    /// Brings up `hosts` hosts with the binaries of this build installed on each.
+    public init(hosts: Int) throws {
+        self.name = "r" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        self.hosts = hosts
+        try Self.rig(["up", self.name, String(hosts)])
+        for host in 1...hosts {
+            try Self.rig(["install", self.name, String(host), Binaries.tandemd.path, Binaries.tandemctl.path])
+        }
+    }
+
+    deinit { self.tearDown() }
+
+    /// Host `host`'s address.
+    public func address(_ host: Int) -> String {
+        (try? Self.rig(["address", self.name, String(host)]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? ""
+    }
+
+    /// Where host `host`'s `/etc/tandem` is seen from this machine.
+    public func etc(_ host: Int) -> URL {
+        URL(fileURLWithPath: "/run/tandem-rig/\(self.name)/h\(host)/etc")
+    }
+
+    /// Where host `host`'s `/var/lib/tandem` is seen from this machine.
+    public func varLib(_ host: Int) -> URL {
+        URL(fileURLWithPath: "/run/tandem-rig/\(self.name)/h\(host)/var")
+    }
+
+    /// Runs `arguments` on `host` and waits for it.
+    @discardableResult
+    public func run(_ host: Int, _ arguments: [String], stdin: String? = nil) throws -> CommandResult {
+        try Self.run(Self.script, ["exec", self.name, String(host)] + arguments, stdin: stdin)
+    }
+
+    /// Starts `arguments` on `host` in the background, its output appended to `log`; its process id is the
+    /// command's own (it can be killed directly).
+    public func launch(_ host: Int, _ arguments: [String], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.script
+        process.arguments = ["exec", self.name, String(host)] + arguments
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.processes.append(process)
+        return process
+    }
+
+    /// Kills every process on the hosts and removes the rig.
+    public func tearDown() {
+        guard self.isUp else { return }
+        self.isUp = false
+        _ = try? Self.rig(["down", self.name])
+        for process in self.processes { process.waitUntilExit() }
+    }
+
+    @discardableResult
+    private static func rig(_ arguments: [String]) throws -> String {
+        let result = try Self.run(Self.script, arguments, stdin: nil)
+        guard result.status == 0 else {
+            throw SocketError(description: "scripts/rig \(arguments.joined(separator: " ")) failed: \(result.stderr)")
+        }
+        return result.stdout
+    }
+
+    private static func run(_ executable: URL, _ arguments: [String], stdin: String?) throws -> CommandResult {
+        try TestCluster.run(executable, arguments, stdin: stdin, in: FileManager.default.temporaryDirectory)
+    }
+}
