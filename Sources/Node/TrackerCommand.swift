@@ -98,7 +98,8 @@ extension Tandemd {
                 quotas: Quotas(
                     groupsPerUser: quotas.groupsPerUser, filesPerUser: quotas.filesPerUser,
                     metadataPerUser: quotas.metadataPerUser),
-                registrations: NIOLockedValueBox(RegistrationWindow(limit: quotas.usersPerAddressPerHour)))
+                registrations: NIOLockedValueBox(RegistrationWindow(limit: quotas.usersPerAddressPerHour)),
+                metrics: TrackerMetrics(tracker: tracker.id))
             let server = TrackerServer(
                 host: tracker.host, port: tracker.clientPort, limits: cluster.limits, engine: engine,
                 group: eventLoops, logger: logger)
@@ -117,7 +118,7 @@ extension Tandemd {
                 services.append(
                     .init(
                         service: MetricsServer(
-                            host: tracker.host, port: metricsPort + index, tracker: tracker.id, store: store,
+                            host: tracker.host, port: metricsPort + index, metrics: engine.metrics, store: store,
                             group: driverLoop, logger: logger)))
             }
             let group = ServiceGroup(

@@ -22,7 +22,7 @@ struct MetricsServer: Service, CustomStringConvertible {
 
     let host: String
     let port: Int
-    let tracker: String
+    let metrics: TrackerMetrics
     let store: ReplicatedStateMachine<TrackerState>
     let group: any EventLoopGroup
     let logger: Logger
@@ -30,7 +30,7 @@ struct MetricsServer: Service, CustomStringConvertible {
     var description: String { "MetricsServer(\(self.host):\(self.port))" }
 
     func run() async throws {
-        let (store, tracker, logger) = (self.store, self.tracker, self.logger)
+        let (store, metrics, logger) = (self.store, self.metrics, self.logger)
         let gate = ConnectionGate(limit: Self.maxConnections, perAddress: Self.maxConnectionsPerAddress)
         let refusals = LogThrottle()
         let listener = try await ServerBootstrap(group: self.group)
@@ -51,7 +51,7 @@ struct MetricsServer: Service, CustomStringConvertible {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: Self.idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(
-                        MetricsHandler { MetricsText.render(store.status, tracker: tracker) })
+                        MetricsHandler { metrics.render(store.status) })
                 }
             }
             .bind(host: self.host, port: self.port).get()

@@ -38,6 +38,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     let quotas: Quotas
     /// Accounts registered per client address in the last hour.
     let registrations: NIOLockedValueBox<RegistrationWindow>
+    /// Requests, their latency and the open connections, for the metrics port.
+    let metrics: TrackerMetrics
 
     /// Never the secret.
     var description: String { "TrackerEngine(seq: \(self.store.lastSeq))" }

@@ -1,0 +1,63 @@
+import Foundation
+import Replica
+import ReplicaCore
+import Testing
+import Wire
+
+@testable import Node
+
+/// A tracker's metrics as Prometheus reads them: the replica's state, requests by command and result, latency.
+@Suite struct TrackerMetricsTests {
+    static func status(role: ReplicaRole, backupMatch: UInt64?, inSync: Bool) -> ReplicaStatus {
+        ReplicaStatus(
+            role: role, epoch: 4, last: LogPosition(epoch: 4, seq: 90), durableSeq: 90, commitSeq: 88, appliedSeq: 88,
+            peerConnected: backupMatch != nil, backupMatch: backupMatch, backupInSync: inSync,
+            backupLagBytes: backupMatch.map { _ in 640 }, standbyReason: nil, roleSince: Date(timeIntervalSince1970: 0))
+    }
+
+    /// The samples of `text`, without the HELP and TYPE lines.
+    static func samples(_ text: String) -> Set<String> {
+        Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init))
+    }
+
+    @Test func aPrimaryWithItsBackupInSyncReportsItsLag() {
+        let text = TrackerMetrics(tracker: "t1").render(Self.status(role: .primary, backupMatch: 85, inSync: true))
+        let samples = Self.samples(text)
+        #expect(samples.contains("tandem_replica_role{tracker=\"t1\",role=\"primary\"} 1.0"), "\(text)")
+        #expect(samples.contains("tandem_replica_role{tracker=\"t1\",role=\"backup\"} 0.0"))
+        #expect(samples.contains("tandem_replica_epoch{tracker=\"t1\"} 4.0"))
+        #expect(samples.contains("tandem_replica_applied_seq{tracker=\"t1\"} 88.0"))
+        #expect(samples.contains("tandem_replica_backup_in_sync{tracker=\"t1\"} 1.0"))
+        #expect(samples.contains("tandem_replica_serving_alone{tracker=\"t1\"} 0.0"))
+        #expect(samples.contains("tandem_replica_backup_lag_ops{tracker=\"t1\"} 5.0"))
+        #expect(samples.contains("tandem_replica_backup_lag_bytes{tracker=\"t1\"} 640.0"))
+        #expect(text.contains("# TYPE tandem_replica_role gauge\n"))
+    }
+
+    @Test func aPrimaryWithoutABackupSaysItServesAloneAndABackupHasNoLag() {
+        let metrics = TrackerMetrics(tracker: "t2")
+        let alone = Self.samples(metrics.render(Self.status(role: .primary, backupMatch: nil, inSync: false)))
+        #expect(alone.contains("tandem_replica_serving_alone{tracker=\"t2\"} 1.0"))
+        let backup = Self.samples(metrics.render(Self.status(role: .backup, backupMatch: nil, inSync: false)))
+        #expect(backup.contains("tandem_replica_role{tracker=\"t2\",role=\"backup\"} 1.0"))
+        #expect(backup.contains("tandem_replica_role{tracker=\"t2\",role=\"primary\"} 0.0"))
+        #expect(backup.contains("tandem_replica_serving_alone{tracker=\"t2\"} 0.0"))
+        #expect(backup.contains("tandem_replica_backup_lag_ops{tracker=\"t2\"} 0.0"))
+    }
+
+    @Test func requestsAreCountedByCommandAndResultWithTheirLatency() {
+        let metrics = TrackerMetrics(tracker: "t1")
+        metrics.served(.listGroups, reply: .groups([]), latency: .microseconds(80))
+        metrics.served(.listGroups, reply: .groups([]), latency: .milliseconds(3))
+        metrics.served(.createGroup(group: "team"), reply: .error(.exists, "taken"), latency: .milliseconds(2))
+        metrics.connections.increment()
+        let samples = Self.samples(metrics.render(Self.status(role: .primary, backupMatch: nil, inSync: false)))
+        #expect(samples.contains("tandem_requests_total{tracker=\"t1\",command=\"list_groups\",result=\"ok\"} 2"))
+        #expect(samples.contains("tandem_requests_total{tracker=\"t1\",command=\"create_group\",result=\"exists\"} 1"))
+        #expect(samples.contains("tandem_request_duration_seconds_count{tracker=\"t1\",command=\"list_groups\"} 2"))
+        #expect(
+            samples.contains(
+                "tandem_request_duration_seconds_bucket{tracker=\"t1\",command=\"list_groups\",le=\"0.0001\"} 1"))
+        #expect(samples.contains("tandem_client_connections{tracker=\"t1\"} 1.0"))
+    }
+}
