@@ -101,6 +101,9 @@ extension RequestKind {
 extension Request {
     /// The command's name for metrics and logs (`create_user`, `list_groups`), never its arguments.
     public var commandName: String { RequestKind.names[self.kind] ?? "unknown" }
+
+    /// Every command's ``commandName``.
+    public static var commandNames: [String] { RequestKind.allCases.compactMap { RequestKind.names[$0] } }
 }
 
 extension Reply {

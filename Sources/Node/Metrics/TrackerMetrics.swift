@@ -17,25 +17,45 @@ final class TrackerMetrics: Sendable {
     private let tracker: String
     /// Open client connections.
     let connections: Gauge
+    /// Each command's count of `ok` answers and its latency, made once: the path every request takes looks them
+    /// up without the registry's lock. Refusals, rarer, go through the registry.
+    private let series: [String: (answered: Counter, latency: DurationHistogram)]
 
     init(tracker: String) {
         self.tracker = tracker
         self.connections = self.registry.makeGauge(
             name: "tandem_client_connections", labels: [("tracker", tracker)], help: "Client connections open now.")
+        var series: [String: (Counter, DurationHistogram)] = [:]
+        for command in Request.commandNames {
+            series[command] = (
+                Self.requests(in: self.registry, tracker: tracker, command: command, result: "ok"),
+                self.registry.makeDurationHistogram(
+                    name: "tandem_request_duration_seconds", labels: [("tracker", tracker), ("command", command)],
+                    buckets: Self.latencyBuckets, help: "From taking a request up to having its reply.")
+            )
+        }
+        self.series = series
     }
 
     /// Counts one request answered with `reply`, `latency` after it was taken up.
     func served(_ request: Request, reply: Reply, latency: Duration) {
         let command = request.commandName
-        self.registry.makeCounter(
-            name: "tandem_requests_total",
-            labels: [("tracker", self.tracker), ("command", command), ("result", reply.resultName)],
-            help: "Client requests answered, by command and result (ok or the error code)."
-        ).increment()
-        self.registry.makeDurationHistogram(
-            name: "tandem_request_duration_seconds", labels: [("tracker", self.tracker), ("command", command)],
-            buckets: Self.latencyBuckets, help: "From taking a request up to having its reply."
-        ).record(latency)
+        guard let series = self.series[command] else { return }
+        if case .error = reply {
+            Self.requests(in: self.registry, tracker: self.tracker, command: command, result: reply.resultName)
+                .increment()
+        } else {
+            series.answered.increment()
+        }
+        series.latency.record(latency)
+    }
+
+    private static func requests(
+        in registry: PrometheusCollectorRegistry, tracker: String, command: String, result: String
+    ) -> Counter {
+        registry.makeCounter(
+            name: "tandem_requests_total", labels: [("tracker", tracker), ("command", command), ("result", result)],
+            help: "Client requests answered, by command and result (ok or the error code).")
     }
 
     /// The metrics in the Prometheus text format, the replica's taken from `status` now.
