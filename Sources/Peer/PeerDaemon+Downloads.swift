@@ -60,6 +60,7 @@ extension PeerDaemon {
         _ record: DownloadRecord, hashes: PieceHashes, have: Bitfield, part: PieceFile, token: String
     ) async throws -> DownloadStatus {
         let user = try await self.user(token)
+        guard !self.isStopping else { throw PeerError.stopping }
         let completions = self.completions.continuation
         let environment = DownloadEnvironment(
             client: self.client, token: token, user: user, listenPort: UInt16(self.server?.port ?? 0),

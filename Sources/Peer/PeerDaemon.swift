@@ -32,6 +32,8 @@ public actor PeerDaemon: Service {
     var downloads: [String: Download] = [:]
     /// Finished when the daemon is to stop.
     private let stopRequests = AsyncStream<Void>.makeStream()
+    /// Set once the daemon stops its downloads: no other may begin after that.
+    var isStopping = false
     /// Downloads that completed, to be seeded from their new place: they report on their event loops, the daemon
     /// takes them in order.
     let completions = AsyncStream<(DownloadRecord, FileIdentity)>.makeStream()
@@ -79,7 +81,12 @@ public actor PeerDaemon: Service {
         await withDiscardingTaskGroup { tasks in
             tasks.addTask { await control.serve { request, progress in await self.handle(request, progress: progress) } }
             tasks.addTask {
-                for await (record, identity) in self.completions.stream { await self.completed(record, identity: identity) }
+                // Each completed download is seeded on its own: one slow tracker answer holds up no other.
+                await withDiscardingTaskGroup { seeding in
+                    for await (record, identity) in self.completions.stream {
+                        seeding.addTask { await self.completed(record, identity: identity) }
+                    }
+                }
             }
             for share in restored {
                 tasks.addTask { try? await self.announce(share) }
@@ -92,6 +99,7 @@ public actor PeerDaemon: Service {
             } onGracefulShutdown: {
                 self.stop()
             }
+            self.isStopping = true
             for download in self.downloads.values {
                 try? await download.loop.submit { download.stop() }.get()
             }

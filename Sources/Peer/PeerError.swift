@@ -18,6 +18,8 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
         case changedOnTracker(name: String, group: String, fileID: String)
         case badSavedHashes(name: String)
         case stateFile(path: String, detail: String)
+        case unencodable(path: String, detail: String)
+        case stopping
         case privateFile(String, exitCode: Int32)
         case daemonRunning(socket: String)
     }
@@ -64,8 +66,14 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     /// A saved download's piece hashes do not parse.
     static func badSavedHashes(_ name: String) -> PeerError { PeerError(.badSavedHashes(name: name)) }
-    /// A state file under the daemon's home cannot be read or written.
+    /// A state file under the daemon's home cannot be read.
     static func stateFile(_ path: String, _ detail: String) -> PeerError { PeerError(.stateFile(path: path, detail: detail)) }
+    /// A state file could not be encoded (a bug: every record encodes).
+    static func unencodable(_ path: String, _ detail: String) -> PeerError {
+        PeerError(.unencodable(path: path, detail: detail))
+    }
+    /// The daemon is stopping: nothing new starts.
+    static let stopping = PeerError(.stopping)
     /// The daemon's home or state is not the user's own (``TrackerClient/PrivateFile``'s refusal).
     static func privateFile(_ description: String, exitCode: Int32) -> PeerError {
         PeerError(.privateFile(description, exitCode: exitCode))
@@ -119,7 +127,11 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
         case .badSavedHashes(let name):
             return "the saved piece hashes of \(name) do not parse"
         case .stateFile(let path, let detail):
-            return "cannot read or write \(path): \(detail); move it away to start afresh"
+            return "cannot read \(path): \(detail); move it away to start afresh"
+        case .unencodable(let path, let detail):
+            return "cannot encode \(path): \(detail)"
+        case .stopping:
+            return "the peer daemon is stopping; run the command again once it is back"
         case .privateFile(let description, _):
             return description
         case .daemonRunning(let socket):

@@ -101,7 +101,7 @@ struct PeerStore: Sendable {
         do {
             data = try encoder.encode(value)
         } catch {
-            throw .stateFile(path, "cannot encode it: \(error)")
+            throw .unencodable(path, "\(error)")
         }
         try Self.write(data, to: path)
     }

@@ -44,8 +44,8 @@ public final class Rig: @unchecked Sendable {
     deinit { self.tearDown() }
 
     /// Host `host`'s address.
-    public func address(_ host: Int) -> String {
-        (try? Self.rig(["address", self.name, String(host)]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? ""
+    public func address(_ host: Int) throws -> String {
+        try Self.rig(["address", self.name, String(host)]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Where host `host`'s `/etc/tandem` is seen from this machine.
@@ -74,6 +74,7 @@ public final class Rig: @unchecked Sendable {
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         }
         let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
         handle.seekToEndOfFile()
         process.standardOutput = handle
         process.standardError = handle
@@ -87,6 +88,8 @@ public final class Rig: @unchecked Sendable {
         guard self.isUp else { return }
         self.isUp = false
         _ = try? Self.rig(["down", self.name])
+        // `down` killed them; should it have failed, they are killed here.
+        for process in self.processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
         for process in self.processes { process.waitUntilExit() }
     }
 

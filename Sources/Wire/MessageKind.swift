@@ -85,30 +85,3 @@ extension Reply {
         }
     }
 }
-
-extension RequestKind {
-    /// Each kind's name in snake case (`create_user` for `createUser`), computed once.
-    fileprivate static let names: [RequestKind: String] = Dictionary(
-        uniqueKeysWithValues: Self.allCases.map { kind in
-            let camel = String(describing: kind)
-            let snake = camel.unicodeScalars.map { scalar in
-                scalar.properties.isUppercase ? "_" + String(scalar).lowercased() : String(scalar)
-            }.joined()
-            return (kind, snake)
-        })
-}
-
-extension Request {
-    /// The command's name for metrics and logs (`create_user`, `list_groups`), never its arguments.
-    public var commandName: String { RequestKind.names[self.kind] ?? "unknown" }
-
-    /// Every command's ``commandName``.
-    public static var commandNames: [String] { RequestKind.allCases.compactMap { RequestKind.names[$0] } }
-}
-
-extension Reply {
-    /// What became of a request, for metrics: `ok`, or the error's code (`not_found`, `try_again`, ...).
-    public var resultName: String {
-        if case .error(let code, _) = self { code.rawValue } else { "ok" }
-    }
-}

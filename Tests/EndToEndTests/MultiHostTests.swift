@@ -15,8 +15,8 @@ struct MultiHostTests {
         let yaml = """
             cluster: { name: rig, piece_size: 64KiB, secret_file: cluster.secret }
             trackers:
-              - { id: t1, host: \(rig.address(1)), client_port: 7101, sync_port: 7201, data_dir: /var/lib/tandem/t1 }
-              - { id: t2, host: \(rig.address(2)), client_port: 7101, sync_port: 7201, data_dir: /var/lib/tandem/t2 }
+              - { id: t1, host: \(try rig.address(1)), client_port: 7101, sync_port: 7201, data_dir: /var/lib/tandem/t1 }
+              - { id: t2, host: \(try rig.address(2)), client_port: 7101, sync_port: 7201, data_dir: /var/lib/tandem/t2 }
             swarm: { peer_timeout: 2s }
 
             """
@@ -56,7 +56,8 @@ struct MultiHostTests {
 
     /// Tracker `tracker`'s `STATUS` fields, asked over the rig's bridge; nil while it does not answer.
     static func status(_ rig: Rig, tracker: Int) -> [String: String]? {
-        guard let socket = try? LineSocket(host: rig.address(tracker), port: 7101, timeout: .seconds(2)),
+        guard let address = try? rig.address(tracker),
+            let socket = try? LineSocket(host: address, port: 7101, timeout: .seconds(2)),
             socket.send(line: "STATUS"), let line = try? socket.readLine(), line.hasPrefix("OK")
         else { return nil }
         let fields = line.split(separator: "|").dropFirst().compactMap { field -> (String, String)? in
@@ -68,10 +69,8 @@ struct MultiHostTests {
 
     @Test func thePairAndTheSwarmWorkAcrossHostsAndSurviveKillingThePrimary() throws {
         let (rig, trackers, logs) = try Self.cluster(hosts: 4)
-        defer {
-            rig.tearDown()
-            try? FileManager.default.removeItem(at: logs)
-        }
+        // The trackers' logs stay in `logs`, a temporary directory, for when this fails.
+        defer { rig.tearDown() }
         let primary = try eventually("a primary with its backup in sync, across hosts", timeout: .seconds(30)) {
             () -> Int? in
             (1...2).first { Self.status(rig, tracker: $0)?["role"] == "primary" }
@@ -93,8 +92,10 @@ struct MultiHostTests {
             at: rig.varLib(4).appendingPathComponent("get"), withIntermediateDirectories: true)
         try Self.ctl(rig, 4, "bob", ["download", "team", "data.bin", "--to", "/var/lib/tandem/get"])
         #expect(try Data(contentsOf: rig.varLib(4).appendingPathComponent("get/data.bin")) == contents)
-        // Host 4 has nothing of host 3's disk: the bytes came over the network.
-        #expect(!FileManager.default.fileExists(atPath: rig.varLib(4).appendingPathComponent("data.bin").path))
+        // alice's daemon on host 3 sent every byte of it.
+        let shares = try Self.ctl(rig, 3, "alice", ["shares", "--json"]).stdout
+        let served = try JSONSerialization.jsonObject(with: Data(shares.utf8)) as? [[String: Any]]
+        #expect(served?.first?["bytes_served"] as? Int == contents.count, "\(shares); logs in \(logs.path)")
 
         // kill -9 of the primary's process: the other host's tracker takes over, and writes from host 4 go on.
         kill(trackers[primary - 1].processIdentifier, SIGKILL)
@@ -110,12 +111,12 @@ struct MultiHostTests {
     @Test func aHostReachesTheRigAndNothingElse() throws {
         let rig = try Rig(hosts: 2)
         defer { rig.tearDown() }
-        let reach = { (address: String) in
-            try rig.run(1, ["bash", "-c", "timeout 3 bash -c 'echo > /dev/tcp/\(address)/22'"]).status == 0
-        }
-        #expect(try reach(rig.address(2)), "host 1 cannot reach host 2's sshd")
-        // 198.19.0.0/16 is benchmark space too, and on no bridge: the host has no route there, nor anywhere.
-        #expect(try !reach("198.19.255.1"))
+        let reach = try rig.run(1, ["bash", "-c", "timeout 3 bash -c 'echo > /dev/tcp/\(try rig.address(2))/22'"])
+        #expect(reach.status == 0, "host 1 cannot reach host 2's sshd: \(reach)")
+        // No default route, and no route to any address off the rig's subnet (asked of the kernel: nothing sent).
+        #expect(try rig.run(1, ["ip", "route", "show", "default"]).stdout.isEmpty)
+        #expect(try rig.run(1, ["ip", "route", "get", "198.19.255.1"]).status != 0)
+        #expect(try rig.run(1, ["ip", "route", "get", try rig.address(2)]).status == 0)
         // The hosts' own directories: a file on host 1 is not on host 2.
         try Data("one".utf8).write(to: rig.etc(1).appendingPathComponent("only-here"))
         #expect(try rig.run(1, ["test", "-f", "/etc/tandem/only-here"]).status == 0)

@@ -268,6 +268,15 @@ import Wire
 
         var stalled = Self.admitted()
         guard case .close = stalled.stalled() else { Issue.record(); return }
+        stalled.closed()
         guard case .none = stalled.stalled() else { Issue.record("closed twice"); return }
+
+        // A connection that failed while it does not read keeps its error in the queue: the stall closes it.
+        var failedWhileStalled = Self.admitted(maxQueued: 1)
+        let range = PieceRange(piece: 0, offset: 0, length: 16)
+        _ = failedWhileStalled.received(.request(.request(range)), catalog: Catalog())
+        guard case .fail(.tooLarge, _) = failedWhileStalled.received(.request(.request(range)), catalog: Catalog()),
+            case .close = failedWhileStalled.stalled()
+        else { Issue.record("a failed connection that does not read is never closed"); return }
     }
 }

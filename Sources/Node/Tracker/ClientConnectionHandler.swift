@@ -196,7 +196,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             self.machine.finished()
         case .request(let format, let requestID, let request):
             self.session.format = format
-            let started = ContinuousClock.now
             self.engine.handle(request, requestID: requestID, session: self.session, on: context.eventLoop)
                 .assumeIsolated()
                 .whenComplete { result in
@@ -208,7 +207,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     case .failure(let error):
                         reply = .error(.unavailable, "the tracker could not serve the request: \(error)")
                     }
-                    self.engine.metrics.served(request, reply: reply, latency: ContinuousClock.now - started)
                     self.machine.finished()
                     if self.machine.isClosed {
                         self.engine.connectionClosed(self.session, on: context.eventLoop)

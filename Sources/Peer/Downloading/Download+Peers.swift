@@ -46,7 +46,11 @@ extension Download {
             .connect(host: address.host, port: Int(address.port))
             .hop(to: self.loop)
             .whenComplete { [weak self] result in
-                guard let self else { return }
+                guard let self, !self.core.state.hasEnded else {
+                    // The download ended while this connection was being made: nothing will use it.
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    return
+                }
                 switch result {
                 case .success:
                     self.links[id] = loopBound.value

@@ -139,7 +139,11 @@ final class PeerLink: ChannelInboundHandler {
         self.send(pieces.map { .cancel(Self.wholePiece($0, of: self.layout)) })
     }
 
+    /// Closes the connection: the download no longer needs it, so whatever the stream holds then (a piece cut in
+    /// the middle) is not the serving peer's fault.
     func close() {
+        self.givenUp = true
+        self.receiving = nil
         self.context?.close(promise: nil)
     }
 

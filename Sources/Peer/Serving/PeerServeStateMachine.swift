@@ -88,6 +88,9 @@ struct PeerServeStateMachine<File: ServablePieces> {
     /// How many requests a downloader may have queued; more is a protocol error.
     let maxQueued: Int
     private var state = State.greeting
+    /// Whether the channel itself has closed; a failed connection is ``isClosed`` before that, while its error is
+    /// on its way.
+    private var channelClosed = false
     private var queue = CircularBuffer<Queued>()
     /// Whether the client sent the binary preface: errors then go out as frames, and end the connection.
     private(set) var isBinary = false
@@ -221,10 +224,12 @@ struct PeerServeStateMachine<File: ServablePieces> {
         return self.fail(.badRequest, "no hello within \(timeout); closing")
     }
 
-    /// The channel stayed unwritable for the peer timeout: the downloader does not read what it asked for.
+    /// The channel stayed unwritable for the peer timeout: the downloader does not read what it asked for. This
+    /// closes a connection whose error is stuck behind what it does not read, too.
     mutating func stalled() -> Action {
-        guard !self.isClosed else { return .none }
-        self.closed()
+        guard !self.channelClosed else { return .none }
+        self.state = .closed
+        self.queue.removeAll()
         return .close
     }
 
@@ -254,8 +259,9 @@ struct PeerServeStateMachine<File: ServablePieces> {
         return .send(range, of: request.file, text: request.text)
     }
 
-    /// The connection closed.
+    /// The channel closed.
     mutating func closed() {
+        self.channelClosed = true
         self.state = .closed
         self.queue.removeAll()
     }
@@ -270,7 +276,8 @@ struct PeerServeStateMachine<File: ServablePieces> {
     }
 
     private mutating func fail(_ code: ErrorCode, _ message: String) -> Action {
-        self.closed()
+        self.state = .closed
+        self.queue.removeAll()
         return .fail(code, message)
     }
 }

@@ -124,6 +124,10 @@ final class PeerServerHandler: ChannelInboundHandler {
     /// Opens the file, lists this connection with its downloaders, welcomes the downloader and starts rechecking
     /// its access.
     private func admit(_ file: ServedFile, _ hello: PeerHello, _ context: ChannelHandlerContext) {
+        // The file may have been withdrawn while the tracker was asked: this connection missed that notice.
+        guard self.library.file(id: file.fileIDHex) === file else {
+            return self.run(self.machine.withdrawn("\(file.name) is no longer shared by this peer"), context)
+        }
         do {
             _ = try self.handle(for: file)
         } catch {
