@@ -1,11 +1,12 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Admits a listener's connections up to a limit in all and a limit per source address, and keeps the open ones,
-/// so that one client, or one listener's flood, cannot take every slot (or descriptor) a process has.
+/// Admits a listener's connections up to a limit in all and a limit per source address, so that one client, or
+/// one listener's flood, cannot take every slot (or descriptor) a process has.
 ///
 /// A server asks ``admit(_:)`` in its child channel initializer and closes what is not admitted; an admitted
-/// connection is counted until it closes.
+/// connection is counted until it closes. (Finishing the open connections on shutdown is NIOExtras'
+/// `ServerQuiescingHelper`'s work.)
 public final class ConnectionGate: Sendable {
     /// What ``admit(_:)`` decided.
     public enum Admission: Hashable, Sendable {
@@ -14,14 +15,11 @@ public final class ConnectionGate: Sendable {
         case full
         /// ``perAddress`` connections from the same address are open already.
         case addressFull
-        /// The server is stopping.
-        case closing
     }
 
     private struct Registry {
-        var channels: [ObjectIdentifier: any Channel] = [:]
+        var open = 0
         var perAddress: [String: Int] = [:]
-        var closing = false
     }
 
     /// Connections open at once, in all.
@@ -36,23 +34,20 @@ public final class ConnectionGate: Sendable {
         self.perAddress = min(perAddress, limit)
     }
 
-    /// Admits `channel` unless a limit is reached or the server is stopping; an admitted channel is released when
-    /// it closes.
+    /// Admits `channel` unless a limit is reached; an admitted channel is released when it closes.
     public func admit(_ channel: any Channel) -> Admission {
         let address = channel.remoteAddress?.ipAddress ?? channel.remoteAddress.map { "\($0)" } ?? "unknown"
-        let key = ObjectIdentifier(channel)
         let admission = self.registry.withLockedValue { registry -> Admission in
-            if registry.closing { return .closing }
-            guard registry.channels.count < self.limit else { return .full }
+            guard registry.open < self.limit else { return .full }
             guard registry.perAddress[address, default: 0] < self.perAddress else { return .addressFull }
-            registry.channels[key] = channel
+            registry.open += 1
             registry.perAddress[address, default: 0] += 1
             return .admitted
         }
         if admission == .admitted {
             channel.closeFuture.whenComplete { _ in
                 self.registry.withLockedValue { registry in
-                    registry.channels[key] = nil
+                    registry.open -= 1
                     let left = registry.perAddress[address, default: 1] - 1
                     registry.perAddress[address] = left > 0 ? left : nil
                 }
@@ -62,13 +57,5 @@ public final class ConnectionGate: Sendable {
     }
 
     /// How many connections are open.
-    public var openCount: Int { self.registry.withLockedValue { $0.channels.count } }
-
-    /// Admits nothing more, and returns the connections open now.
-    public func beginClosing() -> [any Channel] {
-        self.registry.withLockedValue { registry in
-            registry.closing = true
-            return Array(registry.channels.values)
-        }
-    }
+    public var openCount: Int { self.registry.withLockedValue { $0.open } }
 }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOExtras
 import Wire
 
 /// Serves one client connection on its event loop: one request at a time, in order, each answered before the
@@ -14,7 +15,7 @@ import Wire
 /// ``inputAllowance`` the input it holds is reserved from the tracker's ``InputBudget`` before each read, and a
 /// connection that finds the budget spent stops reading until some is given back.
 ///
-/// On ``TrackerShutdown`` it finishes the request in flight, answers each waiting one `try_again`, and closes.
+/// On `ChannelShouldQuiesceEvent` (the tracker is stopping) it finishes the request in flight, answers each waiting one `try_again`, and closes.
 /// When the connection closes, a session bound to it (a text LOGIN) ends.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
@@ -49,6 +50,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// Replies encoded and not yet handed to the channel.
     private var outgoing = ByteBuffer()
     private var lingerCutOff: Scheduled<Void>?
+    /// Set once the tracker is stopping: closes the connection if it has not closed within the grace.
+    private var shutdownCutOff: Scheduled<Void>?
     /// Bytes received and not yet decoded.
     private var inbound = ByteBuffer()
     /// The client will send nothing more: what is left in ``inbound`` is its last message.
@@ -95,8 +98,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case is TrackerShutdown:
+        case is ChannelShouldQuiesceEvent:
             self.machine.shutdownRequested()
+            // A client that reads none of its last replies is cut off after the grace.
+            self.shutdownCutOff = context.eventLoop.assumeIsolated().scheduleTask(in: TrackerServer.shutdownGrace) {
+                context.close(promise: nil)
+            }
         case is IdleStateHandler.IdleStateEvent:
             // The client sent nothing for `idle_timeout`: close, unless it is waiting for an answer and reads
             // its replies (one that does not has stopped being read, and would hold its slot forever).
@@ -118,6 +125,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         self.budget.release(self.reserved)
         self.reserved = 0
         self.lingerCutOff?.cancel()
+        self.shutdownCutOff?.cancel()
         context.fireChannelInactive()
     }
 
@@ -310,6 +318,3 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension ClientConnectionHandler: Sendable {}
-
-/// Asks every connection to finish its request in flight and close: the tracker is stopping.
-struct TrackerShutdown: Sendable {}

@@ -1,6 +1,7 @@
 import Cluster
 import Logging
 import NIOCore
+import NIOExtras
 import NIOPosix
 import ServerSupport
 import ServiceLifecycle
@@ -35,7 +36,13 @@ struct TrackerServer: Service, CustomStringConvertible {
         let refusals = LogThrottle()
         let budget = InputBudget(total: self.limits.maxBufferedInput)
         let (limits, engine, logger) = (self.limits, self.engine, self.logger)
+        let quiesce = ServerQuiescingHelper(group: self.group)
         let listener = try await ServerBootstrap(group: self.group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -59,8 +66,6 @@ struct TrackerServer: Service, CustomStringConvertible {
                             ])
                     }
                     return channel.close()
-                case .closing:
-                    return channel.close()
                 }
                 engine.metrics.connections.increment()
                 channel.closeFuture.whenComplete { _ in engine.metrics.connections.decrement() }
@@ -79,22 +84,16 @@ struct TrackerServer: Service, CustomStringConvertible {
         self.logger.info(
             "listening for clients",
             metadata: ["tracker.address": "\(listener.localAddress.map { "\($0)" } ?? "?")"])
+        // The listener closes and each connection is asked to finish (`ChannelShouldQuiesceEvent`); run() returns
+        // once every one has closed.
         try await withGracefulShutdownHandler {
             try await listener.closeFuture.get()
         } onGracefulShutdown: {
-            listener.close(promise: nil)
+            quiesce.initiateShutdown(promise: nil)
         }
-        await Self.closeAll(gate.beginClosing())
-    }
-
-    /// Asks every connection to finish and close, and waits until all have closed.
-    private static func closeAll(_ open: [any Channel]) async {
-        for channel in open {
-            channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(TrackerShutdown()) }
-            let cutOff = channel.eventLoop.scheduleTask(in: Self.shutdownGrace) { channel.close(promise: nil) }
-            channel.closeFuture.whenComplete { _ in cutOff.cancel() }
-        }
-        for channel in open { try? await channel.closeFuture.get() }
+        let allClosed = listener.eventLoop.makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: allClosed)
+        try? await allClosed.futureResult.get()
     }
 }
 

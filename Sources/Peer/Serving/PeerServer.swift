@@ -35,7 +35,7 @@ final class PeerServer: Sendable {
                     switch connections.admit(channel) {
                     case .admitted:
                         break
-                    case .full, .closing:
+                    case .full:
                         return try pipeline.addHandler(
                             Refuser(reason: "this peer serves \(maxPeers) connections already; try again later"))
                     case .addressFull:
