@@ -99,7 +99,7 @@ import Wire
 
         /// Waits for the handler's next write and decodes it.
         mutating func next() async throws -> Output {
-            switch try await self.channel.waitForOutboundWrite(as: IOData.self) {
+            switch try await self.nextWrite() {
             case .byteBuffer(var buffer) where self.text:
                 return .line(buffer.readString(length: buffer.readableBytes) ?? "")
             case .byteBuffer(var buffer):
@@ -120,8 +120,42 @@ import Wire
             }
         }
 
+        /// The handler's next write; throws when none comes within ten seconds, so a test that expects one too
+        /// many fails instead of hanging (the testing channel's wait cannot be cancelled, so it is raced).
+        func nextWrite() async throws -> IOData {
+            let channel = self.channel
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<IOData, any Error>) in
+                let answer = FirstAnswer(continuation)
+                Task {
+                    do {
+                        answer.give(.success(try await channel.waitForOutboundWrite(as: IOData.self)))
+                    } catch {
+                        answer.give(.failure(error))
+                    }
+                }
+                Task {
+                    try? await Task.sleep(for: .seconds(10))
+                    answer.give(.failure(TestFailure("no write from the handler within 10 s")))
+                }
+            }
+        }
+
         /// Whether the handler has written nothing more by now.
         func isQuiet() async throws -> Bool { try await self.channel.readOutbound(as: IOData.self) == nil }
+    }
+
+    /// Resumes a continuation with the first result given, and ignores the others.
+    final class FirstAnswer: Sendable {
+        private let continuation: Mutex<CheckedContinuation<IOData, any Error>?>
+
+        init(_ continuation: CheckedContinuation<IOData, any Error>) { self.continuation = Mutex(continuation) }
+
+        func give(_ result: Result<IOData, any Error>) {
+            self.continuation.withLock { pending in
+                pending?.resume(with: result)
+                pending = nil
+            }
+        }
     }
 
     struct TestFailure: Error, CustomStringConvertible {
@@ -268,7 +302,7 @@ import Wire
         #expect(try await connection.next() == .line("OK\n"))
         try await connection.send(.text(.getPiece(file: "movie.mkv", index: 3)))
         #expect(try await connection.next() == .line("OK|3|4\n"))
-        guard case .fileRegion(let region) = try await connection.channel.waitForOutboundWrite(as: IOData.self) else {
+        guard case .fileRegion(let region) = try await connection.nextWrite() else {
             Issue.record("no piece bytes")
             return
         }
