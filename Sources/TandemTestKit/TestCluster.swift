@@ -118,7 +118,13 @@ public final class TestCluster {
     /// Tracker `id`'s `STATUS` fields (`role`, `epoch`, `applied_seq`, `backup`...), or nil when it does not
     /// answer within two seconds.
     public func status(_ id: String) -> [String: String]? {
-        guard let socket = try? LineSocket(port: self.clientPorts[id]!, timeout: .seconds(2)),
+        Self.status(host: "127.0.0.1", port: self.clientPorts[id]!)
+    }
+
+    /// The `STATUS` fields of the tracker whose client port is `host:port`, or nil when it does not answer within
+    /// two seconds.
+    public static func status(host: String, port: Int) -> [String: String]? {
+        guard let socket = try? LineSocket(host: host, port: port, timeout: .seconds(2)),
             socket.send(line: "STATUS"),
             let line = try? socket.readLine(), line.hasPrefix("OK")
         else { return nil }

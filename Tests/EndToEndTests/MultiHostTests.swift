@@ -56,15 +56,8 @@ struct MultiHostTests {
 
     /// Tracker `tracker`'s `STATUS` fields, asked over the rig's bridge; nil while it does not answer.
     static func status(_ rig: Rig, tracker: Int) -> [String: String]? {
-        guard let address = try? rig.address(tracker),
-            let socket = try? LineSocket(host: address, port: 7101, timeout: .seconds(2)),
-            socket.send(line: "STATUS"), let line = try? socket.readLine(), line.hasPrefix("OK")
-        else { return nil }
-        let fields = line.split(separator: "|").dropFirst().compactMap { field -> (String, String)? in
-            guard let equals = field.firstIndex(of: "=") else { return nil }
-            return (String(field[..<equals]), String(field[field.index(after: equals)...]))
-        }
-        return Dictionary(fields) { _, last in last }
+        guard let address = try? rig.address(tracker) else { return nil }
+        return TestCluster.status(host: address, port: 7101)
     }
 
     @Test func thePairAndTheSwarmWorkAcrossHostsAndSurviveKillingThePrimary() throws {
