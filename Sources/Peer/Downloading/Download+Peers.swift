@@ -135,10 +135,16 @@ extension Download {
         if error.isRefusal { self.message = error.description }
     }
 
-    private func linkClosed(_ peer: PeerID) {
-        guard let link = self.links.removeValue(forKey: peer) else { return }
+    /// Forgets the link to `peer` (its address may be dialed again, after a back-off); nil when there was none.
+    private func removeLink(_ peer: PeerID) -> PeerLink? {
+        guard let link = self.links.removeValue(forKey: peer) else { return nil }
         self.connecting[link.address] = nil
         self.candidates.failed(link.address, now: self.now)
+        return link
+    }
+
+    private func linkClosed(_ peer: PeerID) {
+        guard self.removeLink(peer) != nil else { return }
         self.perform(self.core.peerLeft(peer, now: self.now))
     }
 
@@ -174,9 +180,7 @@ extension Download {
             case .cancel(let peer, let pieces):
                 self.links[peer]?.cancel(pieces)
             case .drop(let peer, let reason):
-                guard let link = self.links.removeValue(forKey: peer) else { continue }
-                self.connecting[link.address] = nil
-                self.candidates.failed(link.address, now: self.now)
+                guard let link = self.removeLink(peer) else { continue }
                 var metadata: Logger.Metadata = ["peer.address": "\(link.address.key)", "download.name": "\(self.record.name)"]
                 switch reason {
                 case .timedOut:
