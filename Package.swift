@@ -137,7 +137,7 @@ let package = Package(
         .target(
             name: "TandemTestKit",
             dependencies: [
-                "Wire",
+                "Wire", "CLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

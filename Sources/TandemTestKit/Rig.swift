@@ -9,7 +9,7 @@ public final class Rig: @unchecked Sendable {
     /// How many hosts it has, numbered from 1.
     public let hosts: Int
     private var isUp = true
-    private var processes: [Process] = []
+    private var processes: [ChildProcess] = []
 
     /// Why rig tests cannot run here, or nil when they can: they need root and network namespaces.
     public static let unavailableReason: String? = {
@@ -66,19 +66,14 @@ public final class Rig: @unchecked Sendable {
 
     /// Starts `arguments` on `host` in the background, its output appended to `log`; its process id is the
     /// command's own (it can be killed directly).
-    public func launch(_ host: Int, _ arguments: [String], log: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.script
-        process.arguments = ["exec", self.name, String(host)] + arguments
-        if !FileManager.default.fileExists(atPath: log.path) {
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        }
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+    public func launch(_ host: Int, _ arguments: [String], log: URL) throws -> ChildProcess {
+        let output = open(log.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw SocketError(description: "cannot open \(log.path): errno \(errno)") }
+        defer { close(output) }
+        let input = try ScratchFile()
+        let process = try ChildProcess(
+            Self.script, ["exec", self.name, String(host)] + arguments, in: FileManager.default.temporaryDirectory,
+            environment: ProcessInfo.processInfo.environment, input: input.descriptor, output: output, error: output)
         self.processes.append(process)
         return process
     }
@@ -89,8 +84,7 @@ public final class Rig: @unchecked Sendable {
         self.isUp = false
         _ = try? Self.rig(["down", self.name])
         // `down` killed them; should it have failed, they are killed here.
-        for process in self.processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        for process in self.processes { process.waitUntilExit() }
+        for process in self.processes { process.kill() }
     }
 
     @discardableResult

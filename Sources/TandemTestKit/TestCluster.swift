@@ -29,7 +29,7 @@ public final class TestCluster {
     public let clientPorts: [String: Int]
     /// Sync ports by tracker id.
     public let syncPorts: [String: Int]
-    private var processes: [String: Process] = [:]
+    private var processes: [String: ChildProcess] = [:]
 
     /// Writes a two-tracker cluster file; `extraYAML` adds sections (limits, storage).
     public init(pieceSize: String = "512KiB", extraYAML: String = "") throws {
@@ -56,11 +56,7 @@ public final class TestCluster {
     }
 
     deinit {
-        // Kill them all before waiting for any: Foundation reaps children one at a time, and a wait on one
-        // process can sit behind another that is still alive.
-        let running = self.processes.values.filter(\.isRunning)
-        for process in running { kill(process.processIdentifier, SIGKILL) }
-        for process in running { process.waitUntilExit() }
+        for process in self.processes.values { process.kill() }
         try? FileManager.default.removeItem(at: self.directory)
     }
 
@@ -85,32 +81,24 @@ public final class TestCluster {
 
     /// Starts `executable` in the cluster directory with its output appended to `<log>.log`; the cluster kills
     /// it when it goes away.
-    public func launch(_ executable: URL, _ arguments: [String], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = self.directory
-        let path = self.directory.appendingPathComponent("\(log).log")
-        if !FileManager.default.fileExists(atPath: path.path) {
-            _ = FileManager.default.createFile(atPath: path.path, contents: nil)
-        }
-        let handle = try FileHandle(forWritingTo: path)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+    public func launch(_ executable: URL, _ arguments: [String], log: String) throws -> ChildProcess {
+        let path = self.directory.appendingPathComponent("\(log).log").path
+        let output = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw SocketError(description: "cannot open \(path): errno \(errno)") }
+        defer { close(output) }
+        let input = try ScratchFile()
+        let process = try ChildProcess(
+            executable, arguments, in: self.directory, environment: ProcessInfo.processInfo.environment,
+            input: input.descriptor, output: output, error: output)
         self.processes[log] = process
         return process
     }
 
     /// Waits until tracker `id`'s client port accepts connections; fails early if `process` exits.
-    public func waitUntilAccepting(_ id: String, while process: Process) throws {
+    public func waitUntilAccepting(_ id: String, while process: ChildProcess) throws {
         let port = self.clientPorts[id]!
         _ = try eventually("tracker \(id) to accept on port \(port)") { () -> Bool? in
-            guard process.isRunning else {
-                let name = process.executableURL?.lastPathComponent ?? "the process"
-                throw SocketError(description: "\(name) exited: \(self.log(id))")
-            }
+            guard process.isRunning else { throw SocketError(description: "\(process.name) exited: \(self.log(id))") }
             return (try? LineSocket(port: port)) != nil ? true : nil
         }
     }
@@ -200,22 +188,21 @@ public final class TestCluster {
     /// The pid of tracker `id`'s process.
     public func pid(_ id: String) -> Int32? { self.processes[id]?.processIdentifier }
 
-    /// Sends `signal` to tracker `id` and waits for it to exit; returns its exit status.
+    /// Sends `signal` to tracker `id` and waits for it to exit; returns its exit status (or the signal that ended
+    /// it).
     @discardableResult
     public func stop(_ id: String = "t1", signal: Int32 = SIGTERM) throws -> Int32 {
         guard let process = self.processes[id] else { return 0 }
-        kill(process.processIdentifier, signal)
-        _ = try eventually("tracker \(id) to exit") { process.isRunning ? nil : true }
-        self.processes[id] = nil
-        return process.terminationStatus
+        process.send(signal)
+        return try self.waitForExit(id)
     }
 
-    /// Waits for tracker `id` to exit by itself (after QUIT); returns its exit status.
+    /// Waits for tracker `id` to exit by itself (after QUIT); returns its exit status (or the signal that ended it).
     public func waitForExit(_ id: String = "t1") throws -> Int32 {
         guard let process = self.processes[id] else { return 0 }
-        _ = try eventually("tracker \(id) to exit") { process.isRunning ? nil : true }
+        let status = try process.wait(timeout: .seconds(20)).status
         self.processes[id] = nil
-        return process.terminationStatus
+        return status
     }
 
     /// What tracker `id` has logged so far.
@@ -241,29 +228,28 @@ public final class TestCluster {
     public static func run(
         _ executable: URL, _ arguments: [String], stdin: String?, in directory: URL, environment: [String: String] = [:]
     ) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
         var inherited = ProcessInfo.processInfo.environment
         inherited["TANDEM_PASSWORD"] = nil
-        process.environment = inherited.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        let input = try ScratchFile(contents: stdin ?? "")
+        let output = try ScratchFile()
+        let errors = try ScratchFile()
+        let process = try ChildProcess(
+            executable, arguments, in: directory, environment: inherited.merging(environment) { $1 },
+            input: input.descriptor, output: output.descriptor, error: errors.descriptor)
+        let termination: ChildProcess.Termination
+        do {
+            termination = try process.wait(timeout: Self.commandTimeout)
+        } catch {
+            process.kill()
+            throw SocketError(
+                description: "\(executable.lastPathComponent) \(arguments.joined(separator: " ")) still ran after "
+                    + "\(Self.commandTimeout); killed it. Output: \(output.contents()) \(errors.contents())")
+        }
+        return CommandResult(status: termination.status, stdout: output.contents(), stderr: errors.contents())
     }
+
+    /// How long ``run(_:_:stdin:in:environment:)`` lets a command run before it kills it and fails.
+    public static let commandTimeout = Duration.seconds(120)
 
     /// Ports that were free on 127.0.0.1 a moment ago (bound to port 0 and released).
     public static func freePorts(_ count: Int) throws -> [Int] {

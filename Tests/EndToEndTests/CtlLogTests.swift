@@ -71,7 +71,7 @@ struct CtlLogTests {
         #expect(try cluster.ctl(["create-user", "cy", "--password-stdin"], stdin: "pw\n").status == 0)
         let follower = try cluster.launch(
             Binaries.tandemctl, ["log", "--config", cluster.configPath, "--tracker", "t1", "--follow"], log: "follow")
-        defer { follower.terminate() }
+        defer { follower.kill() }
         _ = try eventually("the existing op printed") {
             cluster.log("follow").contains("create_user  user=cy") ? true : nil
         }

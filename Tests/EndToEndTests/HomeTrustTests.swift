@@ -17,8 +17,8 @@ import Testing
     static func peerDaemon(home: String, in cluster: TestCluster) throws -> (status: Int32, output: String) {
         let process = try cluster.launch(
             Binaries.tandemd, ["peer", "--config", cluster.configPath, "--home", home], log: "refused-peer")
-        _ = try eventually("the peer daemon to refuse the home and exit") { process.isRunning ? nil : true }
-        return (process.terminationStatus, cluster.log("refused-peer"))
+        let termination = try process.wait(timeout: .seconds(20))
+        return (termination.status, cluster.log("refused-peer"))
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root to give a directory to another user"))

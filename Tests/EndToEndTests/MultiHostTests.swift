@@ -10,7 +10,7 @@ struct MultiHostTests {
 
     /// A rig of `hosts` hosts whose first two run trackers t1 and t2 (client port 7101, sync port 7201); every
     /// host has the cluster file, only the trackers' hosts the secret.
-    static func cluster(hosts: Int) throws -> (rig: Rig, trackers: [Process], logs: URL) {
+    static func cluster(hosts: Int) throws -> (rig: Rig, trackers: [ChildProcess], logs: URL) {
         let rig = try Rig(hosts: hosts)
         let yaml = """
             cluster: { name: rig, piece_size: 64KiB, secret_file: cluster.secret }
@@ -26,8 +26,9 @@ struct MultiHostTests {
         let secret = String(repeating: "5a", count: 32)
         for host in 1...2 {
             let path = rig.etc(host).appendingPathComponent("cluster.secret").path
-            FileManager.default.createFile(
+            guard FileManager.default.createFile(
                 atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+            else { throw SocketError(description: "cannot write \(path)") }
         }
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("rig-\(rig.name)")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
@@ -91,7 +92,7 @@ struct MultiHostTests {
         #expect(served?.first?["bytes_served"] as? Int == contents.count, "\(shares); logs in \(logs.path)")
 
         // kill -9 of the primary's process: the other host's tracker takes over, and writes from host 4 go on.
-        kill(trackers[primary - 1].processIdentifier, SIGKILL)
+        trackers[primary - 1].send(SIGKILL)
         let survivor = primary == 1 ? 2 : 1
         _ = try eventually("t\(survivor) to take over", timeout: .seconds(30)) {
             Self.status(rig, tracker: survivor)?["role"] == "primary" ? true : nil

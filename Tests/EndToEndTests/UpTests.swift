@@ -20,9 +20,8 @@ struct UpTests {
         #expect(Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)) != nil)
         #expect(try cluster.ctl(["create-user", "hal", "--password-stdin"], stdin: "pw\n").status == 0)
 
-        kill(up.processIdentifier, SIGTERM)
-        _ = try eventually("tandemctl up to exit") { up.isRunning ? nil : true }
-        #expect(up.terminationStatus == 0, "\(cluster.log("up"))")
+        up.send(SIGTERM)
+        #expect(try up.wait(timeout: .seconds(20)) == .exited(0), "\(cluster.log("up"))")
         #expect((try? LineSocket(port: cluster.clientPorts["t1"]!)) == nil, "t1 stopped with up")
         #expect((try? LineSocket(port: cluster.clientPorts["t2"]!)) == nil, "t2 stopped with up")
         let log = cluster.log("up")
@@ -48,9 +47,8 @@ struct UpTests {
         #expect(result.stdout.contains("; 0 lost") && result.stdout.hasSuffix("PASS\n"), "\(result.stdout)")
         #expect(cluster.log("up").contains("[up] \(victim) was killed by signal 9; starting it again"))
 
-        kill(up.processIdentifier, SIGTERM)
-        _ = try eventually("tandemctl up to exit") { up.isRunning ? nil : true }
-        #expect(up.terminationStatus == 0, "\(cluster.log("up").suffix(3000))")
+        up.send(SIGTERM)
+        #expect(try up.wait(timeout: .seconds(20)) == .exited(0), "\(cluster.log("up").suffix(3000))")
     }
 
     @Test func aDrillWithoutUpSaysWhatItNeeds() throws {

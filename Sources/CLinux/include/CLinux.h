@@ -15,4 +15,10 @@ void tandem_return_large_allocations(int threshold);
 /// connection limits of cluster.yaml, not the system's default, decide how many clients are served.
 void tandem_raise_descriptor_limit(void);
 
+/// Starts the program at `path` with `argv` and `envp` (both ending in NULL) in `directory`, in a process group of
+/// its own, its standard input, output and error on `input`, `output` and `error`; every other descriptor is closed
+/// in the child, so it inherits none that another thread opens meanwhile. Sets `*pid`; returns 0 or an errno.
+int tandem_spawn(int *pid, const char *path, char *const argv[], char *const envp[], const char *directory,
+                 int input, int output, int error);
+
 #endif
