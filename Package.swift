@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "Wire", "Cluster", "TandemCrypto", "ReplicaCore", "Replica", "Tracker", "TrackerClient", "PeerControl",
                 "Swarm",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -156,7 +157,9 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CtlTests", dependencies: ["Ctl", "Wire", "TrackerClient", "PeerControl"]),
+        .testTarget(
+            name: "CtlTests",
+            dependencies: ["Ctl", "Wire", "TrackerClient", "PeerControl", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "ReplicaTests",
             dependencies: [

@@ -20,23 +20,28 @@ public final class Rig: @unchecked Sendable {
         return nil
     }()
 
-    /// `scripts/rig` in the checkout these tests were built from.
-    static let script: URL = {
+    /// The checkout these tests were built from (where `scripts/` is).
+    public static let checkout: URL = {
         var directory = Binaries.directory
         while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("scripts/rig")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            if FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("scripts/rig").path) {
+                return directory
+            }
             directory = directory.deletingLastPathComponent()
         }
-        return URL(fileURLWithPath: "scripts/rig")
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }()
 
-    /// Brings up `hosts` hosts with the binaries of this build installed on each.
-    public init(hosts: Int) throws {
+    /// `scripts/rig` in ``checkout``.
+    static var script: URL { Self.checkout.appendingPathComponent("scripts/rig") }
+
+    /// Brings up `hosts` hosts, with the binaries of this build installed on each unless `installingBinaries` is
+    /// false (a deploy installs them).
+    public init(hosts: Int, installingBinaries: Bool = true) throws {
         self.name = "r" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
         self.hosts = hosts
         try Self.rig(["up", self.name, String(hosts)])
-        for host in 1...hosts {
+        for host in 1...hosts where installingBinaries {
             try Self.rig(["install", self.name, String(host), Binaries.tandemd.path, Binaries.tandemctl.path])
         }
     }
@@ -52,6 +57,14 @@ public final class Rig: @unchecked Sendable {
     public func etc(_ host: Int) -> URL {
         URL(fileURLWithPath: "/run/tandem-rig/\(self.name)/h\(host)/etc")
     }
+
+    /// Where host `host`'s `/etc/systemd/system` is seen from this machine.
+    public func units(_ host: Int) -> URL {
+        URL(fileURLWithPath: "/run/tandem-rig/\(self.name)/h\(host)/units")
+    }
+
+    /// The ssh_config that reaches the hosts as root, by name (`<name>-h1`) or address.
+    public var sshConfig: URL { URL(fileURLWithPath: "/run/tandem-rig/\(self.name)/ssh_config") }
 
     /// Where host `host`'s `/var/lib/tandem` is seen from this machine.
     public func varLib(_ host: Int) -> URL {

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import TrackerClient
+
+extension Tandemctl {
+    struct Deploy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deploy cluster.yaml onto its hosts (scripts/deploy runs the playbook with this inventory).",
+            subcommands: [Inventory.self])
+
+        struct Inventory: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Print the Ansible inventory of cluster.yaml for deploy/playbook.yml.",
+                discussion: """
+                    One host per tracker host of cluster.yaml, with the trackers it runs (id, ports, data_dir as \
+                    the host will see them: relative paths are taken against /etc/tandem, where the playbook \
+                    installs the file), and the files the playbook installs: cluster.yaml, and the secret, read \
+                    from this machine.
+                    """)
+
+            @OptionGroup var cluster: ClusterOptions
+
+            func run() throws {
+                let path = try self.cluster.configPath()
+                let text: String
+                do {
+                    text = try String(contentsOfFile: path, encoding: .utf8)
+                } catch {
+                    throw ClientError.usage("cannot read \(path): \(error.localizedDescription)")
+                }
+                print(try AnsibleInventory(yaml: text, clusterFile: path).yaml, terminator: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import TandemTestKit
+import Testing
+
+/// `scripts/deploy` (Ansible, deploy/playbook.yml) onto hosts of the rig that have nothing of Tandem installed:
+/// one command brings up the pair, a second changes nothing, a changed port is rolled out.
+@Suite(.enabled(if: Rig.unavailableReason == nil, "\(Rig.unavailableReason ?? "")"))
+struct DeployTests {
+    /// Writes a cluster.yaml for trackers on hosts 1 and 2 (client port `clientPort`) and its secret into
+    /// `directory`; returns the file's path.
+    static func writeCluster(_ rig: Rig, clientPort: Int, in directory: URL) throws -> String {
+        let yaml = """
+            cluster: { name: deployed, piece_size: 64KiB, secret_file: cluster.secret }
+            trackers:
+              - { id: t1, host: \(try rig.address(1)), client_port: \(clientPort), sync_port: 7201, data_dir: /var/lib/tandem/t1 }
+              - { id: t2, host: \(try rig.address(2)), client_port: \(clientPort), sync_port: 7201, data_dir: /var/lib/tandem/t2 }
+
+            """
+        let path = directory.appendingPathComponent("cluster.yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let secret = directory.appendingPathComponent("cluster.secret").path
+        if !FileManager.default.fileExists(atPath: secret) {
+            guard FileManager.default.createFile(
+                atPath: secret, contents: Data(String(repeating: "5a", count: 32).utf8),
+                attributes: [.posixPermissions: 0o600])
+            else { throw SocketError(description: "cannot write \(secret)") }
+        }
+        return path
+    }
+
+    /// Runs `scripts/deploy` for `config` with this build's binaries; its output when it succeeded.
+    static func deploy(_ rig: Rig, config: String) throws -> String {
+        let result = try TestCluster.run(
+            Rig.checkout.appendingPathComponent("scripts/deploy"),
+            ["--config", config, "--bin-dir", Binaries.directory.path, "--ssh-config", rig.sshConfig.path],
+            stdin: nil, in: URL(fileURLWithPath: config).deletingLastPathComponent())
+        guard result.status == 0 else { throw SocketError(description: "scripts/deploy failed: \(result)") }
+        return result.stdout
+    }
+
+    /// What the play recap says each host had changed, by host address.
+    static func changed(in output: String) -> [String: Int] {
+        var changed: [String: Int] = [:]
+        for match in output.matches(of: #/(?m)^(\S+)\s+: ok=\d+\s+changed=(\d+)/#) {
+            changed[String(match.output.1)] = Int(match.output.2)
+        }
+        return changed
+    }
+
+    @Test func oneCommandDeploysThePairARerunChangesNothingAndANewPortRollsOut() throws {
+        let rig = try Rig(hosts: 2, installingBinaries: false)
+        defer { rig.tearDown() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-\(rig.name)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let hosts = [try rig.address(1), try rig.address(2)]
+
+        // The first run installs everything and waits for the pair: it is there as soon as it returns.
+        var config = try Self.writeCluster(rig, clientPort: 7101, in: directory)
+        let first = try Self.deploy(rig, config: config)
+        #expect(hosts.allSatisfy { (Self.changed(in: first)[$0] ?? 0) > 0 }, "\(first)")
+        let primary = try #require(TestCluster.status(host: hosts[0], port: 7101), "t1 answers")
+        #expect(primary["role"] == "primary" && primary["backup"] == "in_sync", "\(primary)")
+        for host in 1...2 {
+            let secret = rig.etc(host).appendingPathComponent("cluster.secret").path
+            let attributes = try FileManager.default.attributesOfItem(atPath: secret)
+            #expect(attributes[.posixPermissions] as? Int == 0o600 && attributes[.ownerAccountName] as? String == "tandem")
+            let unit = try String(
+                contentsOf: rig.units(host).appendingPathComponent("tandemd-tracker@.service"), encoding: .utf8)
+            #expect(unit.contains("ProtectSystem=strict") && unit.contains("ReadWritePaths=/var/lib/tandem/t\(host)"))
+            // The tracker runs as the unit says: as its own user, with the unit's command line.
+            let process = try rig.run(host, ["pgrep", "-u", "tandem", "-a", "tandemd"])
+            #expect(
+                process.stdout.contains("tandemd tracker --config /etc/tandem/cluster.yaml --id t\(host)"), "\(process)")
+        }
+
+        // Again, unchanged: nothing changes on any host.
+        let second = try Self.deploy(rig, config: config)
+        #expect(Self.changed(in: second) == [hosts[0]: 0, hosts[1]: 0, "localhost": 0], "\(second)")
+
+        // A new client port: the trackers restart with it, and the pair serves on it.
+        config = try Self.writeCluster(rig, clientPort: 7102, in: directory)
+        _ = try Self.deploy(rig, config: config)
+        let moved = try #require(TestCluster.status(host: hosts[0], port: 7102), "t1 answers on its new port")
+        #expect(moved["role"] == "primary" && moved["backup"] == "in_sync", "\(moved)")
+        #expect(TestCluster.status(host: hosts[0], port: 7101) == nil, "nothing answers on the old port")
+    }
+}
