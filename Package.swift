@@ -88,6 +88,7 @@ let package = Package(
             name: "Peer",
             dependencies: [
                 "Wire", "Cluster", "Swarm", "TandemCrypto", "TrackerClient", "CLinux", "ServerSupport", "PeerControl",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -29,6 +29,9 @@ extension Tandemd {
         @Option(help: "The port to serve pieces on; 0 picks a free one.")
         var port: Int = 0
 
+        @Option(help: "Serve Prometheus metrics on this port of --host, at /metrics; none without it.")
+        var metricsPort: Int?
+
         func run() async throws {
             let cluster = try self.daemon.loadCluster()
             var logger = Logger(label: "tandemd.peer")
@@ -37,12 +40,22 @@ extension Tandemd {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
             let daemon = PeerDaemon(
                 config: cluster, home: home, host: self.host, port: self.port, group: group, logger: logger)
-            let services = ServiceGroup(
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)
+            ]
+            if let metricsPort = self.metricsPort {
+                services.append(
+                    .init(
+                        service: MetricsServer(
+                            host: self.host, port: metricsPort, render: { [metrics = daemon.metrics] in metrics.render() },
+                            group: group, logger: logger)))
+            }
+            let serviceGroup = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    services: services,
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
-                try await services.run()
+                try await serviceGroup.run()
             } catch let error as PeerError {
                 printError("tandemd: \(error)")
                 throw ExitCode(error.exitCode)

@@ -118,8 +118,9 @@ extension Tandemd {
                 services.append(
                     .init(
                         service: MetricsServer(
-                            host: tracker.host, port: metricsPort + index, metrics: engine.metrics, store: store,
-                            group: driverLoop, logger: logger)))
+                            host: tracker.host, port: metricsPort + index,
+                            render: { [metrics = engine.metrics] in metrics.render(store.status) }, group: driverLoop,
+                            logger: logger)))
             }
             let group = ServiceGroup(
                 configuration: .init(

@@ -67,7 +67,7 @@ extension PeerDaemon {
             library: self.library, store: self.store,
             policy: .forPieceSize(
                 record.pieceSize, bytesInFlight: self.config.swarm.inFlight, peerTimeout: self.config.swarm.peerTimeout),
-            logger: self.logger,
+            logger: self.logger, metrics: self.metrics,
             completed: { record, identity in completions.yield((record, identity)) })
         let loop = self.group.next()
         let download = Download(

@@ -40,7 +40,7 @@ extension TestCluster {
     ///
     /// - Returns: the port it serves pieces on.
     @discardableResult
-    public func startPeer(_ user: String, logLevel: String = "info") throws -> Int {
+    public func startPeer(_ user: String, logLevel: String = "info", metricsPort: Int? = nil) throws -> Int {
         let log = "peer-\(user)"
         let before = self.log(log)
         let process = try self.launch(
@@ -48,7 +48,7 @@ extension TestCluster {
             [
                 "peer", "--config", self.configPath, "--home", self.home(user), "--host", "127.0.0.1", "--log-level",
                 logLevel,
-            ],
+            ] + (metricsPort.map { ["--metrics-port", String($0)] } ?? []),
             log: log)
         return try eventually("\(user)'s peer daemon to start") { () -> Int? in
             guard process.isRunning else { throw SocketError(description: "the peer daemon exited: \(self.log(log))") }

@@ -46,6 +46,7 @@ import Wire
         let checker = ScriptedChecker()
         let file: ServedFile
         let library = Library()
+        let metrics = PeerMetrics()
         let contents: [UInt8]
         let directory: URL
         var stream = PeerReplyStream(maxFrame: 1 << 16, maxPieceData: 1 << 16)
@@ -69,10 +70,10 @@ import Wire
                 source: .shared(path: path, identity: identity), present: present)
             let library = self.library
             library.add(self.file)
-            let checker = self.checker
+            let (checker, metrics) = (self.checker, self.metrics)
             self.channel = try await NIOAsyncTestingChannel { channel in
                 try channel.pipeline.syncOperations.addHandler(
-                    PeerServerHandler(library: library, checker: checker, peerTimeout: Self.timeout))
+                    PeerServerHandler(library: library, checker: checker, metrics: metrics, peerTimeout: Self.timeout))
             }
             try await self.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).get()
         }
@@ -179,6 +180,9 @@ import Wire
         #expect(try await connection.next() == .reply(.piece(PieceRange(piece: 3, offset: 0, length: 4))))
         #expect(try await connection.next() == .bytes(Array(connection.contents[48..<52])))
         #expect(connection.channel.isActive)
+        // What was sent is counted to the user the tracker admitted, once it is written.
+        let sent = #"tandem_peer_sent_bytes_total{group="team",file="movie.mkv",to="bob"} 12"#
+        #expect(connection.metrics.render().contains(sent), "\(connection.metrics.render())")
     }
 
     @Test func aRequestBeforeTheCheckReturnsEndsTheConnection() async throws {

@@ -8,8 +8,8 @@ import ServerSupport
 import ServiceLifecycle
 import Tracker
 
-/// Serves `GET /metrics` in the Prometheus text format on the tracker's metrics port (`metrics.port` of
-/// cluster.yaml plus the tracker's index). Anything else is answered 404 or 405; each connection serves one
+/// Serves `GET /metrics` in the Prometheus text format: a tracker's on its metrics port (`metrics.port` of
+/// cluster.yaml plus the tracker's index), a peer daemon's on its `--metrics-port`. Anything else is answered 404 or 405; each connection serves one
 /// request at a time, and the request line and headers are bounded by NIO's HTTP parser. At most
 /// ``maxConnections`` are open (``maxConnectionsPerAddress`` from one address), and one silent for
 /// ``idleTimeout`` is closed, so a flood of idle connections here cannot use up the tracker's descriptors.
@@ -22,15 +22,15 @@ struct MetricsServer: Service, CustomStringConvertible {
 
     let host: String
     let port: Int
-    let metrics: TrackerMetrics
-    let store: ReplicatedStateMachine<TrackerState>
+    /// The metrics text, made when scraped.
+    let render: @Sendable () -> String
     let group: any EventLoopGroup
     let logger: Logger
 
     var description: String { "MetricsServer(\(self.host):\(self.port))" }
 
     func run() async throws {
-        let (store, metrics, logger) = (self.store, self.metrics, self.logger)
+        let (render, logger) = (self.render, self.logger)
         let gate = ConnectionGate(limit: Self.maxConnections, perAddress: Self.maxConnectionsPerAddress)
         let refusals = LogThrottle()
         let listener = try await ServerBootstrap(group: self.group)
@@ -51,7 +51,7 @@ struct MetricsServer: Service, CustomStringConvertible {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: Self.idleTimeout))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(
-                        MetricsHandler { metrics.render(store.status) })
+                        MetricsHandler(render: render))
                 }
             }
             .bind(host: self.host, port: self.port).get()

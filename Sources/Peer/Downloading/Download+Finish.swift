@@ -18,8 +18,7 @@ extension Download {
     func finish() {
         self.haveDirty = true
         self.saveHave()
-        for timer in self.timers { timer.cancel() }
-        self.timers = []
+        self.stopTicking()
         for link in self.links.values { link.close() }
         let identity: FileIdentity
         do throws(PeerError) {

@@ -116,15 +116,35 @@ extension Download {
                     "piece": "\(piece)", "download.name": "\(self.record.name)",
                     "peer.address": "\(self.links[peer]?.address.key ?? "gone")",
                 ])
+            self.environment.metrics.piecesFailed.increment()
             return self.perform(self.core.pieceFailed(piece, from: peer, now: self.now))
         }
         if self.core.isContended(piece) {
             // Two peers wrote this piece: check what the disk holds.
             guard (try? self.part.digest(of: piece, layout: self.layout, buffer: self.scratch)) == expected else {
+                self.environment.metrics.piecesFailed.increment()
                 return self.perform(self.core.pieceCorrupted(piece, now: self.now))
             }
         }
+        self.credit(piece, to: peer)
         self.perform(self.core.pieceVerified(piece, from: peer, now: self.now))
+    }
+
+    /// Counts verified piece `piece` to the peer that sent it, and updates the share of the download that came
+    /// from others than the first seeder.
+    private func credit(_ piece: Int, to peer: PeerID) {
+        let metrics = self.environment.metrics
+        metrics.piecesVerified.increment()
+        guard let address = self.links[peer]?.address.key else { return }
+        let bytes = self.layout.length(of: piece)
+        metrics.received(group: self.record.group, file: self.record.name, from: address).increment(by: Int64(bytes))
+        if address == self.firstSeeder {
+            self.bytesFromFirstSeeder += bytes
+        } else {
+            self.bytesFromOthers += bytes
+        }
+        metrics.fromOthers(group: self.record.group, file: self.record.name)
+            .set(Double(self.bytesFromOthers) / Double(self.bytesFromOthers + self.bytesFromFirstSeeder))
     }
 
     private func linkFailed(_ peer: PeerID, _ error: LinkError) {
@@ -188,6 +208,7 @@ extension Download {
                         "dropped a serving peer that sent nothing within the peer timeout", metadata: metadata)
                 case .badPieces(let count):
                     self.candidates.forget(link.address)
+                    self.environment.metrics.bans.increment()
                     metadata["pieces.failed"] = "\(count)"
                     self.environment.logger.warning(
                         "dropped and banned a serving peer whose pieces failed their SHA1", metadata: metadata)

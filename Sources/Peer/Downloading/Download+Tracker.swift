@@ -27,6 +27,7 @@ extension Download {
                     self.message = "no seeder is registered for \(record.name); waiting for one"
                     self.core.noSeedersFound()
                 }
+                self.firstSeeder = self.firstSeeder ?? seeders.first?.key
                 self.candidates.listedByTracker(seeders)
                 self.dialMore()
             case .failure(let error):

@@ -16,6 +16,7 @@ struct DownloadEnvironment: Sendable {
     let store: PeerStore
     let policy: DownloadPolicy
     let logger: Logger
+    let metrics: PeerMetrics
     /// Called on completion with the file's new home and what it is there, to share it from there.
     let completed: @Sendable (DownloadRecord, FileIdentity) -> Void
 }
@@ -51,7 +52,12 @@ final class Download: @unchecked Sendable {
     /// What went wrong, or what the download waits for.
     var message: String?
     var haveDirty = false
-    var timers: [RepeatedTask] = []
+    /// Runs the core's clock while the download is under way (it counts as active meanwhile).
+    var ticker: RepeatedTask?
+    /// The address of the first seeder the tracker listed, and the verified bytes from it and from everyone else.
+    var firstSeeder: String?
+    var bytesFromFirstSeeder = 0
+    var bytesFromOthers = 0
     var lookingForSeeders = false
     /// Who waits for the download to end, each with the timer that answers it sooner.
     private var waiters: [Int: (promise: EventLoopPromise<DownloadStatus>, timer: Scheduled<Void>)] = [:]
@@ -93,8 +99,8 @@ final class Download: @unchecked Sendable {
         self.environment.library.add(self.served)
         if self.core.isComplete { return self.finish() }
         let tick = TimeAmount.milliseconds(250)
-        self.timers.append(
-            self.loop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [weak self] _ in self?.tick() })
+        self.ticker = self.loop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [weak self] _ in self?.tick() }
+        self.environment.metrics.activeDownloads.increment()
         self.pollSeeders()
     }
 
@@ -103,8 +109,7 @@ final class Download: @unchecked Sendable {
     func stop() {
         self.loop.preconditionInEventLoop()
         self.saveHave()
-        for timer in self.timers { timer.cancel() }
-        self.timers = []
+        self.stopTicking()
         for link in self.links.values { link.close() }
         self.wakeWaiters()
     }
@@ -122,6 +127,14 @@ final class Download: @unchecked Sendable {
         }
         self.waiters[key] = (promise, timer)
         return promise.futureResult
+    }
+
+    /// Stops the core's clock: the download is no longer under way.
+    func stopTicking() {
+        guard let ticker = self.ticker else { return }
+        ticker.cancel()
+        self.ticker = nil
+        self.environment.metrics.activeDownloads.decrement()
     }
 
     /// Answers everyone waiting for the end.

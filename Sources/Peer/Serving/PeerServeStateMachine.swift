@@ -74,8 +74,8 @@ struct PeerServeStateMachine<File: ServablePieces> {
         case checkingText(user: String, group: String)
         /// Binary: `user` is admitted for one file.
         case serving(File, user: String)
-        /// Text: admitted for a group's files.
-        case servingText(group: String)
+        /// Text: `user` is admitted for a group's files.
+        case servingText(user: String, group: String)
         case closed
     }
 
@@ -94,6 +94,14 @@ struct PeerServeStateMachine<File: ServablePieces> {
     private var queue = CircularBuffer<Queued>()
     /// Whether the client sent the binary preface: errors then go out as frames, and end the connection.
     private(set) var isBinary = false
+
+    /// The user the tracker admitted on this connection; nil before that and once it has closed.
+    var admittedUser: String? {
+        switch self.state {
+        case .serving(_, let user), .servingText(let user, _): user
+        case .greeting, .checking, .checkingText, .closed: nil
+        }
+    }
 
     init(maxQueued: Int) {
         precondition(maxQueued > 0, "a downloader must be able to queue a request")
@@ -158,7 +166,7 @@ struct PeerServeStateMachine<File: ServablePieces> {
             return .checkAccess(user: user, group: group, proof: proof)
         case (.hello, _):
             return .sendError(.badRequest, "HELLO was already sent")
-        case (.getPiece(let name, let index), .servingText(let group)):
+        case (.getPiece(let name, let index), .servingText(_, let group)):
             guard let file = catalog.file(named: name, in: group) else {
                 return .sendError(.notFound, "this peer does not serve \(name.prefix(64)) in \(group)")
             }
@@ -184,8 +192,8 @@ struct PeerServeStateMachine<File: ServablePieces> {
             return self.fail(.forbidden, "\(hello.user) may not download from \(file.group): \(message)")
         case (.checking, .unavailable(let message)):
             return self.fail(.unavailable, "\(message); try again shortly")
-        case (.checkingText(_, let group), .admitted):
-            self.state = .servingText(group: group)
+        case (.checkingText(let user, let group), .admitted):
+            self.state = .servingText(user: user, group: group)
             return .sendOK
         case (.checkingText, .refused(let message)):
             self.state = .greeting

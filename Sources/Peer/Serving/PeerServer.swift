@@ -21,7 +21,7 @@ final class PeerServer: Sendable {
     /// when it does not read what it asked for within `peerTimeout` either.
     static func start(
         host: String, port: Int, group: any EventLoopGroup, library: Library, checker: any AccessChecking,
-        maxPeers: Int, maxPeersPerAddress: Int, peerTimeout: TimeAmount
+        metrics: PeerMetrics, maxPeers: Int, maxPeersPerAddress: Int, peerTimeout: TimeAmount
     ) async throws -> PeerServer {
         let connections = ConnectionGate(limit: maxPeers, perAddress: maxPeersPerAddress)
         let channel = try await ServerBootstrap(group: group)
@@ -47,7 +47,8 @@ final class PeerServer: Sendable {
                     try pipeline.addHandler(
                         ByteToMessageHandler(PeerInboundDecoder(maxFrame: 64 << 10, maxLine: 4 << 10)))
                     try pipeline.addHandler(
-                        PeerServerHandler(library: library, checker: checker, peerTimeout: peerTimeout))
+                        PeerServerHandler(
+                            library: library, checker: checker, metrics: metrics, peerTimeout: peerTimeout))
                 }
             }
             .bind(host: host, port: port).get()

@@ -1,4 +1,5 @@
 import NIOCore
+import Prometheus
 import Swarm
 import Wire
 
@@ -18,6 +19,9 @@ final class PeerServerHandler: ChannelInboundHandler {
 
     private let library: Library
     private let checker: any AccessChecking
+    private let metrics: PeerMetrics
+    /// The counter of bytes sent to this connection's user, by file id.
+    private var sentCounters: [String: Counter] = [:]
     /// How long a new connection has to say hello, and a downloader to read again what it asked for.
     private let peerTimeout: TimeAmount
     private var machine = PeerServeStateMachine<ServedFile>(maxQueued: PeerServerHandler.maxQueued)
@@ -30,9 +34,10 @@ final class PeerServerHandler: ChannelInboundHandler {
     /// The file whose downloaders this connection is listed with (for `have` and peer exchange).
     private var announcedTo: ServedFile?
 
-    init(library: Library, checker: any AccessChecking, peerTimeout: TimeAmount) {
+    init(library: Library, checker: any AccessChecking, metrics: PeerMetrics, peerTimeout: TimeAmount) {
         self.library = library
         self.checker = checker
+        self.metrics = metrics
         self.peerTimeout = peerTimeout
     }
 
@@ -226,9 +231,21 @@ final class PeerServerHandler: ChannelInboundHandler {
             context.write(Self.wrapOutboundOut(.byteBuffer(header)), promise: nil)
             let completes = range.offset + range.length == UInt32(file.layout.length(of: piece))
             let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenSuccess { file.recordServed(bytes: Int(range.length), completesPiece: completes) }
+            let sent = self.sentCounter(for: file)
+            written.futureResult.whenSuccess {
+                file.recordServed(bytes: Int(range.length), completesPiece: completes)
+                sent.increment(by: Int64(range.length))
+            }
             context.write(Self.wrapOutboundOut(.fileRegion(region)), promise: written)
         }
+    }
+
+    /// The counter of `file`'s bytes sent to the user admitted on this connection.
+    private func sentCounter(for file: ServedFile) -> Counter {
+        if let counter = self.sentCounters[file.fileIDHex] { return counter }
+        let counter = self.metrics.sent(group: file.group, file: file.name, to: self.machine.admittedUser ?? "unknown")
+        self.sentCounters[file.fileIDHex] = counter
+        return counter
     }
 
     /// The descriptor `file` is served from on this connection, opened the first time it is asked for; closed
