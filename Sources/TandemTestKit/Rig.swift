@@ -79,6 +79,7 @@ public final class Rig: @unchecked Sendable {
 
     /// Starts `arguments` on `host` in the background, its output appended to `log`; its process id is the
     /// command's own (it can be killed directly).
+    @discardableResult
     public func launch(_ host: Int, _ arguments: [String], log: URL) throws -> ChildProcess {
         let output = open(log.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard output >= 0 else { throw SocketError(description: "cannot open \(log.path): errno \(errno)") }
@@ -89,6 +90,12 @@ public final class Rig: @unchecked Sendable {
             environment: ProcessInfo.processInfo.environment, input: input.descriptor, output: output, error: output)
         self.processes.append(process)
         return process
+    }
+
+    /// Shapes host `host`'s link, both ways, to `rate` (tc's notation: `100mbit`) with `delay` more latency (where
+    /// the kernel has netem; the rate alone otherwise).
+    public func shape(_ host: Int, rate: String, delay: String = "0ms") throws {
+        try Self.rig(["shape", self.name, String(host), rate, delay])
     }
 
     /// Kills every process on the hosts and removes the rig.
