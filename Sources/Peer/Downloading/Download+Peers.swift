@@ -32,7 +32,7 @@ extension Download {
         let decoder = PeerLink.decoder(for: self.layout)
         ClientBootstrap(group: self.loop)
             .connectTimeout(.seconds(3))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(
                 .recvAllocator,
                 value: AdaptiveRecvByteBufferAllocator(minimum: 64 << 10, initial: 256 << 10, maximum: 1 << 20)
