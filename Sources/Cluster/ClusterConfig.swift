@@ -27,15 +27,18 @@ public struct ClusterConfig: Hashable, Sendable {
     public var swarm: SwarmConfig
     /// How much one user may create.
     public var quotas: QuotasConfig
+    /// The peer daemons a deploy runs on hosts of their own (none by default).
+    public var peers: [PeerConfig]
 
     /// Creates a configuration from its parts; the optional sections take their documented defaults.
     public init(
         name: String, pieceSize: Int, secretFile: String, trackers: [TrackerConfig],
         replication: ReplicationConfig = ReplicationConfig(), limits: LimitsConfig = LimitsConfig(),
         storage: StorageConfig = StorageConfig(), metricsPort: Int? = nil, swarm: SwarmConfig = SwarmConfig(),
-        quotas: QuotasConfig = QuotasConfig()
+        quotas: QuotasConfig = QuotasConfig(), peers: [PeerConfig] = []
     ) {
         self.quotas = quotas
+        self.peers = peers
         self.name = name
         self.pieceSize = pieceSize
         self.secretFile = secretFile

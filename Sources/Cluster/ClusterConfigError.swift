@@ -22,6 +22,8 @@ public struct ClusterConfigError: Error, Hashable, Sendable, CustomStringConvert
         case badTrackerID(id: String)
         case trackerCount(count: Int)
         case duplicateTrackerID(id: String, firstPath: String)
+        case badPeerUser(user: String)
+        case duplicatePeer(user: String, host: String, otherPath: String)
         case duplicatePort(port: Int, host: String, otherPath: String)
         case timeoutNotAboveHeartbeat
         case bufferBelowFrame
@@ -94,6 +96,16 @@ public struct ClusterConfigError: Error, Hashable, Sendable, CustomStringConvert
     /// A tracker id with characters other than letters, digits, `-` and `_`.
     public static func badTrackerID(_ keyPath: String, line: Int?, id: String) -> Self {
         Self(.badTrackerID(id: id), keyPath: keyPath, line: line)
+    }
+    /// A peer's `user` that is not a system account name.
+    public static func badPeerUser(_ keyPath: String, line: Int?, user: String) -> Self {
+        Self(.badPeerUser(user: user), keyPath: keyPath, line: line)
+    }
+    /// Two peers with the same user on the same host; `otherPath` is the first.
+    public static func duplicatePeer(_ keyPath: String, line: Int?, user: String, host: String, otherPath: String)
+        -> Self
+    {
+        Self(.duplicatePeer(user: user, host: host, otherPath: otherPath), keyPath: keyPath, line: line)
     }
     /// A `trackers` list that does not hold exactly two trackers.
     public static func trackerCount(_ keyPath: String, line: Int?, count: Int) -> Self {
@@ -190,6 +202,11 @@ public struct ClusterConfigError: Error, Hashable, Sendable, CustomStringConvert
             "must not be empty; give it a name"
         case .badTrackerID(let id):
             "'\(id)' is not a valid tracker id; use letters, digits, '-' and '_' only"
+        case .badPeerUser(let user):
+            "'\(user)' is not a system account name; use lowercase letters, digits, '_' and '-', starting with a "
+                + "letter or '_', at most 32"
+        case .duplicatePeer(let user, let host, let otherPath):
+            "\(otherPath) already runs a peer daemon as \(user) on \(host); one per user and host"
         case .trackerCount(let count):
             "lists \(count) tracker\(count == 1 ? "" : "s"); a cluster has exactly two, primary first"
         case .duplicateTrackerID(let id, let firstPath):

@@ -11,7 +11,7 @@ struct ClusterConfigParser {
 
     func parse(root: ConfigNode) throws(ClusterConfigError) -> ClusterConfig {
         let top = try root.mapping(allowed: [
-            "cluster", "trackers", "replication", "limits", "storage", "metrics", "swarm", "quotas",
+            "cluster", "trackers", "replication", "limits", "storage", "metrics", "swarm", "quotas", "peers",
         ])
 
         let cluster = try top.required("cluster").mapping(allowed: ["name", "piece_size", "secret_file"])
@@ -30,12 +30,41 @@ struct ClusterConfigParser {
         let metricsPort = try self.metricsPort(top)
         let swarm = try self.swarm(top)
         let quotas = try self.quotas(top)
+        let peers = try top.optional("peers").map { node throws(ClusterConfigError) in try self.peers(node) } ?? []
 
-        try PortPlan(trackers: trackers, metricsPort: metricsPort).check()
+        try PortPlan(trackers: trackers, metricsPort: metricsPort, peers: peers).check()
         return ClusterConfig(
             name: name, pieceSize: pieceSize, secretFile: secretFile, trackers: trackers.map(\.config),
             replication: replication, limits: limits, storage: storage, metricsPort: metricsPort?.port, swarm: swarm,
-            quotas: quotas)
+            quotas: quotas, peers: peers.map(\.config))
+    }
+
+    private func peers(_ node: ConfigNode) throws(ClusterConfigError) -> [ParsedPeer] {
+        var peers: [ParsedPeer] = []
+        for item in try node.sequence() {
+            let fields = try item.mapping(allowed: ["host", "user", "port", "metrics_port"])
+            let host = try fields.required("host").name()
+            let userNode = try fields.required("user")
+            let user = try userNode.name()
+            // A system account name, as useradd takes it: the unit runs as it and its home is named after it.
+            let first = user.unicodeScalars.first.map { ("a"..."z").contains($0) || $0 == "_" } ?? false
+            guard first, user.count <= 32,
+                user.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" })
+            else {
+                throw ClusterConfigError.badPeerUser(userNode.path, line: userNode.valueLine, user: user)
+            }
+            if let other = peers.first(where: { $0.config.host == host && $0.config.user == user }) {
+                throw ClusterConfigError.duplicatePeer(
+                    userNode.path, line: userNode.valueLine, user: user, host: host, otherPath: other.userNode.path)
+            }
+            let port = fields.optional("port")
+            let metricsPort = fields.optional("metrics_port")
+            let config = PeerConfig(
+                host: host, user: user, port: try port?.integer(in: Self.portRange),
+                metricsPort: try metricsPort?.integer(in: Self.portRange))
+            peers.append(ParsedPeer(config: config, userNode: userNode, portNode: port, metricsPortNode: metricsPort))
+        }
+        return peers
     }
 
     private func quotas(_ top: ConfigMapping) throws(ClusterConfigError) -> QuotasConfig {
@@ -169,4 +198,12 @@ struct ParsedTracker {
     let idNode: ConfigNode
     let clientPortNode: ConfigNode
     let syncPortNode: ConfigNode
+}
+
+/// A peer as parsed, with the nodes its errors point at.
+struct ParsedPeer {
+    let config: PeerConfig
+    let userNode: ConfigNode
+    let portNode: ConfigNode?
+    let metricsPortNode: ConfigNode?
 }

@@ -142,6 +142,19 @@ import Testing
         Case(
             "tracker is a scalar", "  - { id: b, host: h, client_port: 3, sync_port: 4, data_dir: d2 }", "  - t2",
             keyPath: "trackers[1]", line: 7, says: "expected a mapping"),
+        // Peers
+        Case(
+            "bad peer user", yaml: Self.valid + "peers:\n  - { host: p, user: Alice }\n", keyPath: "peers[0].user",
+            line: 9, says: "not a system account name"),
+        Case(
+            "duplicate peer", yaml: Self.valid + "peers:\n  - { host: p, user: seed }\n  - { host: p, user: seed }\n",
+            keyPath: "peers[1].user", line: 10, says: "peers[0].user already runs a peer daemon as seed on p"),
+        Case(
+            "peer port taken by a tracker", yaml: Self.valid + "peers:\n  - { host: h, user: seed, port: 3 }\n",
+            keyPath: "peers[0].port", line: 9, says: "port 3 on h is already used by trackers[1].client_port"),
+        Case(
+            "unknown peer key", yaml: Self.valid + "peers:\n  - { host: p, user: seed, home: /x }\n",
+            keyPath: "peers[0].home", line: 9, says: "metrics_port"),
         // Ports
         Case(
             "port above 65535", "client_port: 3", "client_port: 70000", keyPath: "trackers[1].client_port", line: 7,

@@ -43,6 +43,7 @@ import Testing
         #expect(config.storage.snapshotEveryBytes == 64 * 1024 * 1024)
         #expect(config.metricsPort == nil)
         #expect(config.swarm == SwarmConfig(peerTimeout: .seconds(10), inFlight: 8 << 20, maxPeers: 256))
+        #expect(config.peers.isEmpty)
     }
 
     @Test func everyKeyIsRead() throws {
@@ -56,6 +57,9 @@ import Testing
                   port: 9200
                 swarm: { peer_timeout: 3s, in_flight: 2MiB, max_peers: 16, max_peers_per_address: 4 }
                 quotas: { users_per_address_per_hour: 5, groups_per_user: 6, files_per_user: 7, metadata_per_user: 8MiB }
+                peers:
+                  - { host: 10.0.0.9, user: seedbox, port: 7301, metrics_port: 9301 }
+                  - { host: 10.0.0.9, user: build_bot }
                 """
         let config = try ClusterConfig.parse(yaml: yaml, baseDirectory: "/etc/tandem")
         #expect(
@@ -73,6 +77,11 @@ import Testing
         #expect(
             config.quotas
                 == QuotasConfig(usersPerAddressPerHour: 5, groupsPerUser: 6, filesPerUser: 7, metadataPerUser: 8 << 20))
+        #expect(
+            config.peers == [
+                PeerConfig(host: "10.0.0.9", user: "seedbox", port: 7301, metricsPort: 9301),
+                PeerConfig(host: "10.0.0.9", user: "build_bot"),
+            ])
     }
 
     @Test func pathsResolveAgainstTheBaseDirectory() throws {

@@ -3,17 +3,19 @@ import TandemTestKit
 import Testing
 
 /// `scripts/deploy` (Ansible, deploy/playbook.yml) onto hosts of the rig that have nothing of Tandem installed:
-/// one command brings up the pair, a second changes nothing, a changed port is rolled out.
+/// one command brings up the pair and a peer daemon, a second changes nothing, a changed port is rolled out.
 @Suite(.enabled(if: Rig.unavailableReason == nil, "\(Rig.unavailableReason ?? "")"))
 struct DeployTests {
-    /// Writes a cluster.yaml for trackers on hosts 1 and 2 (client port `clientPort`) and its secret into
-    /// `directory`; returns the file's path.
+    /// Writes a cluster.yaml for trackers on hosts 1 and 2 (client port `clientPort`) and a peer daemon run by
+    /// the account `seedbox` on host 3, and its secret, into `directory`; returns the file's path.
     static func writeCluster(_ rig: Rig, clientPort: Int, in directory: URL) throws -> String {
         let yaml = """
             cluster: { name: deployed, piece_size: 64KiB, secret_file: cluster.secret }
             trackers:
               - { id: t1, host: \(try rig.address(1)), client_port: \(clientPort), sync_port: 7201, data_dir: /var/lib/tandem/t1 }
               - { id: t2, host: \(try rig.address(2)), client_port: \(clientPort), sync_port: 7201, data_dir: /var/lib/tandem/t2 }
+            peers:
+              - { host: \(try rig.address(3)), user: seedbox, port: 7301, metrics_port: 9301 }
 
             """
         let path = directory.appendingPathComponent("cluster.yaml").path
@@ -48,12 +50,12 @@ struct DeployTests {
     }
 
     @Test func oneCommandDeploysThePairARerunChangesNothingAndANewPortRollsOut() throws {
-        let rig = try Rig(hosts: 2, installingBinaries: false)
+        let rig = try Rig(hosts: 3, installingBinaries: false)
         defer { rig.tearDown() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-\(rig.name)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let hosts = [try rig.address(1), try rig.address(2)]
+        let hosts = [try rig.address(1), try rig.address(2), try rig.address(3)]
 
         // The first run installs everything and waits for the pair: it is there as soon as it returns.
         var config = try Self.writeCluster(rig, clientPort: 7101, in: directory)
@@ -61,6 +63,7 @@ struct DeployTests {
         #expect(hosts.allSatisfy { (Self.changed(in: first)[$0] ?? 0) > 0 }, "\(first)")
         let primary = try #require(TestCluster.status(host: hosts[0], port: 7101), "t1 answers")
         #expect(primary["role"] == "primary" && primary["backup"] == "in_sync", "\(primary)")
+        #expect(!FileManager.default.fileExists(atPath: rig.etc(3).appendingPathComponent("cluster.secret").path))
         for host in 1...2 {
             let secret = rig.etc(host).appendingPathComponent("cluster.secret").path
             let attributes = try FileManager.default.attributesOfItem(atPath: secret)
@@ -74,9 +77,29 @@ struct DeployTests {
                 process.stdout.contains("tandemd tracker --config /etc/tandem/cluster.yaml --id t\(host)"), "\(process)")
         }
 
+        // The peer daemon runs as its account, with the unit's command line, and serves its metrics; once an
+        // account of the cluster logs in as it, what it shares is served from there.
+        let peer = try rig.run(3, ["pgrep", "-u", "seedbox", "-a", "tandemd"])
+        #expect(
+            peer.stdout.contains(
+                "tandemd peer --config /etc/tandem/cluster.yaml --home /var/lib/tandem/peers/seedbox --host \(hosts[2]) "
+                    + "--port 7301 --metrics-port 9301"), "\(peer)")
+        #expect(try MetricsPage.fetch(host: hosts[2], port: 9301).sum("tandem_peer_downloads_active") == 0)
+        let asSeedbox = ["runuser", "-u", "seedbox", "--", "/usr/local/bin/tandemctl", "--config", "/etc/tandem/cluster.yaml", "--home", "/var/lib/tandem/peers/seedbox"]
+        try Data("build artefact".utf8).write(to: rig.varLib(3).appendingPathComponent("peers/seedbox/build.tar"))
+        for command in [["create-user", "builder", "--password-stdin"], ["login", "builder", "--password-stdin"]] {
+            #expect(try rig.run(3, asSeedbox + command, stdin: "pw\n").status == 0)
+        }
+        #expect(try rig.run(3, asSeedbox + ["create-group", "builds"]).status == 0)
+        let shared = try rig.run(3, asSeedbox + ["share", "builds", "/var/lib/tandem/peers/seedbox/build.tar"])
+        #expect(shared.status == 0, "\(shared)")
+        let files = try rig.run(3, asSeedbox + ["list-files", "builds", "--json"])
+        #expect(files.stdout.contains("\"seeders\":1"), "\(files)")
+
         // Again, unchanged: nothing changes on any host.
         let second = try Self.deploy(rig, config: config)
-        #expect(Self.changed(in: second) == [hosts[0]: 0, hosts[1]: 0, "localhost": 0], "\(second)")
+        #expect(
+            Self.changed(in: second) == [hosts[0]: 0, hosts[1]: 0, hosts[2]: 0, "localhost": 0], "\(second)")
 
         // A new client port: the trackers restart with it, and the pair serves on it.
         config = try Self.writeCluster(rig, clientPort: 7102, in: directory)

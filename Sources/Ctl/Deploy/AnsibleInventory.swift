@@ -3,8 +3,9 @@ import Foundation
 import TrackerClient
 import Yams
 
-/// The Ansible inventory `deploy/playbook.yml` runs on, made from `cluster.yaml`: one host per tracker host, with
-/// the trackers it runs, and the files the playbook installs. A pure value: the file is read by the caller.
+/// The Ansible inventory `deploy/playbook.yml` runs on, made from `cluster.yaml`: the tracker hosts with the
+/// trackers each runs, the hosts of `peers` with the peer daemons each runs, and the files the playbook installs.
+/// A pure value: the file is read by the caller.
 struct AnsibleInventory {
     /// Where the playbook puts `cluster.yaml` on every host.
     static let configDirectory = "/etc/tandem"
@@ -39,6 +40,13 @@ struct AnsibleInventory {
                 throw ClientError.usage("the trackers on \(host) share a data_dir; give each its own")
             }
         }
+        var peers: [String: [[String: Any]]] = [:]
+        for peer in onHosts.peers {
+            var entry: [String: Any] = ["user": peer.user]
+            if let port = peer.port { entry["port"] = port }
+            if let metricsPort = peer.metricsPort { entry["metrics_port"] = metricsPort }
+            peers[peer.host, default: []].append(entry)
+        }
         let inventory: [String: Any] = [
             "all": [
                 "vars": [
@@ -49,9 +57,8 @@ struct AnsibleInventory {
                     "tandem_config_path": Self.configDirectory + "/cluster.yaml",
                 ],
                 "children": [
-                    "trackers": [
-                        "hosts": hosts.mapValues { ["tandem_trackers": $0] }
-                    ]
+                    "trackers": ["hosts": hosts.mapValues { ["tandem_trackers": $0] }],
+                    "peers": ["hosts": peers.mapValues { ["tandem_peers": $0] }],
                 ],
             ]
         ]
