@@ -13,6 +13,7 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case closed
         case undecodable(path: String, seq: UInt64, detail: String)
         case notPrimary(role: ReplicaRole, reason: String?)
+        case switchoverRefused(String)
         case steppedDown
         case refusedByPrimary(String)
     }
@@ -66,6 +67,8 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func notPrimary(role: ReplicaRole, reason: String?) -> ReplicaError {
         ReplicaError(.notPrimary(role: role, reason: reason))
     }
+    /// A switchover could not begin, for `reason`.
+    public static func switchoverRefused(_ reason: String) -> ReplicaError { ReplicaError(.switchoverRefused(reason)) }
     /// This tracker stopped being primary before the write was acknowledged; the new primary may or may not
     /// have it, so the client retries there (its request id makes the retry safe).
     public static let steppedDown = ReplicaError(.steppedDown)
@@ -73,10 +76,12 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The primary did not log a write this tracker forwarded to it, for `reason`.
     public static func refusedByPrimary(_ reason: String) -> ReplicaError { ReplicaError(.refusedByPrimary(reason)) }
 
-    /// Whether the write was refused because this tracker is not the primary (or stopped being it).
+    /// Whether the write was refused because this tracker is not the primary (or stopped being it), or the
+    /// primary it forwards to took no write just then (it is handing over, or stopping): a retry, on this
+    /// tracker or the other, finds the primary once there is one again.
     public var isNotPrimary: Bool {
         switch self.base {
-        case .notPrimary, .steppedDown: true
+        case .notPrimary, .steppedDown, .refusedByPrimary: true
         default: false
         }
     }
@@ -128,6 +133,9 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
             return "the tracker is shutting down; retry against the other tracker"
         case .undecodable(let path, let seq, let detail):
             return "op \(seq) in \(path) does not decode (\(detail)); was the log written by a newer Tandem?"
+        case .notPrimary(.primary, _):
+            return "this tracker is handing the primary role over to the other tracker (a switchover) and takes no "
+                + "writes meanwhile; retry in a moment, on either tracker"
         case .notPrimary(.backup, _):
             return "this tracker is the backup and reaches no primary to forward the write to (a failover may be "
                 + "under way); retry"
@@ -136,6 +144,8 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
                 + "retry, or see tandemctl status"
         case .refusedByPrimary(let reason):
             return "the primary did not take the write: \(reason)"
+        case .switchoverRefused(let reason):
+            return "cannot switch over: \(reason)"
         case .steppedDown:
             return "this tracker stopped being the primary before the write was acknowledged; retry it on the "
                 + "new primary (a retry with the same request id is applied at most once)"

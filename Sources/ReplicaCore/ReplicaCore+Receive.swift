@@ -50,6 +50,8 @@ extension ReplicaCore {
         case .snapshotFollows(let epoch, _):
             self.becomeBackup(into: &ready)
             self.verify(against: epoch)
+        case .takeOver(let epoch, let through):
+            self.takeOver(from: epoch, through: through, log: log, into: &ready)
         case .vote(let granted, let voter):
             guard self.campaigning, voter.epoch == self.epoch, self.role != .primary else { break }
             self.campaigning = false
@@ -242,6 +244,7 @@ extension ReplicaCore {
         self.backup = backup
         if !backup.live, backup.match + 1 >= backup.next { self.sendCatchUp(log: log, into: &ready) }
         self.commit(into: &ready)
+        self.handOverIfCaughtUp(into: &ready)
     }
 
     // MARK: Backup side

@@ -102,6 +102,10 @@ public struct ReplicaCore: Sendable {
     /// Records handed out for persisting and not yet reported durable: catch-up sends them from here, since
     /// the log on disk does not have them yet.
     var unpersisted: [LogRecord] = []
+    /// Primary: handing the role over to the backup (a switchover); no proposals are taken meanwhile.
+    var handOver: HandOver?
+    /// Why the last switchover begun here ended without one, for `status`; nil when none did.
+    public internal(set) var lastHandOverFailure: String?
 
     /// A node that recovered from disk with its log ending at `last`, every entry applied, and `epoch` the
     /// highest epoch it had made durable (``ReplicaReady/persistEpoch``).
@@ -182,6 +186,7 @@ public struct ReplicaCore: Sendable {
         switch self.role {
         case .primary:
             if silent { self.dropBackup(into: &ready) }
+            self.tickHandOver()
             if self.ticksSinceHeartbeat >= self.configuration.heartbeatTicks, let backup = self.backup,
                 !backup.snapshotting
             {
@@ -199,6 +204,7 @@ public struct ReplicaCore: Sendable {
     /// The backup is taken for dead: commit alone. Should it answer again, it is caught up from where it stopped.
     private mutating func dropBackup(into ready: inout ReplicaReady) {
         guard self.backup?.inSync == true else { return }
+        self.endHandOver(because: "the other tracker went silent")
         self.backup?.inSync = false
         self.backup?.live = false
         self.backup?.takenForDead = true
@@ -227,7 +233,7 @@ public struct ReplicaCore: Sendable {
     /// The primary takes new ops: gives each the next position and returns their records (nil when this node
     /// is not the primary; the shell forwards or redirects the request).
     public mutating func propose(_ payloads: [ByteBuffer]) -> (records: [LogRecord], ready: ReplicaReady)? {
-        guard self.role == .primary else { return nil }
+        guard self.role == .primary, self.handOver == nil else { return nil }
         var ready = ReplicaReady()
         let records = payloads.map { self.appendLocally($0) }
         ready.persist = records
@@ -261,6 +267,7 @@ public struct ReplicaCore: Sendable {
         switch self.role {
         case .primary:
             self.commit(into: &ready)
+            self.handOverIfCaughtUp(into: &ready)
         case .backup, .waiting:
             self.applyMatched(into: &ready)
             ready.messages.append(self.makeAck())
@@ -399,6 +406,7 @@ public struct ReplicaCore: Sendable {
         // marker, which follows them.
         ready.persist.append(self.appendLocally(ByteBuffer()))
         self.backup = nil
+        self.handOver = nil
         self.ticksSinceHeard = 0
     }
 
@@ -414,6 +422,7 @@ public struct ReplicaCore: Sendable {
         if self.role == .primary {
             ready.abandonAfter = self.commitSeq
             self.backup = nil
+            self.handOver = nil
         }
         if self.role != role { ready.newRole = role }
         self.role = role

@@ -18,6 +18,7 @@ public enum SyncKind: UInt8, Sendable, CaseIterable {
     case mismatch = 0x45
     case truncate = 0x46
     case snapshotFollows = 0x47
+    case takeOver = 0x4D
 }
 
 /// The frame kinds of a FULLSYNC stream, which follows a ``SyncMessage/snapshotFollows(epoch:position:)``: the
@@ -73,7 +74,7 @@ extension ByteBuffer {
                 return payload.writeInteger(epoch) + payload.writePosition(position) + payload.writeInteger(epochStart)
             case .truncate(let epoch, let seq):
                 return payload.writeInteger(epoch) + payload.writeInteger(seq)
-            case .snapshotFollows(let epoch, let position):
+            case .snapshotFollows(let epoch, let position), .takeOver(let epoch, let position):
                 return payload.writeInteger(epoch) + payload.writePosition(position)
             }
         }
@@ -147,6 +148,7 @@ extension SyncMessage {
         case .mismatch: .mismatch
         case .truncate: .truncate
         case .snapshotFollows: .snapshotFollows
+        case .takeOver: .takeOver
         }
     }
 
@@ -203,6 +205,8 @@ extension SyncMessage {
         case .snapshotFollows:
             self = .snapshotFollows(
                 epoch: try payload.readSyncInteger("epoch"), position: try payload.readPosition("position"))
+        case .takeOver:
+            self = .takeOver(epoch: try payload.readSyncInteger("epoch"), through: try payload.readPosition("through"))
         }
         guard payload.readableBytes == 0 else {
             throw SyncCodecError(description: "\(payload.readableBytes) bytes after the fields of a \(kind) frame")
@@ -226,7 +230,7 @@ extension SyncMessage {
             counters += [position.epoch, position.seq, epochStart]
         case .truncate(_, let seq):
             counters.append(seq)
-        case .snapshotFollows(_, let position):
+        case .snapshotFollows(_, let position), .takeOver(_, let position):
             counters += [position.epoch, position.seq]
         }
         guard counters.allSatisfy({ $0 < Self.maxCounter }) else {

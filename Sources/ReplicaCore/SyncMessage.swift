@@ -26,6 +26,9 @@ public enum SyncMessage: Hashable, Sendable {
     case truncate(epoch: UInt64, afterSeq: UInt64)
     /// Primary to backup: what I need to send you was trimmed; a snapshot at `position` follows (FULLSYNC).
     case snapshotFollows(epoch: UInt64, position: LogPosition)
+    /// Primary to backup, in a switchover: my log ends at `through`, which you hold durably, and I take no more
+    /// writes; become primary in a new epoch.
+    case takeOver(epoch: UInt64, through: LogPosition)
 
     /// The sender's epoch.
     public var epoch: UInt64 {
@@ -33,7 +36,7 @@ public enum SyncMessage: Hashable, Sendable {
         case .hello(let hello), .requestVote(let hello), .vote(_, let hello): hello.epoch
         case .append(let append): append.epoch
         case .ack(let epoch, _, _, _), .mismatch(let epoch, _, _), .truncate(let epoch, _),
-            .snapshotFollows(let epoch, _):
+            .snapshotFollows(let epoch, _), .takeOver(let epoch, _):
             epoch
         }
     }

@@ -56,4 +56,6 @@ public enum AdminAction: Hashable, Sendable {
     case quit
     /// Take the primary role, whatever the other tracker holds.
     case promote
+    /// Hand the primary role to the in-sync backup.
+    case switchover
 }

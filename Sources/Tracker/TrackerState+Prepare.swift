@@ -36,6 +36,8 @@ extension TrackerState {
             return .admin(.quit, mac: mac)
         case .promote(let mac):
             return .admin(.promote, mac: mac)
+        case .switchover(let mac):
+            return .admin(.switchover, mac: mac)
         case .identify, .status:
             return .shell(request)
         case .logout:

@@ -68,6 +68,9 @@ extension ByteBuffer {
         case .promote:
             let mac = try self.readWireOptionalTag("mac") ? try self.readWireByteString("mac") : nil
             return .promote(mac: mac)
+        case .switchover:
+            let mac = try self.readWireOptionalTag("mac") ? try self.readWireByteString("mac") : nil
+            return .switchover(mac: mac)
         case .checkPeer:
             return .checkPeer(
                 user: try self.readWireString("user"), group: try self.readWireString("group"),
@@ -105,7 +108,7 @@ extension ByteBuffer {
                 written += self.writeWireString(group)
             }
             return written + self.writeWireString(name) + self.writeInteger(port)
-        case .quit(let mac), .promote(let mac):
+        case .quit(let mac), .promote(let mac), .switchover(let mac):
             var written = self.writeWireOptionalTag(mac != nil)
             if let mac {
                 written += self.writeWireByteString(mac)

@@ -21,6 +21,7 @@ enum RequestKind: UInt8, CaseIterable {
     case status = 0x13
     case promote = 0x14
     case checkPeer = 0x15
+    case switchover = 0x16
 }
 
 /// The kind byte of each reply frame: replies start at `0x80` so that a request never reads as a reply.
@@ -63,6 +64,7 @@ extension Request {
         case .status: .status
         case .promote: .promote
         case .checkPeer: .checkPeer
+        case .switchover: .switchover
         }
     }
 }

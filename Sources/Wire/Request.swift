@@ -53,6 +53,9 @@ public enum Request: Hashable, Sendable {
     /// `CHECK_PEER|user|group|proof`: asked by a serving peer, whose own session must be in `group`; `OK` when
     /// `proof` (hex) is ``TandemCrypto/PeerProof`` for `group` from an open session of `user`, a member of `group`.
     case checkPeer(user: String, group: String, proof: [UInt8])
+    /// `SWITCHOVER` asks for a challenge; `SWITCHOVER|mac` answers it as for `QUIT`, and makes this primary hand
+    /// its role to the in-sync backup (`tandemctl switchover`): `OK` once that has begun.
+    case switchover(mac: [UInt8]?)
 }
 
 extension Request {

@@ -83,6 +83,9 @@ extension TextAdapter {
         case "PROMOTE":
             let fields = try args.fields([], or: ["mac"])
             return .promote(mac: try fields.first.map { mac throws(WireError) in try args.mac(mac) })
+        case "SWITCHOVER":
+            let fields = try args.fields([], or: ["mac"])
+            return .switchover(mac: try fields.first.map { mac throws(WireError) in try args.mac(mac) })
         case "CHECK_PEER":
             let fields = try args.fields(["user", "group", "proof"])
             return .checkPeer(user: fields[0], group: fields[1], proof: try args.mac(fields[2]))

@@ -69,6 +69,8 @@ public enum TextAdapter {
         case .status: fields = ["STATUS"]
         case .promote(.some(let mac)): fields = ["PROMOTE", Hex.encode(mac)]
         case .promote(.none): fields = ["PROMOTE"]
+        case .switchover(.some(let mac)): fields = ["SWITCHOVER", Hex.encode(mac)]
+        case .switchover(.none): fields = ["SWITCHOVER"]
         case .checkPeer(let user, let group, let proof): fields = ["CHECK_PEER", user, group, Hex.encode(proof)]
         }
         return fields.joined(separator: "|")

@@ -107,6 +107,7 @@ extension PairSimulation {
         case .snapshotFollows(let epoch, let position): "snapshot-follows(e\(epoch) \(position))"
         case .requestVote(let candidate): "request-vote(e\(candidate.epoch) at \(candidate.position))"
         case .vote(let granted, let voter): "vote(\(granted ? "yes" : "no") e\(voter.epoch) at \(voter.position))"
+        case .takeOver(let epoch, let through): "take-over(e\(epoch) through \(through))"
         }
     }
 

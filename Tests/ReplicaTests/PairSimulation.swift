@@ -300,6 +300,17 @@ final class PairSimulation {
         self.step(index) { $0.forcePromote() }
     }
 
+    /// An operator asks node `index` to hand its primary role over (a switchover); whether it began.
+    @discardableResult
+    func switchover(_ index: Int) -> Bool {
+        guard self.nodes[index].up, !self.nodes[index].paused else { return false }
+        self.transcript.append("switchover \(index)")
+        var began = false
+        self.step(index) { driver in began = (try? driver.switchover()) != nil }
+        if !began { self.transcript.append("  refused") }
+        return began
+    }
+
     /// Delivers every packet and completes every write, in order, until nothing moves (no ticks: nobody
     /// times out).
     func stabilize() {

@@ -63,9 +63,11 @@ import Testing
                 }
                 pair.tick(index)
             }
-        case 80..<83:
+        case 80..<82:
             pair.disconnect()
             pair.connect()
+        case 82:
+            pair.switchover(node)
         case 83..<85:
             pair.crash(node)
             // Half the time the other notices at once that the process is gone (its sync port refuses).

@@ -372,4 +372,61 @@ import Testing
         #expect(pair.values(inLogOf: 0) == pair.values(inLogOf: 1))
         pair.expectTranscript()
     }
+
+    @Test func aSwitchoverHandsThePrimaryRoleToTheInSyncBackupAndLosesNothing() {
+        let pair = Self.syncedPair()
+        #expect(pair.switchover(1) == false, "only the primary hands over")
+        #expect(pair.switchover(0))
+        #expect(pair.nodes[0].core.role == .waiting, "the backup holds everything: told at once, and stepped down")
+        #expect(pair.switchover(0) == false)
+        pair.stabilize()
+        #expect(pair.nodes[1].core.role == .primary)
+        #expect(pair.nodes[0].core.role == .backup)
+        pair.propose(1)
+        pair.stabilize()
+        #expect(pair.nodes[1].core.backupInSync, "the old primary is the new one's backup, in sync")
+        #expect(pair.acknowledged.values.sorted() == ["v0", "v1", "v2", "v3"])
+        #expect(pair.values(inLogOf: 0) == pair.values(inLogOf: 1))
+        pair.expectTranscript()
+    }
+
+    @Test func aSwitchoverWaitsUntilTheBackupHoldsEveryWriteAndRefusesNewOnesMeanwhile() {
+        let pair = Self.syncedPair()
+        pair.propose(0)
+        #expect(pair.switchover(0))
+        #expect(pair.nodes[0].core.role == .primary, "the backup lacks v3 yet")
+        pair.propose(0)
+        #expect(pair.transcript.last?.contains("answers v4: this tracker is handing the primary role over") == true)
+        pair.stabilize()
+        #expect(pair.nodes[1].core.role == .primary)
+        #expect(pair.nodes[0].core.role == .backup)
+        #expect(pair.acknowledged.values.sorted() == ["v0", "v1", "v2", "v3"], "v3 committed before the hand-over")
+        #expect(pair.values(inLogOf: 0) == pair.values(inLogOf: 1))
+        pair.expectTranscript()
+    }
+
+    @Test func aSwitchoverWhoseBackupGoesSilentEndsAndThePrimaryGoesOn() {
+        let pair = Self.syncedPair()
+        pair.propose(0)
+        #expect(pair.switchover(0))
+        pair.crash(1)
+        pair.tick(0, times: 12)
+        #expect(pair.nodes[0].core.role == .primary)
+        #expect(!pair.nodes[0].core.isHandingOver)
+        #expect(pair.nodes[0].core.lastHandOverFailure == "the other tracker went silent")
+        pair.propose(0)
+        pair.stabilize()
+        #expect(pair.acknowledged.values.sorted() == ["v0", "v1", "v2", "v3", "v4"], "it takes writes again")
+        pair.expectTranscript()
+    }
+
+    @Test func aSwitchoverIsRefusedWhileTheBackupCatchesUp() {
+        let pair = Self.syncedPair()
+        pair.crash(1)
+        pair.tick(0, times: 12)
+        pair.propose(0)
+        pair.stabilize()
+        #expect(pair.switchover(0) == false, "the backup is gone, so not in sync")
+        pair.expectTranscript()
+    }
 }

@@ -25,6 +25,7 @@ import Wire
         .mismatch(epoch: 7, position: LogPosition(epoch: 5, seq: 50), epochStart: 45),
         .truncate(epoch: 7, afterSeq: 41),
         .snapshotFollows(epoch: 7, position: LogPosition(epoch: 6, seq: 1_000_000)),
+        .takeOver(epoch: 7, through: LogPosition(epoch: 7, seq: 44)),
     ]
 
     static func frame(_ message: SyncMessage) throws -> Frame {
@@ -41,6 +42,15 @@ import Wire
 
     @Test func everyKindIsCovered() {
         #expect(Set(Self.samples.map(\.kind)) == Set(SyncKind.allCases))
+    }
+
+    /// Messages, the FULLSYNC stream, forwarded writes and the handshake share one connection: no two frame
+    /// kinds may be the same byte (a switchover's take-over once was a forwarded request's).
+    @Test func theFrameKindsOfTheSyncPortAreDistinct() {
+        let kinds =
+            SyncKind.allCases.map(\.rawValue) + SyncStreamKind.allCases.map(\.rawValue)
+            + ForwardFrame.Kind.allCases.map(\.rawValue) + SyncAuthKind.allCases.map(\.rawValue)
+        #expect(Set(kinds).count == kinds.count, "\(kinds.sorted())")
     }
 
     @Test(arguments: Self.samples.indices)

@@ -45,6 +45,7 @@ import Wire
             ("CLIENT|000102030405060708090a0b0c0d0e0F", .identify(client: Array(0...15))),
             ("STATUS", .status),
             ("PROMOTE", .promote(mac: nil)),
+            ("SWITCHOVER", .switchover(mac: nil)),
             ("PROMOTE|0a", .promote(mac: [0x0A])),
         ]
         for (line, request) in lines {

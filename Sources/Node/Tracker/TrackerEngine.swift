@@ -94,8 +94,10 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             return self.login(user, password: password, stored: stored, origin: origin, session: session, on: loop)
         case .admin(let action, let mac):
             var session = session
-            let reply = self.answerAdmin(action, mac: mac, session: &session)
-            return loop.makeSucceededFuture(Outcome(reply: reply, session: session))
+            if let refusal = self.checkAdmin(action, mac: mac, session: &session) {
+                return loop.makeSucceededFuture(Outcome(reply: refusal, session: session))
+            }
+            return self.run(action, session: session, on: loop).map { [session] in Outcome(reply: $0, session: session) }
         case .shell(.identify(let client)):
             var session = session
             do {
@@ -138,6 +140,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         if let reason = status.standbyReason, status.role != .primary {
             fields.append(StatusField("reason", reason))
         }
+        if status.handingOver { fields.append(StatusField("switchover", "handing_over")) }
+        if let failure = status.lastHandOverFailure { fields.append(StatusField("switchover_failed", failure)) }
         return fields
     }
 
@@ -255,8 +259,10 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         }
     }
 
-    private func answerAdmin(_ action: AdminAction, mac: [UInt8]?, session: inout ConnectionSession) -> Reply {
-        let command = action == .quit ? "QUIT" : "PROMOTE"
+    /// The answer to an admin command not proven yet: a challenge, or the refusal of a wrong proof; nil once the
+    /// proof is right.
+    private func checkAdmin(_ action: AdminAction, mac: [UInt8]?, session: inout ConnectionSession) -> Reply? {
+        let command = Self.command(action)
         guard let mac else {
             do {
                 return .challenge(session.challenge(nonce: try Crypto.randomBytes(32)))
@@ -275,6 +281,13 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             }
             return ConnectionSession.adminRefusal(command)
         }
+        return nil
+    }
+
+    /// Carries out a proven admin command.
+    private func run(_ action: AdminAction, session: ConnectionSession, on loop: any EventLoop)
+        -> EventLoopFuture<Reply>
+    {
         switch action {
         case .quit:
             self.logger.notice("QUIT received; shutting down", metadata: ["conn.peer": "\(session.peerHost)"])
@@ -283,7 +296,21 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             self.logger.warning(
                 "PROMOTE received: taking the primary role by force", metadata: ["conn.peer": "\(session.peerHost)"])
             self.store.forcePromote()
+        case .switchover:
+            self.logger.notice("SWITCHOVER received", metadata: ["conn.peer": "\(session.peerHost)"])
+            return self.store.switchover().hop(to: loop).map { Reply.ok }.recover { error in
+                .error(.unavailable, "\(error)")
+            }
         }
-        return .ok
+        return loop.makeSucceededFuture(.ok)
+    }
+
+    /// The command name an admin action is signed with.
+    private static func command(_ action: AdminAction) -> String {
+        switch action {
+        case .quit: "QUIT"
+        case .promote: "PROMOTE"
+        case .switchover: "SWITCHOVER"
+        }
     }
 }

@@ -165,6 +165,25 @@ public final class ReplicaDriver<Machine: StateMachine> {
         self.carryOut(self.core.forcePromote())
     }
 
+    /// An operator hands the primary role to the in-sync backup (a switchover): proposals are refused (clients
+    /// retry) until the backup has taken over, or the hand-over ends without it.
+    public func switchover() throws(ReplicaError) {
+        if self.halted { throw .switchoverRefused("this tracker has stopped replicating") }
+        switch self.core.beginSwitchover() {
+        case .success(let ready):
+            self.logger.notice("handing the primary role over to the other tracker")
+            self.carryOut(ready)
+        case .failure(.notPrimary(let role)):
+            throw .switchoverRefused("this tracker is \(role), not the primary; ask the primary")
+        case .failure(.backupNotInSync):
+            throw .switchoverRefused(
+                "the backup is not in sync, so it may lack acknowledged writes; wait until tandemctl status shows it "
+                    + "in_sync")
+        case .failure(.underWay):
+            throw .switchoverRefused("a switchover is under way already")
+        }
+    }
+
     /// The replica is closing: no more proposals are taken.
     public func stopTakingWrites() {
         self.handOver()
@@ -191,12 +210,15 @@ public final class ReplicaDriver<Machine: StateMachine> {
 
     /// What this tracker is in the pair now.
     var status: ReplicaStatus {
-        ReplicaStatus(
+        var status = ReplicaStatus(
             role: self.core.role, epoch: self.core.epoch, last: self.core.last, durableSeq: self.core.durableSeq,
             commitSeq: self.core.commitSeq, appliedSeq: self.core.appliedSeq, peerConnected: self.link != nil,
             backupMatch: self.core.backupMatch, backupInSync: self.core.backupInSync,
             backupLagBytes: self.core.backupMatch.flatMap { self.lag.bytes(after: $0, last: self.core.last.seq) },
             standbyReason: self.core.standbyReason, roleSince: self.roleSince)
+        status.handingOver = self.core.isHandingOver
+        status.lastHandOverFailure = self.core.lastHandOverFailure
+        return status
     }
 
     /// Publishes the status to readers on other threads.

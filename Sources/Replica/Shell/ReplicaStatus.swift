@@ -28,6 +28,10 @@ public struct ReplicaStatus: Sendable {
     public var standbyReason: String?
     /// When the role last changed.
     public var roleSince: Date
+    /// Primary: whether it is handing its role to the backup (a switchover).
+    public var handingOver = false
+    /// Why the last switchover begun on this tracker ended without one; nil when none did.
+    public var lastHandOverFailure: String?
 
     /// A status with every field given.
     public init(

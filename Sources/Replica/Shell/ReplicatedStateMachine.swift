@@ -168,6 +168,13 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: Sendable {
         self.onDriver { $0.forcePromote() }
     }
 
+    /// An operator hands the primary role to the in-sync backup (`tandemctl switchover`); the future fails with
+    /// ``ReplicaError/switchoverRefused(_:)`` when it cannot begin, and succeeds once it has begun.
+    public func switchover() -> EventLoopFuture<Void> {
+        let driver = self.driver
+        return self.eventLoop.submit { try driver.value.switchover() }
+    }
+
     // MARK: Closing
 
     /// Stops taking proposals, lets the storage finish its queued work, waits for a running snapshot, and
