@@ -58,6 +58,11 @@ public final class Rig: @unchecked Sendable {
         URL(fileURLWithPath: "/run/tandem-rig/\(self.name)/h\(host)/etc")
     }
 
+    /// Where host `host`'s `/usr/local/bin` is seen from this machine.
+    public func bin(_ host: Int) -> URL {
+        URL(fileURLWithPath: "/run/tandem-rig/\(self.name)/h\(host)/bin")
+    }
+
     /// Where host `host`'s `/etc/systemd/system` is seen from this machine.
     public func units(_ host: Int) -> URL {
         URL(fileURLWithPath: "/run/tandem-rig/\(self.name)/h\(host)/units")

@@ -36,6 +36,14 @@ extension TestCluster {
         return result
     }
 
+    /// Creates the account `user` (password `pw`) and logs it in, in the home `home`; throws unless both succeed.
+    public func signUp(_ user: String, home: String = "user") throws {
+        for command in ["create-user", "login"] {
+            let result = try self.ctl([command, user, "--password-stdin"], home: home, stdin: "pw\n")
+            guard result.status == 0 else { throw SocketError(description: "tandemctl \(command) \(user): \(result)") }
+        }
+    }
+
     /// Starts `user`'s peer daemon on 127.0.0.1 and a free port, and waits until it takes commands.
     ///
     /// - Returns: the port it serves pieces on.

@@ -226,7 +226,8 @@ public final class TestCluster {
     ///
     /// - Parameter environment: variables set on top of this process's own (less `TANDEM_PASSWORD`).
     public static func run(
-        _ executable: URL, _ arguments: [String], stdin: String?, in directory: URL, environment: [String: String] = [:]
+        _ executable: URL, _ arguments: [String], stdin: String?, in directory: URL, environment: [String: String] = [:],
+        timeout: Duration = TestCluster.commandTimeout
     ) throws -> CommandResult {
         var inherited = ProcessInfo.processInfo.environment
         inherited["TANDEM_PASSWORD"] = nil
@@ -238,17 +239,18 @@ public final class TestCluster {
             input: input.descriptor, output: output.descriptor, error: errors.descriptor)
         let termination: ChildProcess.Termination
         do {
-            termination = try process.wait(timeout: Self.commandTimeout)
+            termination = try process.wait(timeout: timeout)
         } catch {
             process.kill()
             throw SocketError(
                 description: "\(executable.lastPathComponent) \(arguments.joined(separator: " ")) still ran after "
-                    + "\(Self.commandTimeout); killed it. Output: \(output.contents()) \(errors.contents())")
+                    + "\(timeout); killed it. Output: \(output.contents()) \(errors.contents())")
         }
         return CommandResult(status: termination.status, stdout: output.contents(), stderr: errors.contents())
     }
 
-    /// How long ``run(_:_:stdin:in:environment:)`` lets a command run before it kills it and fails.
+    /// How long ``run(_:_:stdin:in:environment:timeout:)`` lets a command run by default before it kills it and
+    /// fails.
     public static let commandTimeout = Duration.seconds(120)
 
     /// Ports that were free on 127.0.0.1 a moment ago (bound to port 0 and released).

@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// Clients writing through `tandemctl create-group` as fast as they can, each in a loop, as the user of the
-/// cluster's `user` home; it keeps the names whose write was acknowledged and the failures.
+/// Clients writing through `tandemctl create-group` as fast as they can, each in a loop, as the user of a `user`
+/// home; it keeps the names whose write was acknowledged and the failures.
 public final class WriteLoad: Sendable {
     struct State {
         var acknowledged: Set<String> = []
@@ -17,9 +17,15 @@ public final class WriteLoad: Sendable {
     private let done = DispatchGroup()
 
     /// A load of `writers` clients on `cluster`; ``start()`` starts them.
-    public init(cluster: TestCluster, writers: Int) {
-        self.configPath = cluster.configPath
-        self.directory = cluster.directory
+    public convenience init(cluster: TestCluster, writers: Int) {
+        self.init(configPath: cluster.configPath, directory: cluster.directory, writers: writers)
+    }
+
+    /// A load of `writers` clients of the cluster file at `configPath`, logged in with the home
+    /// `<directory>/user`; ``start()`` starts them.
+    public init(configPath: String, directory: URL, writers: Int) {
+        self.configPath = configPath
+        self.directory = directory
         self.writers = writers
     }
 

@@ -30,12 +30,14 @@ struct DeployTests {
         return path
     }
 
-    /// Runs `scripts/deploy` for `config` with this build's binaries; its output when it succeeded.
-    static func deploy(_ rig: Rig, config: String) throws -> String {
+    /// Runs `scripts/deploy` for `config` with `binaries` (this build's by default); its output when it
+    /// succeeded.
+    static func deploy(_ rig: Rig, config: String, binaries: URL = Binaries.directory) throws -> String {
         let result = try TestCluster.run(
             Rig.checkout.appendingPathComponent("scripts/deploy"),
-            ["--config", config, "--bin-dir", Binaries.directory.path, "--ssh-config", rig.sshConfig.path],
-            stdin: nil, in: URL(fileURLWithPath: config).deletingLastPathComponent())
+            ["--config", config, "--bin-dir", binaries.path, "--ssh-config", rig.sshConfig.path],
+            stdin: nil, in: URL(fileURLWithPath: config).deletingLastPathComponent(),
+            environment: ["PYTHONUNBUFFERED": "1"], timeout: .seconds(300))
         guard result.status == 0 else { throw SocketError(description: "scripts/deploy failed: \(result)") }
         return result.stdout
     }
@@ -100,6 +102,44 @@ struct DeployTests {
         let second = try Self.deploy(rig, config: config)
         #expect(
             Self.changed(in: second) == [hosts[0]: 0, hosts[1]: 0, hosts[2]: 0, "localhost": 0], "\(second)")
+
+        // New binaries, under eight writers: one host at a time, the primary handing its role over first; no
+        // write fails and none is lost.
+        let upgrade = directory.appendingPathComponent("new-binaries")
+        try FileManager.default.createDirectory(at: upgrade, withIntermediateDirectories: true)
+        for binary in ["tandemd", "tandemctl"] {
+            try FileManager.default.copyItem(
+                at: Binaries.directory.appendingPathComponent(binary), to: upgrade.appendingPathComponent(binary))
+        }
+        // A byte after the ELF image: another file to the deploy, the same program to the kernel.
+        let handle = try FileHandle(forWritingTo: upgrade.appendingPathComponent("tandemd"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0x0A]))
+        try handle.close()
+        let ctl = { (arguments: [String], stdin: String?) in
+            try TestCluster.run(
+                Binaries.tandemctl, arguments + ["--config", config, "--home", directory.appendingPathComponent("user").path],
+                stdin: stdin, in: directory)
+        }
+        #expect(try ctl(["create-user", "wendy", "--password-stdin"], "pw\n").status == 0)
+        #expect(try ctl(["login", "wendy", "--password-stdin"], "pw\n").status == 0)
+        let load = WriteLoad(configPath: config, directory: directory, writers: 8)
+        load.start()
+        _ = try eventually("writes before the upgrade") { load.acknowledged.count > 16 ? true : nil }
+        let upgraded = try Self.deploy(rig, config: config, binaries: upgrade)
+        #expect(upgraded.contains("Hand the primary role to the other tracker first"), "\(upgraded)")
+        let during = load.acknowledged.count
+        _ = try eventually("writes after the upgrade") { load.acknowledged.count > during + 16 ? true : nil }
+        let acknowledged = load.stop()
+        #expect(load.failures.isEmpty, "writes that failed: \(load.failures.prefix(5))")
+        for host in 1...2 {
+            let installed = try Data(contentsOf: rig.bin(host).appendingPathComponent("tandemd"))
+            #expect(installed.last == 0x0A, "host \(host) runs the new tandemd")
+        }
+        let listed = try ctl(["list-groups", "--json"], nil).stdout
+        let groups = try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [[String: Any]] ?? []
+        let missing = acknowledged.subtracting(groups.compactMap { $0["name"] as? String })
+        #expect(missing.isEmpty, "\(missing.count) acknowledged writes are gone: \(missing.prefix(5))")
 
         // A new client port: the trackers restart with it, and the pair serves on it.
         config = try Self.writeCluster(rig, clientPort: 7102, in: directory)

@@ -8,8 +8,7 @@ import Testing
         let cluster = try TestCluster(extraYAML: PairFailoverTests.fastFailover)
         try cluster.startPair()
         try cluster.waitForPair(primary: "t1")
-        #expect(try cluster.ctl(["create-user", "sam", "--password-stdin"], stdin: "pw\n").status == 0)
-        #expect(try cluster.ctl(["login", "sam", "--password-stdin"], stdin: "pw\n").status == 0)
+        try cluster.signUp("sam")
 
         let load = WriteLoad(cluster: cluster, writers: 8)
         load.start()
