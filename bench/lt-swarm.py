@@ -64,8 +64,9 @@ def add(session, torrent_path, directory, seed_mode):
     return session.add_torrent(params)
 
 
-def seed(torrent_path, directory, port):
-    session = lt.session(settings(port))
+def seed(torrent_path, directory, port, session=None):
+    """Seeds until killed, in `session` (one on `port` when None)."""
+    session = session or lt.session(settings(port))
     handle = add(session, torrent_path, directory, seed_mode=True)
     while not handle.status().is_seeding:
         time.sleep(0.05)

@@ -39,13 +39,15 @@ struct ControlServer: Sendable {
         return ControlServer(path: path, server: server)
     }
 
-    /// Serves commands with `handle` until ``close()``, and until every command taken has been answered.
-    func serve(_ handle: @escaping Handler) async {
+    /// Serves commands with `handle` until ``close()``, and until every command taken has been answered;
+    /// `answered` runs once a command's answer is written (a `stop` takes effect only then, so that its answer
+    /// is not cut off by the stop).
+    func serve(_ handle: @escaping Handler, answered: @escaping @Sendable (ControlRequest) -> Void) async {
         try? await self.server.executeThenClose { connections in
             await withDiscardingTaskGroup { group in
                 do {
                     for try await connection in connections {
-                        group.addTask { try? await Self.answer(connection, handle) }
+                        group.addTask { try? await Self.answer(connection, handle, answered) }
                     }
                 } catch {
                     // The listening socket failed: no more commands are taken; those taken are answered.
@@ -60,7 +62,10 @@ struct ControlServer: Sendable {
         unlink(self.path)
     }
 
-    private static func answer(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ handle: Handler) async throws {
+    private static func answer(
+        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ handle: Handler,
+        _ answered: @Sendable (ControlRequest) -> Void
+    ) async throws {
         try await connection.executeThenClose { inbound, outbound in
             var lines = inbound.makeAsyncIterator()
             guard let line = try await lines.next() else { return }
@@ -77,6 +82,7 @@ struct ControlServer: Sendable {
                         exitCode: 2))
             }
             await send(await handle(request, send))
+            answered(request)
         }
     }
 }

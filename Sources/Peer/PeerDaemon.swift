@@ -81,7 +81,13 @@ public actor PeerDaemon: Service {
         let restored = try self.restoreShares()
         let resumable = try self.store.loadDownloads()
         await withDiscardingTaskGroup { tasks in
-            tasks.addTask { await control.serve { request, progress in await self.handle(request, progress: progress) } }
+            tasks.addTask {
+                await control.serve { request, progress in
+                    await self.handle(request, progress: progress)
+                } answered: { request in
+                    if case .stop = request { self.stop() }
+                }
+            }
             tasks.addTask {
                 // Each completed download is seeded on its own: one slow tracker answer holds up no other.
                 await withDiscardingTaskGroup { seeding in
@@ -144,7 +150,7 @@ public actor PeerDaemon: Service {
                         pid: getpid(), port: self.server?.port ?? 0, shares: self.shares.count,
                         downloads: self.downloads.count))
             case .stop:
-                self.stop()
+                // The daemon stops once this answer is written (the control server's `answered`).
                 return .done
             }
         } catch let error as PeerError {
