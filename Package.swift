@@ -100,7 +100,8 @@ let package = Package(
         .executableTarget(
             name: "Node",
             dependencies: [
-                "Wire", "Cluster", "ReplicaCore", "Replica", "Tracker", "TandemCrypto", "Peer", "CLinux", "ServerSupport",
+                "Wire", "Cluster", "ReplicaCore", "Replica", "Tracker", "TandemCrypto", "Peer", "CLinux",
+                "ServerSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -174,7 +175,8 @@ let package = Package(
             exclude: ["testdata"]
         ),
         .testTarget(
-            name: "TrackerTests", dependencies: ["Tracker", "Wire", "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit"]),
+            name: "TrackerTests",
+            dependencies: ["Tracker", "Wire", "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [

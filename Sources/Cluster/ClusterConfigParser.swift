@@ -49,7 +49,9 @@ struct ClusterConfigParser {
             // A system account name, as useradd takes it: the unit runs as it and its home is named after it.
             let first = user.unicodeScalars.first.map { ("a"..."z").contains($0) || $0 == "_" } ?? false
             guard first, user.count <= 32,
-                user.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" })
+                user.unicodeScalars.allSatisfy({
+                    ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+                })
             else {
                 throw ClusterConfigError.badPeerUser(userNode.path, line: userNode.valueLine, user: user)
             }

@@ -47,7 +47,8 @@ extension Tandemd {
                 services.append(
                     .init(
                         service: MetricsServer(
-                            host: self.host, port: metricsPort, render: { [metrics = daemon.metrics] in metrics.render() },
+                            host: self.host, port: metricsPort,
+                            render: { [metrics = daemon.metrics] in metrics.render() },
                             group: group, logger: logger)))
             }
             let serviceGroup = ServiceGroup(

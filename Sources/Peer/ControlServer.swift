@@ -9,7 +9,8 @@ import Wire
 /// progress. Each connection is served in a child task of ``serve(_:)``; nothing outlives it.
 struct ControlServer: Sendable {
     /// Answers one command; progress lines go out through the second argument before the answer.
-    typealias Handler = @Sendable (ControlRequest, _ progress: @escaping @Sendable (ControlReply) async -> Void) async
+    typealias Handler =
+        @Sendable (ControlRequest, _ progress: @escaping @Sendable (ControlReply) async -> Void) async
         -> ControlReply
 
     let path: String
@@ -75,7 +76,8 @@ struct ControlServer: Sendable {
                 buffer.writeInteger(UInt8(ascii: "\n"))
                 try? await outbound.write(buffer)
             }
-            guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView)) else {
+            guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line.readableBytesView))
+            else {
                 return await send(
                     .failed(
                         message: "the peer daemon did not understand the command; tandemctl and tandemd differ?",

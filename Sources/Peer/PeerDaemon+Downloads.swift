@@ -84,7 +84,8 @@ extension PeerDaemon {
     func completed(_ record: DownloadRecord, identity: FileIdentity) async {
         self.store.removeDownload(record.fileID)
         let metadata: Logger.Metadata = [
-            "download.name": "\(record.name)", "download.group": "\(record.group)", "download.target": "\(record.target)",
+            "download.name": "\(record.name)", "download.group": "\(record.group)",
+            "download.target": "\(record.target)",
         ]
         do {
             let share = ShareRecord(

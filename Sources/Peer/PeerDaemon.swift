@@ -72,7 +72,8 @@ public actor PeerDaemon: Service {
         let checker = AccessChecker(client: self.client, sessions: self.sessions)
         let server = try await PeerServer.start(
             host: self.host, port: self.port, group: self.group, library: self.library, checker: checker,
-            metrics: self.metrics, maxPeers: self.config.swarm.maxPeers, maxPeersPerAddress: self.config.swarm.maxPeersPerAddress,
+            metrics: self.metrics, maxPeers: self.config.swarm.maxPeers,
+            maxPeersPerAddress: self.config.swarm.maxPeersPerAddress,
             peerTimeout: .nanoseconds(Int64(self.config.swarm.peerTimeout.components.seconds) * 1_000_000_000))
         self.server = server
         let control = try await ControlServer.bind(path: ControlRequest.socketPath(home: self.home), group: self.group)

@@ -1,4 +1,5 @@
 import ReplicaCore
+
 /// What went wrong in the replica's storage; each says what to do in its ``description``.
 public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Base: Hashable, Sendable {
@@ -14,6 +15,7 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case undecodable(path: String, seq: UInt64, detail: String)
         case notPrimary(role: ReplicaRole, reason: String?)
         case switchoverRefused(String)
+        case forwardedAnswerUnreadable
         case steppedDown
         case refusedByPrimary(String)
     }
@@ -67,6 +69,9 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func notPrimary(role: ReplicaRole, reason: String?) -> ReplicaError {
         ReplicaError(.notPrimary(role: role, reason: reason))
     }
+    /// The primary logged a write this tracker forwarded, but its answer does not decode: the write happened, so
+    /// it must not be retried as if refused.
+    public static let forwardedAnswerUnreadable = ReplicaError(.forwardedAnswerUnreadable)
     /// A switchover could not begin, for `reason`.
     public static func switchoverRefused(_ reason: String) -> ReplicaError { ReplicaError(.switchoverRefused(reason)) }
     /// This tracker stopped being primary before the write was acknowledged; the new primary may or may not
@@ -77,8 +82,9 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func refusedByPrimary(_ reason: String) -> ReplicaError { ReplicaError(.refusedByPrimary(reason)) }
 
     /// Whether the write was refused because this tracker is not the primary (or stopped being it), or the
-    /// primary it forwards to took no write just then (it is handing over, or stopping): a retry, on this
-    /// tracker or the other, finds the primary once there is one again.
+    /// primary it forwards to refused it (it is handing over, or stopping, or takes no write from this version):
+    /// the write was not applied, and a retry, on this tracker or the other, finds the primary once there is one
+    /// again.
     public var isNotPrimary: Bool {
         switch self.base {
         case .notPrimary, .steppedDown, .refusedByPrimary: true
@@ -146,6 +152,9 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
             return "the primary did not take the write: \(reason)"
         case .switchoverRefused(let reason):
             return "cannot switch over: \(reason)"
+        case .forwardedAnswerUnreadable:
+            return "the primary logged the write, but its answer does not decode (do the trackers run different "
+                + "versions?); it was applied: check before sending it again"
         case .steppedDown:
             return "this tracker stopped being the primary before the write was acknowledged; retry it on the "
                 + "new primary (a retry with the same request id is applied at most once)"

@@ -80,7 +80,8 @@ extension ReplicaCore {
         guard self.role == .backup, epoch == self.epoch, self.matchedEpoch == epoch, self.matchedSeq == through.seq,
             self.last == through, self.durableSeq == through.seq
         else { return }
-        let oldPrimary = Hello(epoch: epoch, role: .primary, position: through, epochStart: self.epochStart(of: through.seq))
+        let oldPrimary = Hello(
+            epoch: epoch, role: .primary, position: through, epochStart: self.epochStart(of: through.seq))
         self.promote(into: &ready)
         // The old primary holds this log up to the marker just added: it is this node's backup from here.
         self.startReplicating(to: oldPrimary, log: log, into: &ready)

@@ -52,10 +52,10 @@ public final class ChildProcess: Sendable {
     }
 
     /// Whether the child has not exited yet (reaping it if it has).
-    public var isRunning: Bool { self.reap(blocking: false) == nil }
+    public var isRunning: Bool { self.reap() == nil }
 
     /// How the child ended; nil while it runs.
-    public var terminationIfEnded: Termination? { self.reap(blocking: false) }
+    public var terminationIfEnded: Termination? { self.reap() }
 
     /// Sends `signal` to the child, unless it has been reaped (its pid could then be another process's).
     public func send(_ signal: Int32) {
@@ -65,24 +65,26 @@ public final class ChildProcess: Sendable {
     /// Waits until the child exits and returns how; throws when it still runs after `timeout`.
     @discardableResult
     public func wait(timeout: Duration) throws -> Termination {
-        try eventually("\(self.name) (pid \(self.processIdentifier)) to exit", timeout: timeout, poll: .milliseconds(2)) {
+        try eventually("\(self.name) (pid \(self.processIdentifier)) to exit", timeout: timeout, poll: .milliseconds(2))
+        {
             self.terminationIfEnded
         }
     }
 
-    /// Kills the child with SIGKILL and waits until it is reaped.
+    /// Kills the child and whatever it started in its process group with SIGKILL, and waits (ten seconds at
+    /// most) until it is reaped.
     public func kill() {
-        self.send(SIGKILL)
-        _ = self.reap(blocking: true)
+        self.termination.withLock { if $0 == nil { _ = Glibc.kill(-self.processIdentifier, SIGKILL) } }
+        _ = try? self.wait(timeout: .seconds(10))
     }
 
-    private func reap(blocking: Bool) -> Termination? {
+    private func reap() -> Termination? {
         self.termination.withLock { termination in
             if let termination { return termination }
             var status: Int32 = 0
             var result: Int32
             repeat {
-                result = waitpid(self.processIdentifier, &status, blocking ? 0 : WNOHANG)
+                result = waitpid(self.processIdentifier, &status, WNOHANG)
             } while result == -1 && errno == EINTR
             guard result == self.processIdentifier else { return nil }
             let signal = status & 0x7f
@@ -102,6 +104,7 @@ final class ScratchFile {
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw SocketError(description: "cannot create a scratch file: errno \(errno)") }
         unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         self.descriptor = descriptor
         let bytes = Array(contents.utf8)
         guard bytes.withUnsafeBytes({ pwrite(descriptor, $0.baseAddress, $0.count, 0) }) == bytes.count else {
@@ -117,7 +120,9 @@ final class ScratchFile {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = chunk.withUnsafeMutableBytes { pread(self.descriptor, $0.baseAddress, $0.count, off_t(bytes.count)) }
+            let count = chunk.withUnsafeMutableBytes {
+                pread(self.descriptor, $0.baseAddress, $0.count, off_t(bytes.count))
+            }
             guard count > 0 else { break }
             bytes += chunk[..<count]
         }

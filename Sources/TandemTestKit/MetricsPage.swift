@@ -22,7 +22,9 @@ public struct MetricsPage: Sendable {
                 let value = Double(line[line.index(after: space)...])
             else { return nil }
             let series = line[..<space]
-            guard let open = series.firstIndex(of: "{") else { return Sample(name: String(series), labels: [:], value: value) }
+            guard let open = series.firstIndex(of: "{") else {
+                return Sample(name: String(series), labels: [:], value: value)
+            }
             var labels: [String: String] = [:]
             for pair in series[series.index(after: open)..<(series.lastIndex(of: "}") ?? series.endIndex)]
                 .split(separator: ",")

@@ -14,8 +14,9 @@ public final class Rig: @unchecked Sendable {
     /// Why rig tests cannot run here, or nil when they can: they need root and network namespaces.
     public static let unavailableReason: String? = {
         guard getuid() == 0 else { return "the rig needs root (network namespaces, bridges, mounts)" }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
-            || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+        guard
+            FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
+                || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
         else { return "the rig needs iproute2's ip" }
         return nil
     }()

@@ -226,7 +226,8 @@ public final class TestCluster {
     ///
     /// - Parameter environment: variables set on top of this process's own (less `TANDEM_PASSWORD`).
     public static func run(
-        _ executable: URL, _ arguments: [String], stdin: String?, in directory: URL, environment: [String: String] = [:],
+        _ executable: URL, _ arguments: [String], stdin: String?, in directory: URL,
+        environment: [String: String] = [:],
         timeout: Duration = TestCluster.commandTimeout
     ) throws -> CommandResult {
         var inherited = ProcessInfo.processInfo.environment

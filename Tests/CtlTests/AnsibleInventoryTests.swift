@@ -37,8 +37,9 @@ import Yams
             yaml: Self.yaml(dataDirs: ("/var/lib/tandem/t1", "/var/lib/tandem/t2"), hosts: ("10.0.0.5", "10.0.0.5")),
             clusterFile: "/etc/tandem/cluster.yaml")
         let root = try #require(try Yams.load(yaml: inventory.yaml) as? [String: Any])
-        let hosts = (((root["all"] as? [String: Any])?["children"] as? [String: Any])?["trackers"] as? [String: Any])?[
-            "hosts"] as? [String: Any]
+        let hosts =
+            (((root["all"] as? [String: Any])?["children"] as? [String: Any])?["trackers"] as? [String: Any])?[
+                "hosts"] as? [String: Any]
         let trackers = (hosts?["10.0.0.5"] as? [String: Any])?["tandem_trackers"] as? [[String: Any]]
         #expect(trackers?.compactMap { $0["id"] as? String } == ["t1", "t2"])
     }

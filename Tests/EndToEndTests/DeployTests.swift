@@ -22,9 +22,10 @@ struct DeployTests {
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         let secret = directory.appendingPathComponent("cluster.secret").path
         if !FileManager.default.fileExists(atPath: secret) {
-            guard FileManager.default.createFile(
-                atPath: secret, contents: Data(String(repeating: "5a", count: 32).utf8),
-                attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: secret, contents: Data(String(repeating: "5a", count: 32).utf8),
+                    attributes: [.posixPermissions: 0o600])
             else { throw SocketError(description: "cannot write \(secret)") }
         }
         return path
@@ -69,14 +70,16 @@ struct DeployTests {
         for host in 1...2 {
             let secret = rig.etc(host).appendingPathComponent("cluster.secret").path
             let attributes = try FileManager.default.attributesOfItem(atPath: secret)
-            #expect(attributes[.posixPermissions] as? Int == 0o600 && attributes[.ownerAccountName] as? String == "tandem")
+            #expect(
+                attributes[.posixPermissions] as? Int == 0o600 && attributes[.ownerAccountName] as? String == "tandem")
             let unit = try String(
                 contentsOf: rig.units(host).appendingPathComponent("tandemd-tracker@.service"), encoding: .utf8)
             #expect(unit.contains("ProtectSystem=strict") && unit.contains("ReadWritePaths=/var/lib/tandem/t\(host)"))
             // The tracker runs as the unit says: as its own user, with the unit's command line.
             let process = try rig.run(host, ["pgrep", "-u", "tandem", "-a", "tandemd"])
             #expect(
-                process.stdout.contains("tandemd tracker --config /etc/tandem/cluster.yaml --id t\(host)"), "\(process)")
+                process.stdout.contains("tandemd tracker --config /etc/tandem/cluster.yaml --id t\(host)"), "\(process)"
+            )
         }
 
         // The peer daemon runs as its account, with the unit's command line, and serves its metrics; once an
@@ -87,7 +90,10 @@ struct DeployTests {
                 "tandemd peer --config /etc/tandem/cluster.yaml --home /var/lib/tandem/peers/seedbox --host \(hosts[2]) "
                     + "--port 7301 --metrics-port 9301"), "\(peer)")
         #expect(try MetricsPage.fetch(host: hosts[2], port: 9301).sum("tandem_peer_downloads_active") == 0)
-        let asSeedbox = ["runuser", "-u", "seedbox", "--", "/usr/local/bin/tandemctl", "--config", "/etc/tandem/cluster.yaml", "--home", "/var/lib/tandem/peers/seedbox"]
+        let asSeedbox = [
+            "runuser", "-u", "seedbox", "--", "/usr/local/bin/tandemctl", "--config", "/etc/tandem/cluster.yaml",
+            "--home", "/var/lib/tandem/peers/seedbox",
+        ]
         try Data("build artefact".utf8).write(to: rig.varLib(3).appendingPathComponent("peers/seedbox/build.tar"))
         for command in [["create-user", "builder", "--password-stdin"], ["login", "builder", "--password-stdin"]] {
             #expect(try rig.run(3, asSeedbox + command, stdin: "pw\n").status == 0)
@@ -118,13 +124,15 @@ struct DeployTests {
         try handle.close()
         let ctl = { (arguments: [String], stdin: String?) in
             try TestCluster.run(
-                Binaries.tandemctl, arguments + ["--config", config, "--home", directory.appendingPathComponent("user").path],
+                Binaries.tandemctl,
+                arguments + ["--config", config, "--home", directory.appendingPathComponent("user").path],
                 stdin: stdin, in: directory)
         }
         #expect(try ctl(["create-user", "wendy", "--password-stdin"], "pw\n").status == 0)
         #expect(try ctl(["login", "wendy", "--password-stdin"], "pw\n").status == 0)
         let load = WriteLoad(configPath: config, directory: directory, writers: 8)
         load.start()
+        defer { load.stop() }  // A test that fails early must not leave the writers running.
         _ = try eventually("writes before the upgrade") { load.acknowledged.count > 16 ? true : nil }
         let upgraded = try Self.deploy(rig, config: config, binaries: upgrade)
         #expect(upgraded.contains("Hand the primary role to the other tracker first"), "\(upgraded)")

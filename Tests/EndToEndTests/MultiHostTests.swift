@@ -26,8 +26,9 @@ struct MultiHostTests {
         let secret = String(repeating: "5a", count: 32)
         for host in 1...2 {
             let path = rig.etc(host).appendingPathComponent("cluster.secret").path
-            guard FileManager.default.createFile(
-                atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600])
             else { throw SocketError(description: "cannot write \(path)") }
         }
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("rig-\(rig.name)")

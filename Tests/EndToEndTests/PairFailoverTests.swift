@@ -24,6 +24,7 @@ struct PairFailoverTests {
 
         let load = WriteLoad(cluster: cluster, writers: 8)
         load.start()
+        defer { load.stop() }  // A test that fails early must not leave the writers running.
         var primary = "t1"
         for round in 1...20 {
             let backup = primary == "t1" ? "t2" : "t1"

@@ -24,14 +24,17 @@ import Testing
 
         let bob = try MetricsPage.fetch(port: ports[1])
         let file = ["group": "team", "file": "clip.bin"]
-        #expect(bob.sum("tandem_peer_received_bytes_total", file.merging(["from": "127.0.0.1:\(alicePort)"]) { $1 }) == Double(size))
+        #expect(
+            bob.sum("tandem_peer_received_bytes_total", file.merging(["from": "127.0.0.1:\(alicePort)"]) { $1 })
+                == Double(size))
         #expect(bob.sum("tandem_peer_pieces_verified_total") == 8)
         #expect(bob.sum("tandem_peer_pieces_failed_total") == 0 && bob.sum("tandem_peer_bans_total") == 0)
         #expect(bob.sum("tandem_peer_downloads_active") == 0, "the download ended")
         #expect(bob.sum("tandem_peer_download_from_others_ratio", file) == 0, "all of it came from the first seeder")
         // alice's side: every byte sent, to bob; it is counted once written, so it may trail the download a moment.
         _ = try eventually("alice's metrics to count what she sent bob") {
-            try MetricsPage.fetch(port: ports[0]).sum("tandem_peer_sent_bytes_total", file.merging(["to": "bob"]) { $1 })
+            try MetricsPage.fetch(port: ports[0]).sum(
+                "tandem_peer_sent_bytes_total", file.merging(["to": "bob"]) { $1 })
                 == Double(size) ? true : nil
         }
     }

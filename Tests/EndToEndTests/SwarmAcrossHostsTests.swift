@@ -17,7 +17,8 @@ struct SwarmAcrossHostsTests {
         try rig.launch(
             host,
             [
-                "/usr/local/bin/tandemd", "peer", "--config", MultiHostTests.config, "--home", "/var/lib/tandem/\(user)",
+                "/usr/local/bin/tandemd", "peer", "--config", MultiHostTests.config, "--home",
+                "/var/lib/tandem/\(user)",
                 "--host", address, "--port", String(Self.piecePort), "--metrics-port", String(Self.metricsPort),
             ],
             log: logs.appendingPathComponent("peer-\(user).log"))
@@ -57,7 +58,8 @@ struct SwarmAcrossHostsTests {
             return try rig.launch(
                 host,
                 [
-                    "/usr/local/bin/tandemctl", "download", "team", "big.bin", "--to", "/var/lib/tandem/get", "--config",
+                    "/usr/local/bin/tandemctl", "download", "team", "big.bin", "--to", "/var/lib/tandem/get",
+                    "--config",
                     MultiHostTests.config, "--home", "/var/lib/tandem/\(user)",
                 ],
                 log: logs.appendingPathComponent("download-\(user).log"))

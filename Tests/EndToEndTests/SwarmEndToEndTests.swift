@@ -249,7 +249,8 @@ import Testing
         #expect(
             Self.logged(
                 "resuming a download from the pieces verified on disk",
-                ["download.name=resume.bin", "pieces.verified=\(delivered)", "pieces=\(pieces)"], in: cluster.peerLog("bob")))
+                ["download.name=resume.bin", "pieces.verified=\(delivered)", "pieces=\(pieces)"],
+                in: cluster.peerLog("bob")))
         #expect(try Self.sha1(target + "/resume.bin") == Self.sha1(path))
         #expect(try Self.share("resume.bin", of: "alice", in: cluster)?["pieces_served"] as? Int == pieces - delivered)
     }
@@ -340,7 +341,8 @@ import Testing
         for round in 1...10 {
             try cluster.startPeer("alice")
             let stopped = try cluster.ctl(["stop-peer"], home: "alice")
-            #expect(stopped.status == 0 && stopped.stdout.contains("stopped the peer daemon"), "round \(round): \(stopped)")
+            #expect(
+                stopped.status == 0 && stopped.stdout.contains("stopped the peer daemon"), "round \(round): \(stopped)")
             #expect(try cluster.waitForExit("peer-alice") == 0, "the daemon exits cleanly")
         }
     }

@@ -12,6 +12,7 @@ import Testing
 
         let load = WriteLoad(cluster: cluster, writers: 8)
         load.start()
+        defer { load.stop() }  // A test that fails early must not leave the writers running.
         for (from, to) in [("t1", "t2"), ("t2", "t1")] {
             let before = load.acknowledged.count
             _ = try eventually("writes to go through before the switchover") {

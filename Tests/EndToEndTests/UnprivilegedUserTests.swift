@@ -18,7 +18,9 @@ import Testing
             guard chmod(path, 0o755) == 0 else { throw SocketError(description: "chmod \(path): errno \(errno)") }
         }
         for path in [home, files] {
-            guard chown(path, 65534, 65534) == 0 else { throw SocketError(description: "chown \(path): errno \(errno)") }
+            guard chown(path, 65534, 65534) == 0 else {
+                throw SocketError(description: "chown \(path): errno \(errno)")
+            }
         }
         let contents = Data((0..<(300 << 10)).map { _ in UInt8.random(in: 0...255) })
         let path = files + "/notes.bin"

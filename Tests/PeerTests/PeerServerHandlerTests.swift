@@ -206,7 +206,8 @@ import Wire
         let outside = PieceRange(piece: 0, offset: 10, length: 7)
         try await connection.send(.request(.request(missing)))
         #expect(
-            try await connection.next() == .reply(.rejected(missing, code: .notFound, message: "piece 2 is not here yet")))
+            try await connection.next()
+                == .reply(.rejected(missing, code: .notFound, message: "piece 2 is not here yet")))
         try await connection.send(.request(.request(outside)))
         #expect(
             try await connection.next()
@@ -263,7 +264,8 @@ import Wire
         try await connection.send(.preface)
         #expect(try await connection.next() == .preface)
         await connection.channel.testingEventLoop.advanceTime(by: Connection.timeout)
-        #expect(try await connection.next() == .reply(.error(code: .badRequest, message: "no hello within 30 s; closing")))
+        #expect(
+            try await connection.next() == .reply(.error(code: .badRequest, message: "no hello within 30 s; closing")))
         try await connection.channel.closeFuture.get()
     }
 
@@ -289,7 +291,9 @@ import Wire
         #expect(
             try await connection.next()
                 == .reply(
-                    .error(code: .forbidden, message: "bob may no longer download from team: bob is not a member of team")))
+                    .error(
+                        code: .forbidden, message: "bob may no longer download from team: bob is not a member of team"))
+        )
         #expect(connection.checker.checks == 2)
         try await connection.channel.closeFuture.get()
     }

@@ -17,6 +17,15 @@ struct DiskFullTests {
             let full = directory.segmentPath(firstSeq: 3)
             try FileManager.default.createSymbolicLink(atPath: full, withDestinationPath: "/dev/full")
             #expect(try await store.propose(.set(key: "durable", value: "1")) == nil)
+            // That op's snapshot moves the log onto segment 3 in the background: the next op must find it there.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !FileManager.default.fileExists(atPath: directory.snapshotPath(seq: 2)) {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("no snapshot at seq 2 within 20 s")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
 
             let expected = ReplicaError.io("write", path: full, errno: ENOSPC)
             await #expect(throws: expected) { try await store.propose(.set(key: "lost", value: "2")) }

@@ -1,8 +1,9 @@
 import Foundation
 import NIOCore
-@testable import Replica
 import ReplicaCore
 import Testing
+
+@testable import Replica
 
 /// What must hold after every step, and the transcript: each step and what the drivers did, one line each.
 extension PairSimulation {

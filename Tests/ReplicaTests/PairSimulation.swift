@@ -2,8 +2,9 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
-@testable import Replica
 import ReplicaCore
+
+@testable import Replica
 
 /// Two trackers in memory, each the production ``ReplicaDriver`` on its own ``EmbeddedEventLoop`` over a
 /// ``MemoryStorage`` whose writes complete only when a step says so (and are lost in a crash), joined by a link
@@ -222,7 +223,9 @@ final class PairSimulation {
         self.step(index) { driver in
             let promise = driver.eventLoop.makePromise(of: Int.self)
             promise.futureResult.whenComplete { result in
-                answers.withLockedValue { $0.append((index, value, result.mapError { $0 as? ReplicaError ?? .closed })) }
+                answers.withLockedValue {
+                    $0.append((index, value, result.mapError { $0 as? ReplicaError ?? .closed }))
+                }
             }
             driver.propose(value, payload: ByteBuffer(string: value), completion: .promise(promise))
         }
@@ -363,7 +366,9 @@ final class PairSimulation {
         if before?.appliedSeq != after.appliedSeq {
             self.transcript.append("  \(index) applied through \(after.appliedSeq)")
         }
-        for answer in self.answers.withLockedValue({ answers in defer { answers = [] }; return answers }) {
+        for answer in self.answers.withLockedValue({ answers in
+            defer { answers = [] }; return answers
+        }) {
             switch answer.result {
             case .success:
                 self.transcript.append("  \(answer.node) answers \(answer.value): done")

@@ -1,8 +1,9 @@
 import Foundation
-@testable import Replica
 import ReplicaCore
 import TandemTestKit
 import Testing
+
+@testable import Replica
 
 /// Random schedules of the pair: crashes, restarts, pauses, lost links, repeated and reordered messages,
 /// failed disks and snapshots, with the invariants checked after every step and the pair healed and compared at

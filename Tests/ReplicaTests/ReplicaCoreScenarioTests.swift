@@ -1,6 +1,7 @@
-@testable import Replica
 import ReplicaCore
 import Testing
+
+@testable import Replica
 
 /// The pair, step by step: election, replication, failover, fencing, catch-up, all without sockets.
 @Suite struct ReplicaCoreScenarioTests {

@@ -17,7 +17,8 @@ void tandem_raise_descriptor_limit(void);
 
 /// Starts the program at `path` with `argv` and `envp` (both ending in NULL) in `directory`, in a process group of
 /// its own, its standard input, output and error on `input`, `output` and `error`; every other descriptor is closed
-/// in the child, so it inherits none that another thread opens meanwhile. Sets `*pid`; returns 0 or an errno.
+/// in the child, so it inherits none that another thread opens meanwhile, and it starts with no signal blocked and
+/// every signal at its default action. Sets `*pid`; returns 0 or an errno.
 int tandem_spawn(int *pid, const char *path, char *const argv[], char *const envp[], const char *directory,
                  int input, int output, int error);
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import TrackerClient
 
@@ -6,7 +7,7 @@ extension Tandemctl {
     struct Deploy: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Deploy cluster.yaml onto its hosts (scripts/deploy runs the playbook with this inventory).",
-            subcommands: [Inventory.self])
+            subcommands: [Inventory.self, Prometheus.self])
 
         struct Inventory: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -29,6 +30,25 @@ extension Tandemctl {
                     throw ClientError.usage("cannot read \(path): \(error.localizedDescription)")
                 }
                 print(try AnsibleInventory(yaml: text, clusterFile: path).yaml, terminator: "")
+            }
+        }
+
+        struct Prometheus: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Print the Prometheus scrape configuration of cluster.yaml.",
+                discussion: """
+                    A scrape_configs list to merge into prometheus.yml: the job tandem-trackers (each tracker at \
+                    its host, port metrics.port plus its index) and the job tandem-peers (each peer of peers that \
+                    names a metrics_port), every target labelled with the cluster and the tracker or peer. \
+                    deploy/grafana/tandem.json is a dashboard of their metrics.
+                    """)
+
+            @OptionGroup var cluster: ClusterOptions
+
+            func run() throws {
+                let path = try self.cluster.configPath()
+                let config = try ClusterConfig.load(path: path)
+                print(try PrometheusScrapeConfig(config: config, clusterFile: path).yaml, terminator: "")
             }
         }
     }

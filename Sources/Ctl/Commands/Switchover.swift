@@ -23,7 +23,8 @@ extension Tandemctl {
             let context = try CtlContext(self.cluster)
             let before = try await Self.statuses(context)
             guard let primary = before.first(where: { $0.fields?["role"] == "primary" }) else {
-                throw ClientError.failed("no tracker is primary now, so there is no role to hand over; see tandemctl status")
+                throw ClientError.failed(
+                    "no tracker is primary now, so there is no role to hand over; see tandemctl status")
             }
             guard primary.fields?["backup"] == "in_sync",
                 let backup = before.first(where: { $0.tracker.id != primary.tracker.id })
@@ -63,7 +64,9 @@ extension Tandemctl {
         }
 
         /// Each tracker's STATUS fields, nil for one that does not answer.
-        static func statuses(_ context: CtlContext) async throws -> [(tracker: TrackerConfig, fields: [String: String]?)] {
+        static func statuses(_ context: CtlContext) async throws -> [(
+            tracker: TrackerConfig, fields: [String: String]?
+        )] {
             var statuses: [(TrackerConfig, [String: String]?)] = []
             for tracker in context.config.trackers {
                 let fields = try? await context.withConnection(to: tracker) { connection in

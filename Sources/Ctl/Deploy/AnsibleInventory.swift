@@ -18,7 +18,8 @@ struct AnsibleInventory {
     /// Paths in the file are resolved twice: against its directory here (where the secret is read from) and
     /// against ``configDirectory`` (where the hosts will see them), so the inventory says what each host gets.
     init(yaml text: String, clusterFile: String) throws {
-        let here = try ClusterConfig.parse(yaml: text, baseDirectory: (clusterFile as NSString).deletingLastPathComponent)
+        let here = try ClusterConfig.parse(
+            yaml: text, baseDirectory: (clusterFile as NSString).deletingLastPathComponent)
         let onHosts = try ClusterConfig.parse(yaml: text, baseDirectory: Self.configDirectory)
         var hosts: [String: [[String: Any]]] = [:]
         // A relative data_dir resolves differently here and there: on the hosts it would sit under /etc/tandem.

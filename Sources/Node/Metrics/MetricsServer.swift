@@ -9,10 +9,11 @@ import ServiceLifecycle
 import Tracker
 
 /// Serves `GET /metrics` in the Prometheus text format: a tracker's on its metrics port (`metrics.port` of
-/// cluster.yaml plus the tracker's index), a peer daemon's on its `--metrics-port`. Anything else is answered 404 or 405; each connection serves one
-/// request at a time, and the request line and headers are bounded by NIO's HTTP parser. At most
-/// ``maxConnections`` are open (``maxConnectionsPerAddress`` from one address), and one silent for
-/// ``idleTimeout`` is closed, so a flood of idle connections here cannot use up the tracker's descriptors.
+/// cluster.yaml plus the tracker's index), a peer daemon's on its `--metrics-port`. Anything else is answered 404
+/// or 405; each connection serves one request at a time, and the request line and headers are bounded by NIO's
+/// HTTP parser. At most ``maxConnections`` are open (``maxConnectionsPerAddress`` from one address), and one
+/// silent for ``idleTimeout`` is closed, so a flood of idle connections here cannot use up the process's
+/// descriptors.
 struct MetricsServer: Service, CustomStringConvertible {
     /// Scrapers connect from a few addresses and hold a connection or two each.
     static let maxConnections = 32

@@ -59,7 +59,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         // consulted or written for: a request whose number it holds, and a write.
         let origin: RequestOrigin?
         do {
-            origin = numberUsed || preparation.proposes
+            origin =
+                numberUsed || preparation.proposes
                 ? try client?.origin(of: request, number: requestID, session: session.token) : nil
         } catch {
             return loop.makeSucceededFuture(Outcome(reply: .error(.unavailable, "\(error)"), session: session))
@@ -97,7 +98,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             if let refusal = self.checkAdmin(action, mac: mac, session: &session) {
                 return loop.makeSucceededFuture(Outcome(reply: refusal, session: session))
             }
-            return self.run(action, session: session, on: loop).map { [session] in Outcome(reply: $0, session: session) }
+            return self.run(action, session: session, on: loop).map { [session] in Outcome(reply: $0, session: session)
+            }
         case .shell(.identify(let client)):
             var session = session
             do {

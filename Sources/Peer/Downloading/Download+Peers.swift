@@ -92,7 +92,8 @@ extension Download {
                 self.core.progress(id, now: self.now)
             },
             diskFailed: { [weak self] error in
-                self?.fail(error.description + "; the part file keeps the verified pieces: run the download again to resume")
+                self?.fail(
+                    error.description + "; the part file keeps the verified pieces: run the download again to resume")
             },
             failed: { [weak self] error in self?.linkFailed(id, error) },
             closed: { [weak self] in self?.linkClosed(id) })
@@ -151,7 +152,9 @@ extension Download {
         guard let link = self.links[peer] else { return }
         self.environment.logger.info(
             "gave up a connection to a serving peer",
-            metadata: ["peer.address": "\(link.address.key)", "download.name": "\(self.record.name)", "reason": "\(error)"])
+            metadata: [
+                "peer.address": "\(link.address.key)", "download.name": "\(self.record.name)", "reason": "\(error)",
+            ])
         if error.isRefusal { self.message = error.description }
     }
 
@@ -201,7 +204,9 @@ extension Download {
                 self.links[peer]?.cancel(pieces)
             case .drop(let peer, let reason):
                 guard let link = self.removeLink(peer) else { continue }
-                var metadata: Logger.Metadata = ["peer.address": "\(link.address.key)", "download.name": "\(self.record.name)"]
+                var metadata: Logger.Metadata = [
+                    "peer.address": "\(link.address.key)", "download.name": "\(self.record.name)",
+                ]
                 switch reason {
                 case .timedOut:
                     self.environment.logger.warning(

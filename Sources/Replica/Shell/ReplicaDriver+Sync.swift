@@ -28,7 +28,7 @@ extension ReplicaDriver {
             guard let completion = self.forwards.removeValue(forKey: id) else { return }
             var bytes = output
             guard let output = try? Machine.decodeOutput(from: &bytes) else {
-                return Self.complete([(completion, .failure(.refusedByPrimary("its answer does not decode")))])
+                return Self.complete([(completion, .failure(.forwardedAnswerUnreadable))])
             }
             self.answered.append((seq, completion, output))
             Self.complete(self.releaseAnswered())

@@ -1,5 +1,5 @@
-import ReplicaCore
 import Foundation
+import ReplicaCore
 
 /// What one tracker is in the pair, for `tandemctl status`.
 public struct ReplicaStatus: Sendable {
