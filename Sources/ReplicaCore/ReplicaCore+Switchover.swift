@@ -60,7 +60,7 @@ extension ReplicaCore {
         handOver.ticks += 1
         self.handOver = handOver
         if handOver.ticks >= self.configuration.failoverTicks {
-            self.endHandOver(because: "the other tracker did not take over")
+            self.endHandOver(because: "the other tracker did not catch up within the failover timeout")
         }
     }
 
