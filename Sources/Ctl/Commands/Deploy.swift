@@ -16,7 +16,7 @@ extension Tandemctl {
                     One host per tracker host of cluster.yaml, with the trackers it runs (id, ports, data_dir as \
                     the host will see them: relative paths are taken against /etc/tandem, where the playbook \
                     installs the file), and the files the playbook installs: cluster.yaml, and the secret, read \
-                    from this machine.
+                    from this machine (it must exist: a deploy without it would stop half done).
                     """)
 
             @OptionGroup var cluster: ClusterOptions
@@ -29,7 +29,10 @@ extension Tandemctl {
                 } catch {
                     throw ClientError.usage("cannot read \(path): \(error.localizedDescription)")
                 }
-                print(try AnsibleInventory(yaml: text, clusterFile: path).yaml, terminator: "")
+                let inventory = try AnsibleInventory(yaml: text, clusterFile: path)
+                // The playbook copies the secret to the trackers' hosts: missing, it would stop after the first.
+                _ = try ClusterConfig.load(path: path).readSecret()
+                print(inventory.yaml, terminator: "")
             }
         }
 
