@@ -100,7 +100,9 @@ final class ScratchFile {
 
     /// A new file holding `contents`, read from its start.
     init(contents: String = "") throws {
-        var template = Array((FileManager.default.temporaryDirectory.path + "/tandem-child-XXXXXX").utf8CString)
+        // mkstemp's template: it replaces the last six characters, which must be X's.
+        let name = "tandem-child-" + String(repeating: "X", count: 6)
+        var template = Array((FileManager.default.temporaryDirectory.path + "/" + name).utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw SocketError(description: "cannot create a scratch file: errno \(errno)") }
         unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })

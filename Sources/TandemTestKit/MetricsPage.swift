@@ -39,14 +39,24 @@ public struct MetricsPage: Sendable {
 
     /// Fetches `http://host:port/metrics`.
     public static func fetch(host: String = "127.0.0.1", port: Int) throws -> MetricsPage {
-        let socket = try LineSocket(host: host, port: port, timeout: .seconds(5))
-        socket.send(Array("GET /metrics HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8))
+        let response = try Self.get("/metrics", host: host, port: port, timeout: .seconds(5))
+        guard response.hasPrefix("HTTP/1.1 200") else {
+            let status = response.split(separator: "\n").first.map(String.init) ?? "no answer"
+            throw SocketError(description: "GET /metrics on \(host):\(port): \(status)")
+        }
+        return MetricsPage(text: response)
+    }
+
+    /// One HTTP/1.1 GET of `path`, the whole response (status line, headers, body) as text, lines joined by
+    /// `\n`; the server closes after it.
+    public static func get(
+        _ path: String, host: String = "127.0.0.1", port: Int, timeout: Duration = .seconds(10)
+    ) throws -> String {
+        let socket = try LineSocket(host: host, port: port, timeout: timeout)
+        socket.send(Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8))
         var lines: [String] = []
         while let line = try? socket.readLine() { lines.append(line) }
-        guard lines.first?.hasPrefix("HTTP/1.1 200") == true else {
-            throw SocketError(description: "GET /metrics on \(host):\(port): \(lines.first ?? "no answer")")
-        }
-        return MetricsPage(text: lines.joined(separator: "\n"))
+        return lines.joined(separator: "\n")
     }
 
     /// The sum of the samples named `name` whose labels include `labels`; 0 when there is none.

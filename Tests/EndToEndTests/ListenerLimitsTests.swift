@@ -43,7 +43,7 @@ import Wire
         #expect(Self.served(port: cluster.clientPorts["t1"]!), "the client port answers through the flood")
         // The idle ones it took are timed out, and a scrape gets through again.
         let scraped = try eventually("a scrape to be answered", timeout: .seconds(20)) { () -> String? in
-            let reply = try? PairFailoverTests.get("/metrics", port: metrics)
+            let reply = try? MetricsPage.get("/metrics", port: metrics)
             return reply?.hasPrefix("HTTP/1.1 200") == true ? reply : nil
         }
         #expect(scraped.contains("tandem_"))

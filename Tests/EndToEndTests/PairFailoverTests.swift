@@ -209,35 +209,26 @@ struct PairFailoverTests {
         try cluster.waitForPair(primary: "t1")
         // The backup's acknowledgement may trail waitForPair by a moment: wait for the steady state.
         let primary = try eventually("t1 to report its backup in sync") {
-            (try? Self.get("/metrics", port: metrics)).flatMap {
+            (try? MetricsPage.get("/metrics", port: metrics)).flatMap {
                 $0.contains("tandem_replica_backup_in_sync{tracker=\"t1\"} 1")
                     && $0.contains("tandem_replica_backup_lag_bytes{tracker=\"t1\"} 0") ? $0 : nil
             }
         }
         #expect(primary.hasPrefix("HTTP/1.1 200 OK"), "\(primary)")
         #expect(primary.contains("tandem_replica_role{tracker=\"t1\",role=\"primary\"} 1"), "\(primary)")
-        let backup = try eventually("t2 to serve its metrics") { try? Self.get("/metrics", port: metrics + 1) }
+        let backup = try eventually("t2 to serve its metrics") { try? MetricsPage.get("/metrics", port: metrics + 1) }
         #expect(backup.contains("tandem_replica_role{tracker=\"t2\",role=\"backup\"} 1"), "\(backup)")
-        #expect(try Self.get("/nothing", port: metrics).hasPrefix("HTTP/1.1 404"))
+        #expect(try MetricsPage.get("/nothing", port: metrics).hasPrefix("HTTP/1.1 404"))
 
         #expect(try cluster.stop("t2") == 0)
         _ = try eventually("t1 to report serving alone") {
-            try Self.get("/metrics", port: metrics).contains("tandem_replica_serving_alone{tracker=\"t1\"} 1")
+            try MetricsPage.get("/metrics", port: metrics).contains("tandem_replica_serving_alone{tracker=\"t1\"} 1")
                 ? true : nil
         }
         _ = try eventually("t1 to say so in its log") {
             cluster.log("t1").contains("this primary acknowledges writes alone") ? true : nil
         }
         #expect(cluster.status("t1")?["backup"] == "none", "and in STATUS")
-    }
-
-    /// One HTTP/1.1 GET, the whole response as text (the server closes after it).
-    static func get(_ path: String, port: Int) throws -> String {
-        let socket = try LineSocket(port: port)
-        socket.send(Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8))
-        var lines: [String] = []
-        while let line = try? socket.readLine() { lines.append(line) }
-        return lines.joined(separator: "\n")
     }
 
     @Test func theSyncPortRefusesAPeerWithoutTheSecret() throws {

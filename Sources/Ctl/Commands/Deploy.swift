@@ -31,7 +31,7 @@ extension Tandemctl {
                 }
                 let inventory = try AnsibleInventory(yaml: text, clusterFile: path)
                 // The playbook copies the secret to the trackers' hosts: missing, it would stop after the first.
-                _ = try ClusterConfig.load(path: path).readSecret()
+                _ = try inventory.local.readSecret()
                 print(inventory.yaml, terminator: "")
             }
         }
@@ -42,7 +42,8 @@ extension Tandemctl {
                 discussion: """
                     A scrape_configs list to merge into prometheus.yml: the job tandem-trackers (each tracker at \
                     its host, port metrics.port plus its index) and the job tandem-peers (each peer of peers that \
-                    names a metrics_port), every target labelled with the cluster and the tracker or peer. \
+                    names a metrics_port), every target labelled with the cluster, a peer's also with its account \
+                    (the trackers' metrics name their tracker themselves). \
                     deploy/grafana/tandem.json is a dashboard of their metrics.
                     """)
 

@@ -35,6 +35,17 @@ extension Tandemctl {
 
         func run() async throws {
             let context = try CtlContext(self.cluster)
+            let lines = await Self.lines(context)
+            if self.json {
+                try JSONOutput.print(Document(trackers: lines))
+            } else {
+                print(Self.table(lines))
+            }
+            guard lines.contains(where: \.reachable) else { throw ExitCode(3) }
+        }
+
+        /// Each tracker's answer to `STATUS`, asked in cluster.yaml's order; an unreachable one says why.
+        static func lines(_ context: CtlContext) async -> [TrackerLine] {
             var lines: [TrackerLine] = []
             for tracker in context.config.trackers {
                 let address = "\(tracker.host):\(tracker.clientPort)"
@@ -57,12 +68,7 @@ extension Tandemctl {
                 }
                 await connection.close()
             }
-            if self.json {
-                try JSONOutput.print(Document(trackers: lines))
-            } else {
-                print(Self.table(lines))
-            }
-            guard lines.contains(where: \.reachable) else { throw ExitCode(3) }
+            return lines
         }
 
         static func table(_ lines: [TrackerLine]) -> String {

@@ -21,41 +21,41 @@ extension Tandemctl {
 
         func run() async throws {
             let context = try CtlContext(self.cluster)
-            let before = try await Self.statuses(context)
-            guard let primary = before.first(where: { $0.fields?["role"] == "primary" }) else {
+            let before = await Status.lines(context)
+            guard let primary = before.first(where: { $0.status?["role"] == "primary" }) else {
                 throw ClientError.failed(
                     "no tracker is primary now, so there is no role to hand over; see tandemctl status")
             }
-            guard primary.fields?["backup"] == "in_sync",
-                let backup = before.first(where: { $0.tracker.id != primary.tracker.id })
+            guard primary.status?["backup"] == "in_sync",
+                let backup = before.first(where: { $0.tracker != primary.tracker })
             else {
                 throw ClientError.failed(
-                    "\(primary.tracker.id)'s backup is not in sync, so it may lack acknowledged writes; wait until "
+                    "\(primary.tracker)'s backup is not in sync, so it may lack acknowledged writes; wait until "
                         + "tandemctl status shows it in_sync")
             }
             let secret = try context.config.readSecret()
             let start = ContinuousClock.now
-            try await context.withConnection(to: primary.tracker) { connection in
+            try await context.withConnection(to: try context.tracker(named: primary.tracker)) { connection in
                 try await context.answerChallenge("SWITCHOVER", on: connection, secret: secret) { .switchover(mac: $0) }
             }
-            print("\(primary.tracker.id) is handing the primary role to \(backup.tracker.id)")
+            print("\(primary.tracker) is handing the primary role to \(backup.tracker)")
             let timeout = context.config.replication.failoverTimeout * 3 + .seconds(5)
             var tookOver = false
             while ContinuousClock.now - start < timeout {
-                let now = try await Self.statuses(context)
-                let old = now.first { $0.tracker.id == primary.tracker.id }?.fields
-                let new = now.first { $0.tracker.id == backup.tracker.id }?.fields
+                let now = await Status.lines(context)
+                let old = now.first { $0.tracker == primary.tracker }?.status
+                let new = now.first { $0.tracker == backup.tracker }?.status
                 if !tookOver, new?["role"] == "primary" {
                     tookOver = true
-                    print("\(backup.tracker.id) took over in epoch \(new?["epoch"] ?? "?") after \(Self.since(start))")
+                    print("\(backup.tracker) took over in epoch \(new?["epoch"] ?? "?") after \(Self.since(start))")
                 }
                 if tookOver, new?["role"] == "primary", new?["backup"] == "in_sync", old?["role"] == "backup" {
-                    print("\(primary.tracker.id) is its backup, in sync, after \(Self.since(start))")
+                    print("\(primary.tracker) is its backup, in sync, after \(Self.since(start))")
                     return
                 }
                 if !tookOver, old?["role"] == "primary", let failure = old?["switchover_failed"] {
                     throw ClientError.failed(
-                        "the switchover ended without one: \(failure); \(primary.tracker.id) goes on as primary")
+                        "the switchover ended without one: \(failure); \(primary.tracker) goes on as primary")
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -63,21 +63,7 @@ extension Tandemctl {
                 "the pair did not settle within \(timeout) of the switchover; see tandemctl status")
         }
 
-        /// Each tracker's STATUS fields, nil for one that does not answer.
-        static func statuses(_ context: CtlContext) async throws -> [(
-            tracker: TrackerConfig, fields: [String: String]?
-        )] {
-            var statuses: [(TrackerConfig, [String: String]?)] = []
-            for tracker in context.config.trackers {
-                let fields = try? await context.withConnection(to: tracker) { connection in
-                    let fields = try await connection.send(.status).expectStatus()
-                    return Dictionary(fields.map { ($0.name, $0.value) }) { _, last in last }
-                }
-                statuses.append((tracker, fields))
-            }
-            return statuses
-        }
-
+        /// The milliseconds since `start`, for the timeline.
         static func since(_ start: ContinuousClock.Instant) -> String {
             let elapsed = ContinuousClock.now - start
             return "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000) ms"

@@ -12,6 +12,8 @@ struct AnsibleInventory {
 
     /// The inventory's YAML.
     let yaml: String
+    /// The cluster as this machine reads the file (where the secret to install is).
+    let local: ClusterConfig
 
     /// The inventory for the cluster file whose text is `yaml`, at `clusterFile` on this machine.
     ///
@@ -63,6 +65,7 @@ struct AnsibleInventory {
                 ],
             ]
         ]
+        self.local = here
         self.yaml =
             "# Made by `tandemctl deploy inventory` from \(clusterFile); made again by each deploy.\n"
             + (try Yams.dump(object: inventory, sortKeys: true))
