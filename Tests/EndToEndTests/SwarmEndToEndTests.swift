@@ -343,7 +343,10 @@ import Testing
             let stopped = try cluster.ctl(["stop-peer"], home: "alice")
             #expect(
                 stopped.status == 0 && stopped.stdout.contains("stopped the peer daemon"), "round \(round): \(stopped)")
-            #expect(try cluster.waitForExit("peer-alice") == 0, "the daemon exits cleanly")
+            let status = try cluster.waitForExit("peer-alice")
+            #expect(
+                status == 0,
+                "round \(round): the daemon exits cleanly; it ended with \(status): \(cluster.peerLog("alice"))")
         }
     }
 }
