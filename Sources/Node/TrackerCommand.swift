@@ -73,6 +73,7 @@ extension Tandemd {
             // between threads (docs/PERFORMANCE.md).
             let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: self.eventLoops)
             let driverLoop = eventLoops.next()
+            let metrics = TrackerMetrics(tracker: tracker.id)
             let store: ReplicatedStateMachine<TrackerState>
             let replication = cluster.replication
             let failoverTicks = max(2, Int(replication.failoverTimeout / replication.heartbeat))
@@ -84,7 +85,7 @@ extension Tandemd {
                         snapshotEveryOps: cluster.storage.snapshotEveryOps,
                         snapshotEveryBytes: cluster.storage.snapshotEveryBytes,
                         replica: .init(index: index, heartbeatTicks: 1, failoverTicks: failoverTicks)),
-                    eventLoop: driverLoop, logger: logger)
+                    observer: metrics.replica, eventLoop: driverLoop, logger: logger)
             } catch {
                 logger.critical("cannot open the data directory", metadata: ["error": "\(error)"])
                 throw ExitCode(1)
@@ -99,7 +100,7 @@ extension Tandemd {
                     groupsPerUser: quotas.groupsPerUser, filesPerUser: quotas.filesPerUser,
                     metadataPerUser: quotas.metadataPerUser),
                 registrations: NIOLockedValueBox(RegistrationWindow(limit: quotas.usersPerAddressPerHour)),
-                metrics: TrackerMetrics(tracker: tracker.id))
+                metrics: metrics)
             let server = TrackerServer(
                 host: tracker.host, port: tracker.clientPort, limits: cluster.limits, engine: engine,
                 group: eventLoops, logger: logger)

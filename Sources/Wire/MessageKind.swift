@@ -39,7 +39,40 @@ enum ReplyKind: UInt8, CaseIterable {
     case status = 0x8A
 }
 
+extension RequestKind {
+    /// The command's name in the text protocol (`ACCEPT_REQUEST` also takes `ACCEPT_REQUESTS`).
+    var command: String {
+        switch self {
+        case .createUser: "CREATE_USER"
+        case .login: "LOGIN"
+        case .resume: "RESUME"
+        case .logout: "LOGOUT"
+        case .whoami: "WHOAMI"
+        case .createGroup: "CREATE_GROUP"
+        case .joinGroup: "JOIN_GROUP"
+        case .leaveGroup: "LEAVE_GROUP"
+        case .listGroups: "LIST_GROUPS"
+        case .listRequests: "LIST_REQUESTS"
+        case .acceptRequest: "ACCEPT_REQUEST"
+        case .uploadFile: "UPLOAD_FILE"
+        case .listFiles: "LIST_FILES"
+        case .downloadFile: "DOWNLOAD_FILE"
+        case .stopShare: "STOP_SHARE"
+        case .newSeeder: "NEW_SEEDER"
+        case .quit: "QUIT"
+        case .identify: "CLIENT"
+        case .status: "STATUS"
+        case .promote: "PROMOTE"
+        case .checkPeer: "CHECK_PEER"
+        case .switchover: "SWITCHOVER"
+        }
+    }
+}
+
 extension Request {
+    /// The command's name in the text protocol: `CREATE_USER`, `LIST_GROUPS`, ...
+    public var command: String { self.kind.command }
+
     /// The kind byte this request travels under.
     var kind: RequestKind {
         switch self {

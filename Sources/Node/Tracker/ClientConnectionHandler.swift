@@ -196,6 +196,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             self.machine.finished()
         case .request(let format, let requestID, let request):
             self.session.format = format
+            let started = NIODeadline.now()
             self.engine.handle(request, requestID: requestID, session: self.session, on: context.eventLoop)
                 .assumeIsolated()
                 .whenComplete { result in
@@ -214,6 +215,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     }
                     self.write(.reply(format, requestID: requestID, reply), context: context)
                     self.advance(context: context)
+                    let took = NIODeadline.now() - started
+                    self.engine.metrics.served(request, reply, after: .nanoseconds(took.nanoseconds))
                 }
         }
     }

@@ -1,5 +1,5 @@
-import ReplicaCore
 import NIOCore
+import ReplicaCore
 
 /// How many log bytes lie after a seq, for the primary's report of how far its backup lags: the offset at which
 /// each recent record starts, counted from when the meter began. It keeps at most `capacity` records; the

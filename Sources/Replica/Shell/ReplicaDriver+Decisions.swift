@@ -44,6 +44,7 @@ extension ReplicaDriver {
         if let role = ready.newRole {
             self.roleSince = Date()
             self.lag.reset()
+            if role == .primary { self.observer.becamePrimary() }
             self.logger.notice(
                 "replica role changed",
                 metadata: [

@@ -47,6 +47,7 @@ extension ReplicaDriver {
             self.applied.replace(machine, seq: position.seq)
             self.reader.firstSeq = position.seq + 1
             self.reader.reset()
+            self.observer.fullSyncInstalled()
             self.carryOut(self.core.snapshotInstalled(at: position))
             self.releaseHeld()
         }

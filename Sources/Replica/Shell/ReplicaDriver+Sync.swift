@@ -115,6 +115,7 @@ extension ReplicaDriver {
         // What was sent before the stream goes out first.
         self.sendPendingMessages()
         self.logger.notice("sending a snapshot to the other tracker (FULLSYNC)", metadata: ["path": "\(path)"])
+        self.observer.fullSyncSent()
         let (driver, loop) = (NIOLoopBound(self, eventLoop: self.eventLoop), self.eventLoop)
         link.sendSnapshot(path: path, epoch: self.core.epoch) { position in
             guard let position else { return }

@@ -34,6 +34,7 @@ public final class ReplicaDriver<Machine: StateMachine> {
     public let eventLoop: any EventLoop
     let storage: any ReplicaStorage<Machine>
     let applied: AppliedState<Machine>
+    let observer: ReplicaObserver
     let logger: Logger
     var core: ReplicaCore
     var reader: any StorageLogReader { self.storage.log }
@@ -98,12 +99,13 @@ public final class ReplicaDriver<Machine: StateMachine> {
     /// A driver for the state `recovered` from `storage`, in the highest `epoch` seen.
     public init(
         storage: any ReplicaStorage<Machine>, recovered: Recovery<Machine>, epoch: UInt64,
-        configuration: ReplicaCore.Configuration, applied: AppliedState<Machine>, eventLoop: any EventLoop,
-        logger: Logger
+        configuration: ReplicaCore.Configuration, applied: AppliedState<Machine>, observer: ReplicaObserver = .none,
+        eventLoop: any EventLoop, logger: Logger
     ) {
         self.eventLoop = eventLoop
         self.storage = storage
         self.applied = applied
+        self.observer = observer
         self.logger = logger
         applied.replace(recovered.machine, seq: recovered.lastSeq)
         self.core = ReplicaCore(

@@ -41,16 +41,18 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: Sendable {
     /// driver runs on `eventLoop`. The tracker starts out waiting: ``forcePromote()`` or an agreement with the
     /// other tracker makes it primary.
     ///
-    /// - Parameter initial: the state of an empty log.
+    /// - Parameters:
+    ///   - initial: the state of an empty log.
+    ///   - observer: hears the WAL's batches, promotions and FULLSYNCs, for metrics.
     public init(
-        directory: DataDirectory, initial: Machine, configuration: Configuration = .init(), eventLoop: any EventLoop,
-        logger: Logger
+        directory: DataDirectory, initial: Machine, configuration: Configuration = .init(),
+        observer: ReplicaObserver = .none, eventLoop: any EventLoop, logger: Logger
     ) throws(ReplicaError) {
         let storage = try DiskStorage(
             directory: directory, initial: initial,
             configuration: .init(
                 snapshotEveryOps: configuration.snapshotEveryOps, snapshotEveryBytes: configuration.snapshotEveryBytes),
-            logger: logger)
+            observer: observer, logger: logger)
         let applied = AppliedState(initial)
         self.eventLoop = eventLoop
         self.storage = storage
@@ -58,7 +60,8 @@ public final class ReplicatedStateMachine<Machine: StateMachine>: Sendable {
         self.driver = .makeBoxSendingValue(
             ReplicaDriver(
                 storage: storage, recovered: storage.recovered, epoch: storage.savedEpoch,
-                configuration: configuration.replica, applied: applied, eventLoop: eventLoop, logger: logger),
+                configuration: configuration.replica, applied: applied, observer: observer, eventLoop: eventLoop,
+                logger: logger),
             eventLoop: eventLoop)
         let recovered = storage.recovered
         logger.info(

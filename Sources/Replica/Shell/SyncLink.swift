@@ -1,4 +1,5 @@
 import ReplicaCore
+
 /// The shell's connection to the other tracker, as the replica sees it.
 ///
 /// Every call only queues its work: they are made on the driver's event loop, and must not block.

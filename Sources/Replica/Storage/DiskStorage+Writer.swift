@@ -141,6 +141,7 @@ extension DiskStorage {
         defer { pending.removeAll(keepingCapacity: true) }
         var bytes = ByteBufferAllocator().buffer(capacity: pending.reduce(0) { $0 + $1.encodedLength })
         for record in pending { bytes.writeLogRecord(record) }
+        let started = ContinuousClock.now
         do throws(ReplicaError) {
             try self.segment.append(bytes)
         } catch {
@@ -150,6 +151,7 @@ extension DiskStorage {
             let failed = StorageEvent<Machine>.writeFailed(from: LogPosition(epoch: first.epoch, seq: first.seq), error)
             return !error.isDiskFull || self.segment.isBroken ? [failed, self.stop(error)] : [failed]
         }
+        self.observer.walBatchWritten(pending.count, bytes.readableBytes, ContinuousClock.now - started)
         self.lastWritten = last.seq
         if ContinuousClock.now - self.lastMarked >= Self.markInterval { self.markDurable() }
         self.opsSinceSnapshot += pending.count

@@ -79,11 +79,14 @@ public final class DiskStorage<Machine: StateMachine>: ReplicaStorage, @unchecke
     var incoming: IncomingSnapshot?
     /// How many batches were written, each with one `write` and one `fdatasync`.
     let batches = LockedCounter()
+    /// Hears each batch written.
+    let observer: ReplicaObserver
 
     /// Opens `directory` (creating it if needed), takes its lock and recovers what it holds. Nothing runs until
     /// ``start(reporting:)``.
     public init(
-        directory: DataDirectory, initial: Machine, configuration: Configuration = .init(), logger: Logger
+        directory: DataDirectory, initial: Machine, configuration: Configuration = .init(),
+        observer: ReplicaObserver = .none, logger: Logger
     ) throws(ReplicaError) {
         try directory.create()
         let lockFD = try directory.lock()
@@ -100,6 +103,7 @@ public final class DiskStorage<Machine: StateMachine>: ReplicaStorage, @unchecke
         self.lockFD = lockFD
         self.directory = directory
         self.configuration = configuration
+        self.observer = observer
         self.initial = initial
         self.logger = logger
         self.lastWritten = self.recovered.lastSeq
