@@ -90,8 +90,8 @@ public struct ReplicaCore: Sendable {
     /// Primary: the backup's position in the hello that started the snapshot streaming on this connection.
     var snapshotStreamedFor: LogPosition?
     /// Backup: whether the primary said it counts this node in sync, in an append sent after hearing an ack
-    /// numbered above `trustAcksAbove`.
-    var countedInSync = false
+    /// numbered above `trustAcksAbove`: then it takes over if the primary goes silent.
+    public internal(set) var countedInSync = false
     /// Acks this node has sent.
     var acksSent: UInt64 = 0
     /// Set to `acksSent` on a new connection and after a stall: older appends may predate being taken for dead.

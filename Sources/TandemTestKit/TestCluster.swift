@@ -125,12 +125,16 @@ public final class TestCluster {
 
     /// Waits until tracker `id` is primary and the other tracker is its backup, in sync (writes wait for it);
     /// returns the primary's status.
+    ///
+    /// The backup must know it too (`in_sync=yes` in its STATUS): until the primary's next message says so, the
+    /// backup would not take over from a primary killed at once.
     @discardableResult
     public func waitForPair(primary id: String, timeout: Duration = .seconds(20)) throws -> [String: String] {
-        try eventually("\(id) to be primary with its backup in sync", timeout: timeout) {
-            guard let status = self.status(id), status["role"] == "primary", status["backup"] == "in_sync" else {
-                return nil
-            }
+        let backup = self.clientPorts.keys.first { $0 != id }
+        return try eventually("\(id) to be primary with its backup in sync", timeout: timeout) {
+            guard let status = self.status(id), status["role"] == "primary", status["backup"] == "in_sync",
+                backup.map({ self.status($0)?["in_sync"] == "yes" }) ?? true
+            else { return nil }
             return status
         }
     }

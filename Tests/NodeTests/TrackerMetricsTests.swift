@@ -47,10 +47,30 @@ import Wire
 
     @Test func openConnectionsAreCounted() {
         let metrics = TrackerMetrics(tracker: "t1")
-        metrics.connections.increment()
-        metrics.connections.increment()
-        metrics.connections.decrement()
+        metrics.connectionOpened()
+        metrics.connectionOpened()
+        metrics.connectionClosed()
         let samples = Self.samples(metrics.render(Self.status(role: .primary, backupMatch: nil, inSync: false)))
         #expect(samples.contains("tandem_client_connections{tracker=\"t1\"} 1.0"))
+        #expect(metrics.tally.statusFields.first { $0.name == "clients" }?.value == "1")
+    }
+
+    @Test func statusTotalsFollowRequestsAndWalBatches() {
+        let metrics = TrackerMetrics(tracker: "t1")
+        metrics.served(.listGroups, .groups([]), after: .microseconds(40))
+        metrics.served(.whoami, .error(.notLoggedIn, "log in first"), after: .microseconds(30))
+        metrics.replica.walBatchWritten(3, 300, .microseconds(100))
+        metrics.replica.walBatchWritten(1, 100, .microseconds(300))
+        let fields = Dictionary(uniqueKeysWithValues: metrics.tally.statusFields.map { ($0.name, $0.value) })
+        #expect(fields["requests"] == "2")
+        #expect(fields["request_errors"] == "1")
+        #expect(fields["wal_batches"] == "2")
+        #expect(fields["wal_ops_per_batch"] == "2.0")
+        #expect(fields["wal_write_avg_us"] == "200")
+        let samples = Self.samples(metrics.render(Self.status(role: .primary, backupMatch: nil, inSync: false)))
+        #expect(
+            samples.contains(
+                "tandem_client_requests_total{tracker=\"t1\",command=\"WHOAMI\",result=\"not_logged_in\"} 1"))
+        #expect(samples.contains("tandem_wal_batch_ops_sum{tracker=\"t1\"} 4.0"))
     }
 }

@@ -11,8 +11,10 @@ extension Tandemctl {
                 waiting), its epoch, the last seq of its log and the last it applied, and since when it has held \
                 its role. For the primary: whether the backup is in sync (writes wait for it) or catching up, \
                 and how many ops and bytes of log it lags (bytes as far back as the primary has counted since it \
-                started). A tracker that is not primary says why when there is more to say. Exits with 3 when no \
-                tracker answers.
+                started). A tracker that is not primary says why when there is more to say. A second table \
+                gives each tracker's load since it started: open client connections, requests answered and how \
+                many were errors, WAL batches (each one write and one fdatasync), the mean ops per batch and the \
+                mean time to write and sync one. Exits with 3 when no tracker answers.
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -85,11 +87,23 @@ extension Tandemctl {
                     status["backup_lag_ops"] ?? "-", status["backup_lag_bytes"] ?? "-", status["role_since"] ?? "?",
                 ]
             }
+            let load = lines.compactMap { line -> [String]? in
+                guard let status = line.status else { return nil }
+                return [line.tracker]
+                    + [
+                        "clients", "requests", "request_errors", "wal_batches", "wal_ops_per_batch",
+                        "wal_write_avg_us",
+                    ].map { status[$0] ?? "-" }
+            }
+            let loadHeaders = ["TRACKER", "CLIENTS", "REQUESTS", "ERRORS", "WAL BATCHES", "OPS/BATCH", "WAL WRITE µs"]
             let notes = lines.compactMap { line -> String? in
                 if let reason = line.status?["reason"] { return "\(line.tracker): \(reason)" }
                 return line.error.map { "\(line.tracker): \($0)" }
             }
-            return ([TextTable.render(headers: headers, rows: rows)] + notes).joined(separator: "\n")
+            let tables =
+                [TextTable.render(headers: headers, rows: rows)]
+                + (load.isEmpty ? [] : ["", TextTable.render(headers: loadHeaders, rows: load)])
+            return (tables + notes).joined(separator: "\n")
         }
     }
 }

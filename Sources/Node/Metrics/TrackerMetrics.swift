@@ -11,7 +11,9 @@ final class TrackerMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let tracker: String
     /// Open client connections.
-    let connections: Gauge
+    private let connections: Gauge
+    /// The totals `STATUS` shows.
+    let tally = TrackerTally()
     /// The replica's reports, into this registry.
     let replica: ReplicaObserver
     /// Each command's meters, as made so far.
@@ -54,11 +56,17 @@ final class TrackerMetrics: Sendable {
             descriptor: Self.name(
                 "replica", "fullsyncs_installed_total", "FULLSYNC snapshots from the other tracker installed here."),
             labels: labels)
+        let tally = self.tally
         self.replica = ReplicaObserver(
             walBatchWritten: { ops, count, duration in
                 fsyncs.record(duration)
                 batches.record(Double(ops))
                 bytes.increment(by: Int64(count))
+                tally.walBatches.add(1, ordering: .relaxed)
+                tally.walOps.add(ops, ordering: .relaxed)
+                let (seconds, attoseconds) = duration.components
+                tally.walWriteNanoseconds.add(
+                    Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
             },
             becamePrimary: { promotions.increment() }, fullSyncSent: { sent.increment() },
             fullSyncInstalled: { installed.increment() })
@@ -70,6 +78,20 @@ final class TrackerMetrics: Sendable {
         let (latency, count) = self.meters(request.command, result)
         latency.record(duration)
         count.increment()
+        self.tally.requests.add(1, ordering: .relaxed)
+        if result != "ok" { self.tally.requestErrors.add(1, ordering: .relaxed) }
+    }
+
+    /// A client connection opened.
+    func connectionOpened() {
+        self.connections.increment()
+        self.tally.clients.add(1, ordering: .relaxed)
+    }
+
+    /// A client connection closed.
+    func connectionClosed() {
+        self.connections.decrement()
+        self.tally.clients.subtract(1, ordering: .relaxed)
     }
 
     /// A command's latency histogram and its counter for `result`, made the first time they are needed and

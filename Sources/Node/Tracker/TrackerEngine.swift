@@ -139,11 +139,13 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
                 if let bytes = status.backupLagBytes { fields.append(StatusField("backup_lag_bytes", "\(bytes)")) }
             }
         }
+        if status.role == .backup { fields.append(StatusField("in_sync", status.countedInSync ? "yes" : "no")) }
         if let reason = status.standbyReason, status.role != .primary {
             fields.append(StatusField("reason", reason))
         }
         if status.handingOver { fields.append(StatusField("switchover", "handing_over")) }
         if let failure = status.lastHandOverFailure { fields.append(StatusField("switchover_failed", failure)) }
+        fields += self.metrics.tally.statusFields.map { StatusField($0.name, $0.value) }
         return fields
     }
 

@@ -67,8 +67,8 @@ struct TrackerServer: Service, CustomStringConvertible {
                     }
                     return channel.close()
                 }
-                engine.metrics.connections.increment()
-                channel.closeFuture.whenComplete { _ in engine.metrics.connections.decrement() }
+                engine.metrics.connectionOpened()
+                channel.closeFuture.whenComplete { _ in engine.metrics.connectionClosed() }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(limits.idleTimeout)))

@@ -218,6 +218,7 @@ public final class ReplicaDriver<Machine: StateMachine> {
             backupMatch: self.core.backupMatch, backupInSync: self.core.backupInSync,
             backupLagBytes: self.core.backupMatch.flatMap { self.lag.bytes(after: $0, last: self.core.last.seq) },
             standbyReason: self.core.standbyReason, roleSince: self.roleSince)
+        status.countedInSync = self.core.role == .backup && self.core.countedInSync
         status.handingOver = self.core.isHandingOver
         status.lastHandOverFailure = self.core.lastHandOverFailure
         return status

@@ -28,6 +28,8 @@ public struct ReplicaStatus: Sendable {
     public var standbyReason: String?
     /// When the role last changed.
     public var roleSince: Date
+    /// Backup: whether the primary counts it in sync, as last heard: it takes over if the primary goes silent.
+    public var countedInSync = false
     /// Primary: whether it is handing its role to the backup (a switchover).
     public var handingOver = false
     /// Why the last switchover begun on this tracker ended without one; nil when none did.

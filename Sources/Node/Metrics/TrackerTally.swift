@@ -1,0 +1,29 @@
+import Foundation
+import Synchronization
+
+/// The few running totals `STATUS` shows (`tandemctl status`), counted beside the Prometheus metrics: a
+/// Prometheus histogram cannot be read back, and a client should not need the metrics port for them.
+final class TrackerTally: Sendable {
+    let clients = Atomic<Int>(0)
+    let requests = Atomic<Int>(0)
+    let requestErrors = Atomic<Int>(0)
+    let walBatches = Atomic<Int>(0)
+    let walOps = Atomic<Int>(0)
+    let walWriteNanoseconds = Atomic<Int>(0)
+
+    /// The totals as `STATUS` fields: open clients, requests answered and how many were errors, WAL batches, the
+    /// mean ops per batch and the mean time to write and sync one (in microseconds).
+    var statusFields: [(name: String, value: String)] {
+        let batches = self.walBatches.load(ordering: .relaxed)
+        let perBatch = batches == 0 ? 0 : Double(self.walOps.load(ordering: .relaxed)) / Double(batches)
+        let meanWrite = batches == 0 ? 0 : self.walWriteNanoseconds.load(ordering: .relaxed) / batches / 1000
+        return [
+            ("clients", "\(self.clients.load(ordering: .relaxed))"),
+            ("requests", "\(self.requests.load(ordering: .relaxed))"),
+            ("request_errors", "\(self.requestErrors.load(ordering: .relaxed))"),
+            ("wal_batches", "\(batches)"),
+            ("wal_ops_per_batch", String(format: "%.1f", perBatch)),
+            ("wal_write_avg_us", "\(meanWrite)"),
+        ]
+    }
+}
