@@ -165,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "ReplicaTests",
             dependencies: [
-                "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit",
+                "ReplicaCore", "Replica", "TandemCrypto", "TandemTestKit", "Wire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

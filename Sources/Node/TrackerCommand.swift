@@ -95,7 +95,8 @@ extension Tandemd {
             let quit = QuitSignal()
             let quotas = cluster.quotas
             let engine = TrackerEngine(
-                store: store, trackerID: tracker.id, secret: secret, threadPool: threadPool, quit: quit, logger: logger,
+                store: store, dataDirectory: DataDirectory(path: tracker.dataDir), trackerID: tracker.id,
+                secret: secret, threadPool: threadPool, quit: quit, logger: logger,
                 quotas: Quotas(
                     groupsPerUser: quotas.groupsPerUser, filesPerUser: quotas.filesPerUser,
                     metadataPerUser: quotas.metadataPerUser),

@@ -58,4 +58,6 @@ public enum AdminAction: Hashable, Sendable {
     case promote
     /// Hand the primary role to the in-sync backup.
     case switchover
+    /// Read a page of the op log.
+    case readLog(LogQuery)
 }

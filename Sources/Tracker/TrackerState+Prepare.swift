@@ -38,6 +38,8 @@ extension TrackerState {
             return .admin(.promote, mac: mac)
         case .switchover(let mac):
             return .admin(.switchover, mac: mac)
+        case .readLog(let query, let mac):
+            return .admin(.readLog(query), mac: mac)
         case .identify, .status:
             return .shell(request)
         case .logout:

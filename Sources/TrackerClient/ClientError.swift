@@ -40,6 +40,11 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A local operation failed (files, child processes).
     public static func failed(_ message: String) -> ClientError { ClientError(.failed(message: message)) }
 
+    /// Whether no tracker answered.
+    public var isUnreachable: Bool {
+        if case .unreachable = self.base { true } else { false }
+    }
+
     /// 0 is success; 1 refused or failed; 2 usage; 3 no tracker reachable.
     public var exitCode: Int32 {
         switch self.base {

@@ -62,6 +62,11 @@ extension Reply {
         try self.expect("a challenge") { if case .challenge(let nonce) = $0 { nonce } else { nil } }
     }
 
+    /// A page of a tracker's op log (`READ_LOG`).
+    public func expectLogPage() throws(ClientError) -> LogPage {
+        try self.expect("a page of the op log") { if case .logPage(let page) = $0 { page } else { nil } }
+    }
+
     /// The fields of a `STATUS` reply.
     public func expectStatus() throws(ClientError) -> [StatusField] {
         try self.expect("a status") { if case .status(let fields) = $0 { fields } else { nil } }

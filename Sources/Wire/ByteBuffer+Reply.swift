@@ -57,6 +57,8 @@ extension ByteBuffer {
                     StatusField(try self.readWireString("field name"), try self.readWireString("field value")))
             }
             return .status(fields)
+        case .logPage:
+            return .logPage(try self.readLogPage())
         }
     }
 
@@ -111,7 +113,73 @@ extension ByteBuffer {
             var written = self.writeWireCount(fields.count)
             for field in fields { written += self.writeWireString(field.name) + self.writeWireString(field.value) }
             return written
+        case .logPage(let page):
+            return self.writeLogPage(page)
         }
+    }
+
+    /// The tag byte before each item of a ``LogPage``.
+    private enum LogItemTag: UInt8 {
+        case op = 0
+        case snapshot = 1
+        case segmentEnd = 2
+        case cut = 3
+    }
+
+    private mutating func readLogPage() throws(WireError) -> LogPage {
+        let cursor = try self.readLogCursor()
+        let more = try self.readWireOptionalTag("more")
+        // An item is at least its tag and two 8-byte numbers.
+        let count = try self.readWireCount("log items", minimumItemSize: 17)
+        var items: [LogPage.Item] = []
+        items.reserveCapacity(count)
+        for _ in 0..<count {
+            let raw = try self.readWireInteger("log item tag", as: UInt8.self)
+            switch LogItemTag(rawValue: raw) {
+            case .op:
+                items.append(
+                    .op(
+                        seq: try self.readWireInteger("seq"), epoch: try self.readWireInteger("epoch"),
+                        payload: try self.readWireByteString("payload")))
+            case .snapshot:
+                items.append(.snapshot(seq: try self.readWireInteger("seq"), epoch: try self.readWireInteger("epoch")))
+            case .segmentEnd:
+                items.append(
+                    .segmentEnd(
+                        segment: try self.readWireString("segment"), offset: try self.readWireInteger("offset"),
+                        problem: try self.readWireString("problem")))
+            case .cut:
+                items.append(
+                    .cut(
+                        file: try self.readWireString("file"), time: try self.readWireInteger("time"),
+                        fromSeq: try self.readWireInteger("from seq"), ops: try self.readWireInteger("ops")))
+            case nil:
+                throw .malformedPayload("log item tag: \(raw) is not 0 to 3")
+            }
+        }
+        return LogPage(items: items, cursor: cursor, more: more)
+    }
+
+    private mutating func writeLogPage(_ page: LogPage) -> Int {
+        var written = self.writeLogCursor(page.cursor) + self.writeWireOptionalTag(page.more)
+        written += self.writeWireCount(page.items.count)
+        for item in page.items {
+            switch item {
+            case .op(let seq, let epoch, let payload):
+                written += self.writeInteger(LogItemTag.op.rawValue) + self.writeInteger(seq) + self.writeInteger(epoch)
+                written += self.writeWireByteString(payload)
+            case .snapshot(let seq, let epoch):
+                written += self.writeInteger(LogItemTag.snapshot.rawValue) + self.writeInteger(seq)
+                written += self.writeInteger(epoch)
+            case .segmentEnd(let segment, let offset, let problem):
+                written += self.writeInteger(LogItemTag.segmentEnd.rawValue) + self.writeWireString(segment)
+                written += self.writeInteger(offset) + self.writeWireString(problem)
+            case .cut(let file, let time, let fromSeq, let ops):
+                written += self.writeInteger(LogItemTag.cut.rawValue) + self.writeWireString(file)
+                written += self.writeInteger(time) + self.writeInteger(fromSeq) + self.writeInteger(ops)
+            }
+        }
+        return written
     }
 
     private mutating func readGroupEntry() throws(WireError) -> GroupEntry {

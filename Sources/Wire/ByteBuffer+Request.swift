@@ -75,7 +75,26 @@ extension ByteBuffer {
             return .checkPeer(
                 user: try self.readWireString("user"), group: try self.readWireString("group"),
                 proof: try self.readWireByteString("proof"))
+        case .readLog:
+            let start: LogQuery.Start =
+                try self.readWireOptionalTag("cursor")
+                ? .after(try self.readLogCursor()) : .seq(try self.readWireInteger("from", as: UInt64.self))
+            let query = LogQuery(start: start, limit: try self.readWireInteger("limit", as: UInt32.self))
+            let mac = try self.readWireOptionalTag("mac") ? try self.readWireByteString("mac") : nil
+            return .readLog(query, mac: mac)
         }
+    }
+
+    /// Reads a ``LogCursor``: its segment and offset.
+    mutating func readLogCursor() throws(WireError) -> LogCursor {
+        LogCursor(
+            segment: try self.readWireInteger("segment", as: UInt64.self),
+            offset: try self.readWireInteger("offset", as: UInt64.self))
+    }
+
+    /// Writes a ``LogCursor``.
+    mutating func writeLogCursor(_ cursor: LogCursor) -> Int {
+        self.writeInteger(cursor.segment) + self.writeInteger(cursor.offset)
     }
 
     /// Writes the fields of `request`: what ``readRequest(kind:)`` reads, without the kind byte and request id.
@@ -116,6 +135,15 @@ extension ByteBuffer {
             return written
         case .checkPeer(let user, let group, let proof):
             return self.writeWireString(user) + self.writeWireString(group) + self.writeWireByteString(proof)
+        case .readLog(let query, let mac):
+            var written: Int
+            switch query.start {
+            case .seq(let seq): written = self.writeWireOptionalTag(false) + self.writeInteger(seq)
+            case .after(let cursor): written = self.writeWireOptionalTag(true) + self.writeLogCursor(cursor)
+            }
+            written += self.writeInteger(query.limit) + self.writeWireOptionalTag(mac != nil)
+            if let mac { written += self.writeWireByteString(mac) }
+            return written
         }
     }
 }

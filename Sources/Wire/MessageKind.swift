@@ -22,6 +22,7 @@ enum RequestKind: UInt8, CaseIterable {
     case promote = 0x14
     case checkPeer = 0x15
     case switchover = 0x16
+    case readLog = 0x17
 }
 
 /// The kind byte of each reply frame: replies start at `0x80` so that a request never reads as a reply.
@@ -37,6 +38,7 @@ enum ReplyKind: UInt8, CaseIterable {
     case challenge = 0x88
     case error = 0x89
     case status = 0x8A
+    case logPage = 0x8B
 }
 
 extension RequestKind {
@@ -65,6 +67,7 @@ extension RequestKind {
         case .promote: "PROMOTE"
         case .checkPeer: "CHECK_PEER"
         case .switchover: "SWITCHOVER"
+        case .readLog: "READ_LOG"
         }
     }
 }
@@ -98,6 +101,7 @@ extension Request {
         case .promote: .promote
         case .checkPeer: .checkPeer
         case .switchover: .switchover
+        case .readLog: .readLog
         }
     }
 }
@@ -117,6 +121,7 @@ extension Reply {
         case .challenge: .challenge
         case .error: .error
         case .status: .status
+        case .logPage: .logPage
         }
     }
 }

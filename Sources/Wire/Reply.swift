@@ -22,6 +22,8 @@ public enum Reply: Hashable, Sendable {
     case error(ErrorCode, String)
     /// Named values describing the tracker (`STATUS`), in a fixed order.
     case status([StatusField])
+    /// A page of the tracker's op log (`READ_LOG`).
+    case logPage(LogPage)
 }
 
 /// One value of a `STATUS` reply: `role=primary`.

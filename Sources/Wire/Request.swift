@@ -56,6 +56,10 @@ public enum Request: Hashable, Sendable {
     /// `SWITCHOVER` asks for a challenge; `SWITCHOVER|mac` answers it as for `QUIT`, and makes this primary hand
     /// its role to the in-sync backup (`tandemctl switchover`): `OK` once that has begun.
     case switchover(mac: [UInt8]?)
+    /// `READ_LOG|from|limit` asks for a challenge; `READ_LOG|from|limit|mac` answers it as for `QUIT`, and reads a
+    /// page of this tracker's op log (`tandemctl log --tracker` from another host). `from` is a seq, or
+    /// `segment:offset` (a ``LogCursor``) for the ops logged after a page before.
+    case readLog(LogQuery, mac: [UInt8]?)
 }
 
 extension Request {

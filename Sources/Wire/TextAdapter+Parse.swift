@@ -86,6 +86,13 @@ extension TextAdapter {
         case "SWITCHOVER":
             let fields = try args.fields([], or: ["mac"])
             return .switchover(mac: try fields.first.map { mac throws(WireError) in try args.mac(mac) })
+        case "READ_LOG":
+            let fields = try args.fields(["from", "limit"], or: ["from", "limit", "mac"])
+            let limit = try args.size(fields[1])
+            guard limit <= UInt32.max else { throw .badLine("READ_LOG: limit \(limit) is too large") }
+            let query = LogQuery(start: try args.logStart(fields[0]), limit: UInt32(limit))
+            return .readLog(
+                query, mac: try fields.dropFirst(2).first.map { mac throws(WireError) in try args.mac(mac) })
         case "CHECK_PEER":
             let fields = try args.fields(["user", "group", "proof"])
             return .checkPeer(user: fields[0], group: fields[1], proof: try args.mac(fields[2]))
@@ -153,6 +160,20 @@ private struct Line {
             throw .badLine("\(self.command): hashes are not 40 hex digits each")
         }
         return hashes
+    }
+
+    /// A seq, or `segment:offset`.
+    func logStart(_ text: String) throws(WireError) -> LogQuery.Start {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        let numbers = parts.compactMap { part in
+            part.utf8.allSatisfy { UInt8(ascii: "0") <= $0 && $0 <= UInt8(ascii: "9") } ? UInt64(part) : nil
+        }
+        switch (parts.count, numbers.count) {
+        case (1, 1): return .seq(numbers[0])
+        case (2, 2): return .after(LogCursor(segment: numbers[0], offset: numbers[1]))
+        default:
+            throw .badLine("\(self.command): from '\(Self.quote(text))' is neither a seq nor segment:offset")
+        }
     }
 
     /// An HMAC in hex.

@@ -31,6 +31,9 @@ public enum TextAdapter {
             return Self.line(["CHALLENGE", Hex.encode(nonce)])
         case .status(let fields):
             return Self.line(["OK"] + fields.map { "\($0.name)=\(Self.blanking($0.value, scalars: ["|"]))" })
+        case .logPage(let page):
+            return Self.line(
+                ["OK", Self.cursor(page.cursor), page.more ? "more" : "end"] + page.items.map(Self.logItem))
         case .error(let code, let message):
             return Self.line(["ERR", code.rawValue, Self.blanking(message, scalars: ["|"])])
         }
@@ -72,6 +75,13 @@ public enum TextAdapter {
         case .switchover(.some(let mac)): arguments = [Hex.encode(mac)]
         case .switchover(.none): arguments = []
         case .checkPeer(let user, let group, let proof): arguments = [user, group, Hex.encode(proof)]
+        case .readLog(let query, let mac):
+            let from =
+                switch query.start {
+                case .seq(let seq): String(seq)
+                case .after(let cursor): Self.cursor(cursor)
+                }
+            arguments = [from, String(query.limit)] + (mac.map { [Hex.encode($0)] } ?? [])
         }
         return ([request.command] + arguments).joined(separator: "|")
     }
@@ -92,6 +102,20 @@ public enum TextAdapter {
     }
 
     /// Joins fields with `|`, turning line breaks inside them into spaces.
+    /// `segment:offset`.
+    static func cursor(_ cursor: LogCursor) -> String { "\(cursor.segment):\(cursor.offset)" }
+
+    /// `op:seq:epoch:payload-hex`, `snapshot:seq:epoch`, `end:segment:offset:problem`, `cut:file:time:from:ops`.
+    private static func logItem(_ item: LogPage.Item) -> String {
+        switch item {
+        case .op(let seq, let epoch, let payload): "op:\(seq):\(epoch):\(Hex.encode(payload))"
+        case .snapshot(let seq, let epoch): "snapshot:\(seq):\(epoch)"
+        case .segmentEnd(let segment, let offset, let problem):
+            "end:\(segment):\(offset):\(Self.blanking(problem, scalars: ["|"]))"
+        case .cut(let file, let time, let fromSeq, let ops): "cut:\(file):\(time):\(fromSeq):\(ops)"
+        }
+    }
+
     private static func line(_ fields: [String]) -> String {
         fields.map { Self.blanking($0, scalars: ["\n", "\r"]) }.joined(separator: "|")
     }

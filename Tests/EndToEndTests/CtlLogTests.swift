@@ -82,4 +82,75 @@ struct CtlLogTests {
         }
         #expect(follower.isRunning)
     }
+
+    /// A cluster file like the test cluster's, as a host without t1's data directory sees it, with `secret`.
+    static func elsewhere(_ cluster: TestCluster, secret: String, name: String) throws -> String {
+        let text = try String(contentsOfFile: cluster.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "data_dir: data/t1", with: "data_dir: /nonexistent/tandem/t1")
+            .replacingOccurrences(of: "secret_file: cluster.secret", with: "secret_file: \(name).secret")
+        let path = cluster.directory.appendingPathComponent("\(name).yaml").path
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        try secret.write(
+            toFile: cluster.directory.appendingPathComponent("\(name).secret").path, atomically: false,
+            encoding: .utf8)
+        return path
+    }
+
+    @Test func aRunningTrackersLogIsReadOverTheNetworkOnlyWithTheSecret() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        try cluster.signUp("dee")
+        let remote = try Self.elsewhere(
+            cluster, secret: String(decoding: cluster.secret, as: UTF8.self), name: "remote")
+        let home = cluster.home("remote")
+        let read = try TestCluster.run(
+            Binaries.tandemctl, ["log", "--config", remote, "--home", home, "--tracker", "t1"], stdin: nil,
+            in: cluster.directory)
+        #expect(read.status == 0, "\(read)")
+        let lines = read.stdout.split(separator: "\n")
+        #expect(lines.count == 3 && lines[0] == "seq 1  epoch 2  epoch_start", "\(read.stdout)")
+        #expect(read.stdout.contains("create_user  user=dee password=<redacted>"))
+        #expect(read.stdout.contains("open_session  user=dee token=<redacted>"))
+
+        let wrong = try Self.elsewhere(cluster, secret: "not the cluster secret at all....", name: "wrong")
+        let refused = try TestCluster.run(
+            Binaries.tandemctl, ["log", "--config", wrong, "--home", home, "--tracker", "t1"], stdin: nil,
+            in: cluster.directory)
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stderr.contains("READ_LOG needs the cluster secret"), "\(refused)")
+        #expect(refused.stdout.isEmpty)
+
+        // Followed over the network: the ops logged later come, then --limit ends it.
+        let follower = try cluster.launch(
+            Binaries.tandemctl,
+            ["log", "--config", remote, "--home", home, "--tracker", "t1", "--follow", "--limit", "4", "--json"],
+            log: "remote-follow")
+        defer { follower.kill() }
+        _ = try eventually("the existing ops printed") {
+            cluster.log("remote-follow").contains("open_session") ? true : nil
+        }
+        #expect(try cluster.ctl(["create-group", "far"]).status == 0)
+        #expect(try follower.wait(timeout: .seconds(20)) == .exited(0))
+        let last = try #require(cluster.log("remote-follow").split(separator: "\n").last)
+        let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+        #expect(object?["op"] as? String == "create_group" && object?["seq"] as? Int == 4, "\(last)")
+    }
+
+    @Test func aStoppedTrackersLogIsReadFromItsDataDirectoryHere() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        #expect(try cluster.ctl(["create-user", "eve", "--password-stdin"], stdin: "pw\n").status == 0)
+        #expect(try cluster.stop() == 0)
+        let log = try cluster.ctl(["log", "--tracker", "t1"])
+        #expect(log.status == 0, "\(log)")
+        #expect(log.stderr.contains("t1 does not answer; reading its data_dir"), "\(log)")
+        #expect(log.stdout.contains("create_user  user=eve"))
+
+        let remote = try Self.elsewhere(
+            cluster, secret: String(decoding: cluster.secret, as: UTF8.self), name: "remote")
+        let nowhere = try TestCluster.run(
+            Binaries.tandemctl, ["log", "--config", remote, "--home", cluster.home("remote"), "--tracker", "t1"],
+            stdin: nil, in: cluster.directory)
+        #expect(nowhere.status == 3, "neither answering nor here: \(nowhere)")
+    }
 }

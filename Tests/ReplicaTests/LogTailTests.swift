@@ -3,6 +3,7 @@ import NIOCore
 import Replica
 import ReplicaCore
 import Testing
+import Wire
 
 /// Following a log as it grows, across segments and trims.
 @Suite struct LogTailTests {
@@ -37,5 +38,45 @@ import Testing
             try DiskFile.append(Self.bytes(7...8), to: directory.segmentPath(firstSeq: 5))
             #expect(try tail.poll().map(\.seq) == [7, 8], "the old segment was trimmed behind a snapshot")
         }
+    }
+
+    /// `READ_LOG` pages: read in pages of a few ops, then followed from the cursor of the last, the log comes out
+    /// whole, each op once, in order.
+    @Test func pagesOfTheLogCoverItOnceAndTheCursorFollowsOn() async throws {
+        try await withTemporaryDataDirectory { directory in
+            try directory.create()
+            try DiskFile.write(Self.bytes(1...3), to: directory.segmentPath(firstSeq: 1))
+            try DiskFile.write(Self.bytes(4...6), to: directory.segmentPath(firstSeq: 4))
+            var seqs: [UInt64] = []
+            var from: UInt64 = 1
+            var page: LogPage
+            repeat {
+                page = try LogListing.read(directory).page(from: from, limit: 2, maxBytes: .max, in: directory)
+                let ops = page.items.compactMap { item -> UInt64? in
+                    if case .op(let seq, _, _) = item { seq } else { nil }
+                }
+                seqs += ops
+                from = (ops.last ?? from) + 1
+            } while page.more
+            #expect(seqs == [1, 2, 3, 4, 5, 6])
+            #expect(page.cursor == LogCursor(segment: 4, offset: UInt64(Self.bytes(4...6).count)))
+
+            let oneByteBudget = try LogListing.read(directory).page(from: 1, limit: 10, maxBytes: 1, in: directory)
+            #expect(oneByteBudget.items.count == 1 && oneByteBudget.more, "past the byte budget, one op")
+
+            try DiskFile.append(Self.bytes(7...8), to: directory.segmentPath(firstSeq: 4))
+            var tail = LogTail(directory: directory, cursor: page.cursor)
+            let first = try tail.page(limit: 1, maxBytes: .max)
+            let second = try tail.page(limit: 5, maxBytes: .max)
+            #expect(first.items == [Self.item(7)] && first.more)
+            #expect(second.items == [Self.item(8)] && !second.more)
+            var resumed = LogTail(directory: directory, cursor: first.cursor)
+            #expect(try resumed.page(limit: 5, maxBytes: .max).items == [Self.item(8)], "a cursor resumes exactly")
+        }
+    }
+
+    static func item(_ seq: UInt64) -> LogPage.Item {
+        let record = LogScan.scan(ByteBuffer(bytes: Self.bytes(seq...seq))).records[0]
+        return .op(seq: seq, epoch: record.epoch, payload: Array(record.payload.readableBytesView))
     }
 }

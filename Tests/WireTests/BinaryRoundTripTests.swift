@@ -49,14 +49,14 @@ import Wire
             #expect((0x01..<0x80).contains(kind))
             requestKinds.insert(kind)
         }
-        #expect(requestKinds == Set(0x01...0x15))
+        #expect(requestKinds == Set(0x01...0x17))
         var replyKinds: Set<UInt8> = []
         for reply in Samples.replies {
             let kind = try #require(
                 Samples.frame(ReplyFrame(requestID: 0, reply: reply)).getInteger(at: 4, as: UInt8.self))
             replyKinds.insert(kind)
         }
-        #expect(replyKinds == Set(0x80...0x8A))
+        #expect(replyKinds == Set(0x80...0x8B))
     }
 
     @Test func frameLayoutMatchesTheSpecification() {

@@ -47,8 +47,12 @@ enum Samples {
         .status,
         .promote(mac: nil),
         .promote(mac: Array(0...31)),
+        .switchover(mac: nil),
+        .switchover(mac: Array(0...31)),
         .checkPeer(user: "", group: "", proof: []),
         .checkPeer(user: "bob", group: "日本", proof: Array(0...31)),
+        .readLog(LogQuery(start: .seq(0), limit: 0), mac: nil),
+        .readLog(LogQuery(start: .after(LogCursor(segment: .max, offset: .max)), limit: .max), mac: []),
     ]
 
     /// Requests the text form can express: no empty field, no `|` or line break, no port 0.
@@ -79,6 +83,8 @@ enum Samples {
         .promote(mac: nil),
         .promote(mac: Array(0...31)),
         .checkPeer(user: "bob", group: "日本", proof: Array(0...31)),
+        .readLog(LogQuery(start: .seq(1), limit: 1000), mac: nil),
+        .readLog(LogQuery(start: .after(LogCursor(segment: 101, offset: 4096)), limit: .max), mac: Array(0...31)),
     ]
 
     /// Every reply case, with empty and large lists, `.max` numbers and every error code.
@@ -111,6 +117,15 @@ enum Samples {
             .error(.badRequest, ""),
             .status([]),
             .status([StatusField("role", "primary"), StatusField("reason", "é 日本 🎉"), StatusField("", "")]),
+            .logPage(LogPage(items: [], cursor: LogCursor(segment: 0, offset: 0), more: false)),
+            .logPage(
+                LogPage(
+                    items: [
+                        .snapshot(seq: 9, epoch: 1), .op(seq: 10, epoch: 2, payload: []),
+                        .op(seq: .max, epoch: .max, payload: Array(0...255)),
+                        .segmentEnd(segment: "wal-1.log", offset: 77, problem: LogPage.torn),
+                        .cut(file: "cut-1.log", time: .max, fromSeq: 3, ops: .max),
+                    ], cursor: LogCursor(segment: .max, offset: 12), more: true)),
         ] + ErrorCode.allCases.map { .error($0, "why: é 日本 🎉") }
 
     /// Request ids to pair with messages, cycling through the extremes.

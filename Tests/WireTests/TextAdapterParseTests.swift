@@ -47,6 +47,11 @@ import Wire
             ("PROMOTE", .promote(mac: nil)),
             ("SWITCHOVER", .switchover(mac: nil)),
             ("PROMOTE|0a", .promote(mac: [0x0A])),
+            ("READ_LOG|1|100", .readLog(LogQuery(start: .seq(1), limit: 100), mac: nil)),
+            (
+                "READ_LOG|7:4096|5|0a",
+                .readLog(LogQuery(start: .after(LogCursor(segment: 7, offset: 4096)), limit: 5), mac: [0x0A])
+            ),
         ]
         for (line, request) in lines {
             #expect(TextAdapter.parse(Substring(line)) == .success(request), "\(line)")
@@ -121,6 +126,14 @@ import Wire
             #expect(self.error("UPLOAD_FILE|g|f|0||\(port)") == .badLine(message), "\(port)")
         }
         #expect(self.error("NEW_SEEDER|f|0") == .badLine("NEW_SEEDER: port '0' is not a port number (1 to 65535)"))
+    }
+
+    @Test func badLogStartsAreRefused() {
+        for from in ["x", "1:", ":2", "1:2:3", "-1", "99999999999999999999999"] {
+            let message = "READ_LOG: from '\(from)' is neither a seq nor segment:offset"
+            #expect(self.error("READ_LOG|\(from)|10") == .badLine(message), "\(from)")
+        }
+        #expect(self.error("READ_LOG|1|4294967296") == .badLine("READ_LOG: limit 4294967296 is too large"))
     }
 
     @Test func badHashesAreRefused() {

@@ -37,10 +37,18 @@ struct CtlContext {
     func answerChallenge(
         _ command: String, on connection: TrackerConnection, secret: [UInt8], _ request: ([UInt8]?) -> Request
     ) async throws {
+        try await self.proving(command, on: connection, secret: secret, request).expectOK()
+    }
+
+    /// Sends the admin command `command` with its proof, as ``answerChallenge(_:on:secret:_:)``, and returns the
+    /// reply.
+    func proving(
+        _ command: String, on connection: TrackerConnection, secret: [UInt8], _ request: ([UInt8]?) -> Request
+    ) async throws -> Reply {
         let challenge = try await connection.send(request(nil))
         let nonce = try challenge.expectChallenge()
         let proof = AdminProof.make(secret: secret, command: command, nonce: nonce)
-        try await connection.send(request(proof)).expectOK()
+        return try await connection.send(request(proof))
     }
 
     /// Runs `body` on a connection to `tracker`, or to the first tracker that answers when it is nil.

@@ -48,6 +48,7 @@ enum ReplyText {
         case .challenge: "challenge received"
         case .error(let code, let message): "ERR \(code.rawValue): \(message)"
         case .status(let fields): fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+        case .logPage(let page): "\(page.items.count) items of the op log (tandemctl log prints them)"
         }
     }
 }

@@ -26,6 +26,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
     static let tokenLength = 32
 
     let store: ReplicatedStateMachine<TrackerState>
+    /// Where the store keeps its log, read for `READ_LOG`.
+    let dataDirectory: DataDirectory
     /// This tracker's id in cluster.yaml, for `STATUS`.
     let trackerID: String
     let secret: [UInt8]
@@ -305,8 +307,30 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             return self.store.switchover().hop(to: loop).map { Reply.ok }.recover { error in
                 .error(.unavailable, "\(error)")
             }
+        case .readLog(let query):
+            return self.threadPool.runIfActive(eventLoop: loop) { [directory = self.dataDirectory] in
+                Reply.logPage(try Self.readLog(query, in: directory))
+            }.recover { error in .error(.unavailable, "cannot read the op log: \(error)") }
         }
         return loop.makeSucceededFuture(.ok)
+    }
+
+    /// The most bytes of ops one `READ_LOG` page carries (one op more at most), well under a frame.
+    static let logPageBytes = 1 << 20
+    /// The most ops one `READ_LOG` page carries.
+    static let logPageOps = 10_000
+
+    /// A page of the op log in `directory`, read from the disk as `tandemctl log` would on this host.
+    private static func readLog(_ query: LogQuery, in directory: DataDirectory) throws(ReplicaError) -> LogPage {
+        let limit = min(Int(query.limit), Self.logPageOps)
+        switch query.start {
+        case .seq(let seq):
+            return try LogListing.read(directory).page(
+                from: seq, limit: limit, maxBytes: Self.logPageBytes, in: directory)
+        case .after(let cursor):
+            var tail = LogTail(directory: directory, cursor: cursor)
+            return try tail.page(limit: limit, maxBytes: Self.logPageBytes)
+        }
     }
 
     /// The command name an admin action is signed with.
@@ -315,6 +339,7 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         case .quit: "QUIT"
         case .promote: "PROMOTE"
         case .switchover: "SWITCHOVER"
+        case .readLog: "READ_LOG"
         }
     }
 }

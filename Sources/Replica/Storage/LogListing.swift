@@ -1,4 +1,5 @@
 import ReplicaCore
+
 /// What a data directory holds, read without changing it: for `tandemctl log`, on a stopped tracker's data dir
 /// or a copy of one.
 public struct LogListing: Sendable {

@@ -1,5 +1,6 @@
-import ReplicaCore
 import NIOCore
+import ReplicaCore
+import Wire
 
 /// Follows a data directory's log as records are appended (`tandemctl log --follow`): each ``poll()`` returns the
 /// records written since the last one. It reads only what is new, and moves on to the next segment when the
@@ -16,10 +17,15 @@ public struct LogTail: Sendable {
         self.offset = offset
     }
 
-    /// The whole records appended since the last poll; a record still being written waits for the next.
+    /// Where the tail stands: its segment (0 before it has found one) and the bytes of it read.
+    public var cursor: LogCursor { LogCursor(segment: self.segment ?? 0, offset: UInt64(self.offset)) }
+
+    /// The whole records appended since the last poll, at most `limit` of them and no more once they pass
+    /// `maxBytes` (at least one); a record still being written waits for the next.
     /// - Throws: ``ReplicaError`` when the directory cannot be listed or a segment cannot be read.
-    public mutating func poll() throws(ReplicaError) -> [LogRecord] {
+    public mutating func poll(limit: Int = .max, maxBytes: Int = .max) throws(ReplicaError) -> [LogRecord] {
         var records: [LogRecord] = []
+        var bytes = 0
         while true {
             let segments = try self.directory.segments()
             guard let current = self.segment ?? segments.first else { return records }
@@ -32,8 +38,12 @@ public struct LogTail: Sendable {
                 // Trimmed behind a snapshot, even between the listing and the read: it has nothing more.
             }
             let scan = LogScan.scan(fresh)
-            records += scan.records
-            self.offset += scan.validLength
+            for record in scan.records {
+                guard records.count < limit, records.isEmpty || bytes < maxBytes else { return records }
+                records.append(record)
+                bytes += record.encodedLength
+                self.offset += record.encodedLength
+            }
             // Move on only once this segment is done: a newer one exists and this one has nothing more whole.
             guard let next = segments.first(where: { $0 > current }), scan.validLength == 0 else { return records }
             self.segment = next
