@@ -119,3 +119,6 @@ private final class CommandReader: ChannelInboundHandler {
         context.close(promise: nil)
     }
 }
+
+@available(*, unavailable)
+extension CommandReader: Sendable {}

@@ -101,7 +101,6 @@ public enum TextAdapter {
         (0..<hashes.count).map { Hex.encode(hashes[$0]) }.joined(separator: ",")
     }
 
-    /// Joins fields with `|`, turning line breaks inside them into spaces.
     /// `segment:offset`.
     static func cursor(_ cursor: LogCursor) -> String { "\(cursor.segment):\(cursor.offset)" }
 
@@ -116,6 +115,7 @@ public enum TextAdapter {
         }
     }
 
+    /// Joins fields with `|`, turning line breaks inside them into spaces.
     private static func line(_ fields: [String]) -> String {
         fields.map { Self.blanking($0, scalars: ["\n", "\r"]) }.joined(separator: "|")
     }

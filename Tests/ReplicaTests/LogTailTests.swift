@@ -63,14 +63,21 @@ import Wire
 
             let oneByteBudget = try LogListing.read(directory).page(from: 1, limit: 10, maxBytes: 1, in: directory)
             #expect(oneByteBudget.items.count == 1 && oneByteBudget.more, "past the byte budget, one op")
+            // A page that stops early ends where the next op starts, across segments too.
+            for (limit, next) in [(2, 3), (3, 4), (4, 5)] {
+                let early = try LogListing.read(directory).page(from: 1, limit: limit, maxBytes: .max, in: directory)
+                var after = try #require(LogTail(directory: directory, cursor: early.cursor))
+                #expect(try after.page(limit: 1, maxBytes: .max).items == [Self.item(UInt64(next))], "limit \(limit)")
+            }
+            #expect(LogTail(directory: directory, cursor: LogCursor(segment: 1, offset: .max)) == nil)
 
             try DiskFile.append(Self.bytes(7...8), to: directory.segmentPath(firstSeq: 4))
-            var tail = LogTail(directory: directory, cursor: page.cursor)
+            var tail = try #require(LogTail(directory: directory, cursor: page.cursor))
             let first = try tail.page(limit: 1, maxBytes: .max)
             let second = try tail.page(limit: 5, maxBytes: .max)
             #expect(first.items == [Self.item(7)] && first.more)
-            #expect(second.items == [Self.item(8)] && !second.more)
-            var resumed = LogTail(directory: directory, cursor: first.cursor)
+            #expect(second.items == [Self.item(8)] && !second.more, "nothing follows: not more")
+            var resumed = try #require(LogTail(directory: directory, cursor: first.cursor))
             #expect(try resumed.page(limit: 5, maxBytes: .max).items == [Self.item(8)], "a cursor resumes exactly")
         }
     }

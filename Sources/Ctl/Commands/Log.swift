@@ -60,13 +60,13 @@ extension Tandemctl {
             }
             let context = try CtlContext(self.cluster)
             let tracker = try context.tracker(named: self.tracker ?? "")
-            let secret = try context.config.readSecret()
+            let here = FileManager.default.fileExists(atPath: tracker.dataDir)
             do {
+                let secret = try context.config.readSecret()
                 try await context.withConnection(to: tracker) { connection in
                     try await self.ask(connection, context: context, secret: secret, &lines)
                 }
-            } catch let error as ClientError where error.isUnreachable && lines.lastSeq == nil {
-                guard FileManager.default.fileExists(atPath: tracker.dataDir) else { throw error }
+            } catch let error as ClientError where error.isUnreachable && lines.lastSeq == nil && here {
                 Console.error("tandemctl: \(tracker.id) does not answer; reading its data_dir \(tracker.dataDir) here")
                 try self.read(tracker.dataDir, &lines)
             }
@@ -106,7 +106,7 @@ extension Tandemctl {
                 from: self.from, limit: lines.remaining, maxBytes: .max, in: directory)
             try lines.print(page)
             guard self.follow else { return }
-            var tail = LogTail(directory: directory, cursor: page.cursor)
+            guard var tail = LogTail(directory: directory, cursor: page.cursor) else { return }
             while !lines.full {
                 fflush(nil)
                 try lines.print(try tail.page(limit: lines.remaining, maxBytes: .max))

@@ -213,10 +213,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                         self.engine.connectionClosed(self.session, on: context.eventLoop)
                         return
                     }
-                    self.write(.reply(format, requestID: requestID, reply), context: context)
-                    self.advance(context: context)
                     let took = NIODeadline.now() - started
+                    self.write(.reply(format, requestID: requestID, reply), context: context)
                     self.engine.metrics.served(request, reply, after: .nanoseconds(took.nanoseconds))
+                    self.advance(context: context)
                 }
         }
     }

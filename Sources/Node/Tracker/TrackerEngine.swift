@@ -308,28 +308,35 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
                 .error(.unavailable, "\(error)")
             }
         case .readLog(let query):
+            guard query.limit > 0 else {
+                return loop.makeSucceededFuture(.error(.badRequest, "READ_LOG: the limit must be at least 1"))
+            }
             return self.threadPool.runIfActive(eventLoop: loop) { [directory = self.dataDirectory] in
-                Reply.logPage(try Self.readLog(query, in: directory))
+                try Self.readLog(query, in: directory)
             }.recover { error in .error(.unavailable, "cannot read the op log: \(error)") }
         }
         return loop.makeSucceededFuture(.ok)
     }
 
-    /// The most bytes of ops one `READ_LOG` page carries (one op more at most), well under a frame.
+    /// The most bytes of ops one `READ_LOG` page carries (one op more at most), well under the default
+    /// `max_frame` of 16 MiB.
     static let logPageBytes = 1 << 20
     /// The most ops one `READ_LOG` page carries.
     static let logPageOps = 10_000
 
     /// A page of the op log in `directory`, read from the disk as `tandemctl log` would on this host.
-    private static func readLog(_ query: LogQuery, in directory: DataDirectory) throws(ReplicaError) -> LogPage {
+    private static func readLog(_ query: LogQuery, in directory: DataDirectory) throws(ReplicaError) -> Reply {
         let limit = min(Int(query.limit), Self.logPageOps)
         switch query.start {
         case .seq(let seq):
-            return try LogListing.read(directory).page(
-                from: seq, limit: limit, maxBytes: Self.logPageBytes, in: directory)
+            return .logPage(
+                try LogListing.read(directory).page(from: seq, limit: limit, maxBytes: Self.logPageBytes, in: directory)
+            )
         case .after(let cursor):
-            var tail = LogTail(directory: directory, cursor: cursor)
-            return try tail.page(limit: limit, maxBytes: Self.logPageBytes)
+            guard var tail = LogTail(directory: directory, cursor: cursor) else {
+                return .error(.badRequest, "READ_LOG: offset \(cursor.offset) is past any segment")
+            }
+            return .logPage(try tail.page(limit: limit, maxBytes: Self.logPageBytes))
         }
     }
 

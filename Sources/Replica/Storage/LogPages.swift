@@ -6,7 +6,7 @@ extension LogListing {
     /// The log from `seq` on, as `tandemctl log` shows it: each snapshot after the op it ends at, ops in seq
     /// order, how each segment that does not end cleanly ends, and each cut before the op that took its place.
     /// At most `limit` ops, and past `maxBytes` of payloads no more (at least one); `more` says the page stopped
-    /// early. Its cursor is where the log ends, for reading on with a ``LogTail``.
+    /// early. Its cursor is where the ops after the page start, for reading on with a ``LogTail``.
     public func page(from seq: UInt64, limit: Int, maxBytes: Int, in directory: DataDirectory) -> LogPage {
         var items: [LogPage.Item] = []
         var snapshots = self.snapshots.filter { $0.seq + 1 >= seq }[...]
@@ -14,9 +14,13 @@ extension LogListing {
         var ops = 0
         var bytes = 0
         for segment in self.segments {
-            for record in segment.records where record.seq >= seq {
+            var offset = 0
+            for record in segment.records {
+                defer { offset += record.encodedLength }
+                guard record.seq >= seq else { continue }
                 guard ops < limit, ops == 0 || bytes < maxBytes else {
-                    return LogPage(items: items, cursor: self.end, more: true)
+                    let cursor = LogCursor(segment: segment.firstSeq, offset: UInt64(offset))
+                    return LogPage(items: items, cursor: cursor, more: true)
                 }
                 while let snapshot = snapshots.first, snapshot.seq < record.seq {
                     items.append(.snapshot(seq: snapshot.seq, epoch: snapshot.epoch))
@@ -31,7 +35,10 @@ extension LogListing {
                 ops += 1
                 bytes += record.encodedLength
             }
-            if let end = segment.endItem(in: directory) { items.append(end) }
+            // Shown with the page that holds the segment's last op, or with every page when it holds none.
+            if (segment.records.last?.seq ?? .max) >= seq, let end = segment.endItem(in: directory) {
+                items.append(end)
+            }
         }
         items += snapshots.map { .snapshot(seq: $0.seq, epoch: $0.epoch) } + cuts.map(\.item)
         return LogPage(items: items, cursor: self.end, more: false)
@@ -44,18 +51,18 @@ extension LogListing {
 }
 
 extension LogTail {
-    /// A tail that starts at `cursor` (segment 0: at the first segment there is).
-    public init(directory: DataDirectory, cursor: LogCursor) {
-        self.init(
-            directory: directory, segment: cursor.segment == 0 ? nil : cursor.segment, offset: Int(cursor.offset))
+    /// A tail that starts at `cursor` (segment 0: at the first segment there is); nil when its offset is past
+    /// what a file can hold.
+    public init?(directory: DataDirectory, cursor: LogCursor) {
+        guard let offset = Int(exactly: cursor.offset) else { return nil }
+        self.init(directory: directory, segment: cursor.segment == 0 ? nil : cursor.segment, offset: offset)
     }
 
     /// The ops logged since the last poll, at most `limit` (past `maxBytes` of them no more, at least one), and
     /// the cursor to read on from.
     public mutating func page(limit: Int, maxBytes: Int) throws(ReplicaError) -> LogPage {
-        let records = try self.poll(limit: limit, maxBytes: maxBytes)
-        return LogPage(
-            items: records.map(\.item), cursor: self.cursor, more: records.count == limit)
+        let (records, more) = try self.poll(upTo: limit, maxBytes: maxBytes)
+        return LogPage(items: records.map(\.item), cursor: self.cursor, more: more)
     }
 }
 

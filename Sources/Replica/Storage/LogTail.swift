@@ -24,11 +24,16 @@ public struct LogTail: Sendable {
     /// `maxBytes` (at least one); a record still being written waits for the next.
     /// - Throws: ``ReplicaError`` when the directory cannot be listed or a segment cannot be read.
     public mutating func poll(limit: Int = .max, maxBytes: Int = .max) throws(ReplicaError) -> [LogRecord] {
+        try self.poll(upTo: limit, maxBytes: maxBytes).records
+    }
+
+    /// As ``poll(limit:maxBytes:)``, and whether it stopped at `limit` or `maxBytes` with more records there.
+    mutating func poll(upTo limit: Int, maxBytes: Int) throws(ReplicaError) -> (records: [LogRecord], more: Bool) {
         var records: [LogRecord] = []
         var bytes = 0
         while true {
             let segments = try self.directory.segments()
-            guard let current = self.segment ?? segments.first else { return records }
+            guard let current = self.segment ?? segments.first else { return (records, false) }
             self.segment = current
             let path = self.directory.segmentPath(firstSeq: current)
             var fresh = ByteBuffer()
@@ -39,13 +44,15 @@ public struct LogTail: Sendable {
             }
             let scan = LogScan.scan(fresh)
             for record in scan.records {
-                guard records.count < limit, records.isEmpty || bytes < maxBytes else { return records }
+                guard records.count < limit, records.isEmpty || bytes < maxBytes else { return (records, true) }
                 records.append(record)
                 bytes += record.encodedLength
                 self.offset += record.encodedLength
             }
             // Move on only once this segment is done: a newer one exists and this one has nothing more whole.
-            guard let next = segments.first(where: { $0 > current }), scan.validLength == 0 else { return records }
+            guard let next = segments.first(where: { $0 > current }), scan.validLength == 0 else {
+                return (records, false)
+            }
             self.segment = next
             self.offset = 0
         }
