@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// The few running totals `STATUS` shows (`tandemctl status`), counted beside the Prometheus metrics: a
@@ -15,14 +14,14 @@ final class TrackerTally: Sendable {
     /// mean ops per batch and the mean time to write and sync one (in microseconds).
     var statusFields: [(name: String, value: String)] {
         let batches = self.walBatches.load(ordering: .relaxed)
-        let perBatch = batches == 0 ? 0 : Double(self.walOps.load(ordering: .relaxed)) / Double(batches)
+        let tenthsPerBatch = batches == 0 ? 0 : self.walOps.load(ordering: .relaxed) * 10 / batches
         let meanWrite = batches == 0 ? 0 : self.walWriteNanoseconds.load(ordering: .relaxed) / batches / 1000
         return [
             ("clients", "\(self.clients.load(ordering: .relaxed))"),
             ("requests", "\(self.requests.load(ordering: .relaxed))"),
             ("request_errors", "\(self.requestErrors.load(ordering: .relaxed))"),
             ("wal_batches", "\(batches)"),
-            ("wal_ops_per_batch", String(format: "%.1f", perBatch)),
+            ("wal_ops_per_batch", "\(tenthsPerBatch / 10).\(tenthsPerBatch % 10)"),
             ("wal_write_avg_us", "\(meanWrite)"),
         ]
     }
