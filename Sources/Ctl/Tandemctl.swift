@@ -16,7 +16,7 @@ struct Tandemctl: AsyncParsableCommand {
             CreateGroup.self, JoinGroup.self, LeaveGroup.self, ListGroups.self, ListRequests.self, AcceptRequest.self,
             ListFiles.self, Share.self, Download.self, Downloads.self, Shares.self, StopShare.self, StopPeer.self,
             Proof.self, Status.self, Log.self, Promote.self, Switchover.self, Drill.self, Quit.self, Up.self,
-            Deploy.self, Shell.self,
+            Deploy.self, Swarm.self, Shell.self,
         ]
     )
 
