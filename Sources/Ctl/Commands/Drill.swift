@@ -15,7 +15,7 @@ extension Tandemctl {
                 a write was lost, duplicated or failed, or a step did not happen within 60 s. The drill's groups \
                 stay in the cluster, owned by its user.
                 """,
-            subcommands: [KillPrimary.self, PausePrimary.self, RestartBackup.self])
+            subcommands: [KillPrimary.self, PausePrimary.self, RestartBackup.self, Partition.self])
 
         struct KillPrimary: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -51,6 +51,41 @@ extension Tandemctl {
 
             func run() async throws {
                 try await self.load.run(.pausePrimary(.milliseconds(Int64(self.seconds * 1000))), cluster: self.cluster)
+            }
+        }
+
+        struct Partition: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Cut the trackers' sync link for SECONDS with nftables, writers on each tracker.",
+                discussion: """
+                    Both trackers must run on this host's loopback, and the drill needs root (it adds an nftables \
+                    table, tandem_drill, and removes it after). Clients still reach both trackers; half the \
+                    writers write to each, without failover. Past the failover timeout the backup takes over \
+                    while the old primary may acknowledge writes alone; when the link comes back one log is cut. \
+                    The writers stop just before, and the drill reads both logs over the network (READ_LOG), so \
+                    it reports exactly what each tracker acknowledged, in which epoch, what was lost, and which \
+                    cut of a log took it (kept in a cut-*.log of that tracker's data_dir). Without a witness \
+                    (issue 15) a partition can lose acknowledged writes: the drill then fails.
+                    """)
+
+            @Argument(help: "How long the link stays cut, in seconds.")
+            var seconds: Double
+
+            @Flag(help: "Cut only what the primary sends the backup.")
+            var oneWay = false
+
+            @OptionGroup var cluster: ClusterOptions
+            @OptionGroup var load: DrillLoadOptions
+
+            func validate() throws {
+                guard self.seconds > 0, self.seconds <= 600 else {
+                    throw ValidationError("SECONDS must be above 0 and at most 600, not \(self.seconds)")
+                }
+            }
+
+            func run() async throws {
+                try await self.load.run(
+                    .partition(.milliseconds(Int64(self.seconds * 1000)), oneWay: self.oneWay), cluster: self.cluster)
             }
         }
 

@@ -13,6 +13,9 @@ enum DrillFault: Sendable {
     case pausePrimary(Duration)
     /// kill -9 the backup; `tandemctl up` starts it again.
     case restartBackup
+    /// Cut the sync link between the trackers for this long (only from the primary to the backup when
+    /// `oneWay`), with writers on each tracker.
+    case partition(Duration, oneWay: Bool)
 }
 
 /// One drill against the local cluster `tandemctl up` runs: a write load from a user of its own, the fault,
@@ -28,6 +31,9 @@ struct DrillRun {
     static let pollInterval = Duration.milliseconds(20)
 
     func run() async throws -> DrillReport {
+        if case .partition(let length, let oneWay) = self.fault {
+            return try await self.partition(length, oneWay: oneWay)
+        }
         let trackers = self.context.config.trackers
         var statuses: [String: [String: String]] = [:]
         for tracker in trackers { statuses[tracker.id] = await self.status(of: tracker) }
@@ -79,6 +85,8 @@ struct DrillRun {
                 await record("\(victim.id) stepping down") { await self.steppedDown(victim) }
             }
             await record("\(follower.id) in sync") { await self.caughtUp(follower, primary: leader) }
+        case .partition:
+            preconditionFailure("a partition is run by partition(_:oneWay:)")
         case .restartBackup:
             kill(pid, SIGKILL)
             events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the backup (pid \(pid))"))
@@ -97,7 +105,7 @@ struct DrillRun {
     }
 
     /// A user of the drill's own, logged in: `drill-` and random hex, with a random password.
-    private func drillUser() async throws -> (user: String, token: String) {
+    func drillUser() async throws -> (user: String, token: String) {
         let user = "drill-" + Hex.encode(try Crypto.randomBytes(4))
         let password = Hex.encode(try Crypto.randomBytes(16))
         try await self.context.send(.createUser(user: user, password: password), withSession: false).throwIfError()
@@ -108,7 +116,7 @@ struct DrillRun {
     }
 
     /// Every group the primary lists, and which tracker that was.
-    private func readBack(token: String, trackers: [TrackerConfig]) async throws -> (String, Set<String>) {
+    func readBack(token: String, trackers: [TrackerConfig]) async throws -> (String, Set<String>) {
         var primary: TrackerConfig?
         await self.waitUntil {
             for tracker in trackers where await self.status(of: tracker)?["role"] == "primary" {
@@ -131,7 +139,7 @@ struct DrillRun {
 
     // MARK: Watching the pair
 
-    private func promotion(of tracker: TrackerConfig) async -> String? {
+    func promotion(of tracker: TrackerConfig) async -> String? {
         guard let status = await self.status(of: tracker), status["role"] == "primary" else { return nil }
         return "\(tracker.id) promoted itself (epoch \(status["epoch"] ?? "?"))"
     }
@@ -141,12 +149,12 @@ struct DrillRun {
         return "\(tracker.id) restarted by tandemctl up (pid \(pid))"
     }
 
-    private func steppedDown(_ tracker: TrackerConfig) async -> String? {
+    func steppedDown(_ tracker: TrackerConfig) async -> String? {
         guard let status = await self.status(of: tracker), status["role"] == "backup" else { return nil }
         return "\(tracker.id) stepped down to backup (epoch \(status["epoch"] ?? "?"))"
     }
 
-    private func caughtUp(_ follower: TrackerConfig, primary: TrackerConfig) async -> String? {
+    func caughtUp(_ follower: TrackerConfig, primary: TrackerConfig) async -> String? {
         guard await self.status(of: follower)?["role"] == "backup",
             let status = await self.status(of: primary), status["backup"] == "in_sync"
         else { return nil }
@@ -154,7 +162,7 @@ struct DrillRun {
     }
 
     /// Tracker `tracker`'s `STATUS` fields, or nil when it does not answer.
-    private func status(of tracker: TrackerConfig) async -> [String: String]? {
+    func status(of tracker: TrackerConfig) async -> [String: String]? {
         guard let connection = try? await self.context.client.connect(to: tracker) else { return nil }
         let reply = try? await connection.send(.status)
         await connection.close()
@@ -163,7 +171,7 @@ struct DrillRun {
     }
 
     /// Polls `check` until it describes what happened or `deadline` passes.
-    private func waitFor(
+    func waitFor(
         until deadline: ContinuousClock.Instant = .now + Self.stepDeadline, kind: DrillEvent.Kind = .step,
         _ check: () async -> String?
     ) async -> DrillEvent? {
@@ -174,7 +182,7 @@ struct DrillRun {
         return nil
     }
 
-    private func waitUntil(_ check: () async -> Bool?) async {
+    func waitUntil(_ check: () async -> Bool?) async {
         _ = await self.waitFor { await check() == true ? "" : nil }
     }
 
@@ -199,13 +207,16 @@ final class DrillLoad: Sendable {
     private let token: String
     private let prefix: String
     private let writers: Int
+    /// When set, writer `i` writes to `pinned[i % count]` only, on a connection of its own, without failover.
+    private let pinned: [TrackerConfig]
     private let state = Mutex(State())
 
-    init(context: CtlContext, token: String, prefix: String, writers: Int) {
+    init(context: CtlContext, token: String, prefix: String, writers: Int, pinned: [TrackerConfig] = []) {
         self.context = context
         self.token = token
         self.prefix = prefix
         self.writers = writers
+        self.pinned = pinned
     }
 
     var writes: [DrillWrite] { self.state.withLock { $0.writes } }
@@ -215,7 +226,11 @@ final class DrillLoad: Sendable {
     func run() async {
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<self.writers {
-                group.addTask { await self.write(as: writer) }
+                if self.pinned.isEmpty {
+                    group.addTask { await self.write(as: writer) }
+                } else {
+                    group.addTask { await self.write(as: writer, to: self.pinned[writer % self.pinned.count]) }
+                }
             }
         }
     }
@@ -244,5 +259,38 @@ final class DrillLoad: Sendable {
             let write = DrillWrite(name: name, sent: sent, answered: .now, outcome: outcome)
             self.state.withLock { $0.writes.append(write) }
         }
+    }
+
+    /// Writes to `tracker` only: a write it does not answer is recorded so, and the next goes on a new connection.
+    private func write(as writer: Int, to tracker: TrackerConfig) async {
+        var connection: TrackerConnection?
+        var index = 0
+        while !self.state.withLock({ $0.stopped }) {
+            let name = "\(self.prefix)-\(tracker.id)-w\(writer)-\(index)"
+            index += 1
+            let sent = ContinuousClock.now
+            let outcome: DrillWrite.Outcome
+            do {
+                if connection == nil {
+                    let fresh = try await self.context.client.connect(to: tracker)
+                    connection = fresh
+                    try await ClusterClient.resume(self.token, on: fresh)
+                }
+                let reply = try await connection?.send(.createGroup(group: name))
+                if case .error(let code, let message) = reply {
+                    outcome = .refused(code, message)
+                } else {
+                    outcome = .acknowledged
+                }
+            } catch {
+                outcome = .unanswered("\(error)")
+                await connection?.close()
+                connection = nil
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            let write = DrillWrite(name: name, sent: sent, answered: .now, outcome: outcome, tracker: tracker.id)
+            self.state.withLock { $0.writes.append(write) }
+        }
+        await connection?.close()
     }
 }

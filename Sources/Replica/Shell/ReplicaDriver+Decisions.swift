@@ -44,7 +44,12 @@ extension ReplicaDriver {
         if let role = ready.newRole {
             self.roleSince = Date()
             self.lag.reset()
-            if role == .primary { self.observer.becamePrimary() }
+            if role == .primary {
+                self.observer.becamePrimary()
+                // A backup that took over after the primary went silent may still hold the link it forwarded
+                // writes on: their clients are answered now rather than when that link is found dead.
+                outcomes += self.settleForwards()
+            }
             self.logger.notice(
                 "replica role changed",
                 metadata: [

@@ -39,11 +39,21 @@ extension ReplicaDriver {
             self.receiving = false
             self.submit([.abandonReceiving])
         }
-        var outcomes: [Outcome] = self.forwards.sorted { $0.key < $1.key }.map { ($0.value, .failure(.steppedDown)) }
-        outcomes += self.answered.map { ($0.completion, .success($0.output)) }
+        Self.complete(self.settleForwards())
+    }
+
+    /// Ends what this node forwarded: writes the primary has not answered are answered "retry" (it may or may not
+    /// have logged them), and those it answered get their answer (their entries are in this node's log: the
+    /// primary committed them only once this node held them).
+    func settleForwards() -> [Outcome] {
+        let outcomes =
+            self.forwards.sorted { $0.key < $1.key }.map {
+                ($0.value, Result<Machine.Output, ReplicaError>.failure(.steppedDown))
+            }
+            + self.answered.map { ($0.completion, .success($0.output)) }
         self.forwards = [:]
         self.answered = []
-        Self.complete(outcomes)
+        return outcomes
     }
 
     /// Sends `messages` to the other tracker, after an epoch being saved if there is one.
