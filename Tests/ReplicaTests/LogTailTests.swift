@@ -51,7 +51,8 @@ import Wire
             var from: UInt64 = 1
             var page: LogPage
             repeat {
-                page = try LogListing.read(directory).page(from: from, limit: 2, maxBytes: .max, in: directory)
+                page = try LogListing.read(directory, from: from).page(
+                    from: from, limit: 2, maxBytes: .max, in: directory)
                 let ops = page.items.compactMap { item -> UInt64? in
                     if case .op(let seq, _, _) = item { seq } else { nil }
                 }
@@ -59,6 +60,10 @@ import Wire
                 from = (ops.last ?? from) + 1
             } while page.more
             #expect(seqs == [1, 2, 3, 4, 5, 6])
+            for (from, read) in [(1, [1, 4]), (3, [1, 4]), (4, [4]), (9, [4])] as [(UInt64, [UInt64])] {
+                let segments = try LogListing.read(directory, from: from).segments.map(\.firstSeq)
+                #expect(segments == read, "a listing from \(from) reads only the segments that hold it")
+            }
             #expect(page.cursor == LogCursor(segment: 4, offset: UInt64(Self.bytes(4...6).count)))
 
             let oneByteBudget = try LogListing.read(directory).page(from: 1, limit: 10, maxBytes: 1, in: directory)

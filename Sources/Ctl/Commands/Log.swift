@@ -102,7 +102,7 @@ extension Tandemctl {
                 throw ClientError.usage("\(path) does not exist: is the tracker's data_dir on this host?")
             }
             let directory = DataDirectory(path: path)
-            let page = try LogListing.read(directory).page(
+            let page = try LogListing.read(directory, from: self.from).page(
                 from: self.from, limit: lines.remaining, maxBytes: .max, in: directory)
             try lines.print(page)
             guard self.follow else { return }

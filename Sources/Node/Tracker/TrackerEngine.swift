@@ -330,7 +330,8 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
         switch query.start {
         case .seq(let seq):
             return .logPage(
-                try LogListing.read(directory).page(from: seq, limit: limit, maxBytes: Self.logPageBytes, in: directory)
+                try LogListing.read(directory, from: seq).page(
+                    from: seq, limit: limit, maxBytes: Self.logPageBytes, in: directory)
             )
         case .after(let cursor):
             guard var tail = LogTail(directory: directory, cursor: cursor) else {

@@ -34,18 +34,19 @@ public struct LogListing: Sendable {
     /// The truncations, oldest first.
     public var cuts: [Cut]
 
-    /// Reads every snapshot header and every segment of `directory`. Nothing is written, and nothing is locked,
-    /// so a running tracker's directory can be read too (its newest records may be missing or torn).
-    /// - Throws: ``ReplicaError`` when a file cannot be read, or a snapshot does not decode.
-    public static func read(_ directory: DataDirectory) throws(ReplicaError) -> LogListing {
+    /// Reads every snapshot's header, the segments that hold seqs from `seq` on, and the cut files of
+    /// `directory`. Nothing is written, and nothing is locked, so a running tracker's directory can be read too
+    /// (its newest records may be missing or torn).
+    /// - Throws: ``ReplicaError`` when a file cannot be read, or a snapshot's header is not one.
+    public static func read(_ directory: DataDirectory, from seq: UInt64 = 1) throws(ReplicaError) -> LogListing {
         var snapshots: [LogPosition] = []
         for seq in try directory.snapshots() {
-            let path = directory.snapshotPath(seq: seq)
-            let snapshot = try SnapshotFile.decode(try PosixFile.readAll(path), path: path)
-            snapshots.append(LogPosition(epoch: snapshot.epoch, seq: snapshot.seq))
+            snapshots.append(try SnapshotFile.position(ofFileAt: directory.snapshotPath(seq: seq)))
         }
         var segments: [Segment] = []
-        for first in try directory.segments() {
+        let firsts = try directory.segments()
+        // A segment ends where the next begins: one whose successor starts at or before `seq` holds none of it.
+        for (index, first) in firsts.enumerated() where index + 1 == firsts.count || firsts[index + 1] > seq {
             let scan = LogScan.scan(try PosixFile.readAll(directory.segmentPath(firstSeq: first)))
             segments.append(
                 Segment(firstSeq: first, records: scan.records, ending: scan.ending, validLength: scan.validLength))
