@@ -44,9 +44,7 @@ extension Tandemctl {
             @OptionGroup var load: DrillLoadOptions
 
             func validate() throws {
-                guard self.seconds > 0, self.seconds <= 600 else {
-                    throw ValidationError("SECONDS must be above 0 and at most 600, not \(self.seconds)")
-                }
+                try DrillLoadOptions.validate(seconds: self.seconds)
             }
 
             func run() async throws {
@@ -78,9 +76,7 @@ extension Tandemctl {
             @OptionGroup var load: DrillLoadOptions
 
             func validate() throws {
-                guard self.seconds > 0, self.seconds <= 600 else {
-                    throw ValidationError("SECONDS must be above 0 and at most 600, not \(self.seconds)")
-                }
+                try DrillLoadOptions.validate(seconds: self.seconds)
             }
 
             func run() async throws {
@@ -105,6 +101,13 @@ extension Tandemctl {
 
 /// The drill's write load, common to every drill.
 struct DrillLoadOptions: ParsableArguments {
+    /// Refuses a fault's length that is not above 0 and at most 600 seconds.
+    static func validate(seconds: Double) throws {
+        guard seconds > 0, seconds <= 600 else {
+            throw ValidationError("SECONDS must be above 0 and at most 600, not \(seconds)")
+        }
+    }
+
     @Option(help: "How many clients write during the drill.")
     var writers = 8
 

@@ -9,6 +9,11 @@ struct DrillWrite: Sendable, Equatable {
         case refused(ErrorCode, String)
         /// No tracker took it within the retry window.
         case unanswered(String)
+
+        /// Refused when `reply` is an error, else acknowledged.
+        static func answered(_ reply: Reply) -> Outcome {
+            if case .error(let code, let message) = reply { .refused(code, message) } else { .acknowledged }
+        }
     }
 
     let name: String

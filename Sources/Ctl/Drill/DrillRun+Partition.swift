@@ -10,15 +10,7 @@ extension DrillRun {
         let trackers = self.context.config.trackers
         try SyncPartition.check(trackers)
         let secret = try self.context.config.readSecret()
-        var statuses: [String: [String: String]] = [:]
-        for tracker in trackers { statuses[tracker.id] = await self.status(of: tracker) }
-        guard let primary = trackers.first(where: { statuses[$0.id]?["role"] == "primary" }),
-            statuses[primary.id]?["backup"] == "in_sync",
-            let backup = trackers.first(where: { $0.id != primary.id })
-        else {
-            throw ClientError.failed(
-                "the pair is not ready for a drill: it needs a primary with its backup in sync; see tandemctl status")
-        }
+        let (primary, backup) = try await self.readyPair()
         if SyncPartition.isPresent { try SyncPartition.heal() }
         let cut = SyncPartition(from: primary, to: backup, oneWay: oneWay)
 

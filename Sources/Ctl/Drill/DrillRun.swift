@@ -35,15 +35,7 @@ struct DrillRun {
             return try await self.partition(length, oneWay: oneWay)
         }
         let trackers = self.context.config.trackers
-        var statuses: [String: [String: String]] = [:]
-        for tracker in trackers { statuses[tracker.id] = await self.status(of: tracker) }
-        guard let primary = trackers.first(where: { statuses[$0.id]?["role"] == "primary" }),
-            statuses[primary.id]?["backup"] == "in_sync",
-            let backup = trackers.first(where: { $0.id != primary.id })
-        else {
-            throw ClientError.failed(
-                "the pair is not ready for a drill: it needs a primary with its backup in sync; see tandemctl status")
-        }
+        let (primary, backup) = try await self.readyPair()
         let (victim, survivor) = if case .restartBackup = self.fault { (backup, primary) } else { (primary, backup) }
         guard let pid = Self.runningPid(of: victim) else {
             throw ClientError.usage(
@@ -102,6 +94,21 @@ struct DrillRun {
         return DrillReport(
             fault: faultAt, events: events, writes: load.writes, readBack: names, readFrom: readFrom,
             missed: missed)
+    }
+
+    /// The primary and its backup, which must be in sync before a drill.
+    func readyPair() async throws -> (primary: TrackerConfig, backup: TrackerConfig) {
+        let trackers = self.context.config.trackers
+        var statuses: [String: [String: String]] = [:]
+        for tracker in trackers { statuses[tracker.id] = await self.status(of: tracker) }
+        guard let primary = trackers.first(where: { statuses[$0.id]?["role"] == "primary" }),
+            statuses[primary.id]?["backup"] == "in_sync",
+            let backup = trackers.first(where: { $0.id != primary.id })
+        else {
+            throw ClientError.failed(
+                "the pair is not ready for a drill: it needs a primary with its backup in sync; see tandemctl status")
+        }
+        return (primary, backup)
     }
 
     /// A user of the drill's own, logged in: `drill-` and random hex, with a random password.
@@ -247,12 +254,7 @@ final class DrillLoad: Sendable {
             let sent = ContinuousClock.now
             let outcome: DrillWrite.Outcome
             do {
-                let reply = try await self.context.send(.createGroup(group: name), session: self.token)
-                if case .error(let code, let message) = reply {
-                    outcome = .refused(code, message)
-                } else {
-                    outcome = .acknowledged
-                }
+                outcome = .answered(try await self.context.send(.createGroup(group: name), session: self.token))
             } catch {
                 outcome = .unanswered("\(error)")
             }
@@ -271,17 +273,15 @@ final class DrillLoad: Sendable {
             let sent = ContinuousClock.now
             let outcome: DrillWrite.Outcome
             do {
-                if connection == nil {
-                    let fresh = try await self.context.client.connect(to: tracker)
-                    connection = fresh
-                    try await ClusterClient.resume(self.token, on: fresh)
-                }
-                let reply = try await connection?.send(.createGroup(group: name))
-                if case .error(let code, let message) = reply {
-                    outcome = .refused(code, message)
+                let open: TrackerConnection
+                if let connection {
+                    open = connection
                 } else {
-                    outcome = .acknowledged
+                    open = try await self.context.client.connect(to: tracker)
+                    connection = open
+                    try await ClusterClient.resume(self.token, on: open)
                 }
+                outcome = .answered(try await open.send(.createGroup(group: name)))
             } catch {
                 outcome = .unanswered("\(error)")
                 await connection?.close()
