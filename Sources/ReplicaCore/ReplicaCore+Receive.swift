@@ -73,7 +73,6 @@ extension ReplicaCore {
         var ready = ReplicaReady()
         guard self.role == .primary, var backup = self.backup, backup.snapshotting else { return ready }
         backup.snapshotting = false
-        self.snapshotStreamedFor = nil
         backup.next = position.seq + 1
         self.backup = backup
         self.sendCatchUp(log: log, into: &ready)
@@ -108,9 +107,10 @@ extension ReplicaCore {
     mutating func meet(_ hello: Hello, log: some ReplicaLogReader, into ready: inout ReplicaReady) {
         switch (self.role, hello.role) {
         case (.primary, _):
-            // The same hello again while a snapshot streams to it on this connection (a backup says hello on
-            // connecting and again once it learns who leads): that stream serves it; a second would be waste.
-            if self.backup?.snapshotting == true, self.snapshotStreamedFor == hello.position { break }
+            // The same hello again after a snapshot was streamed for it on this connection, while or after it
+            // streams (a backup says hello on connecting and again once it learns who leads, which can be
+            // before it has installed the snapshot): that stream serves it; a second would be waste.
+            if self.backup != nil, self.snapshotStreamedFor == hello.position { break }
             // A restarted or stale node: it follows once it sees this node's epoch.
             self.startReplicating(to: hello, log: log, into: &ready)
             self.sendCatchUp(log: log, into: &ready)

@@ -87,7 +87,7 @@ public struct ReplicaCore: Sendable {
     var backup: BackupProgress?
     /// Asked the peer for its vote in the current epoch, and not answered yet.
     var campaigning = false
-    /// Primary: the backup's position in the hello that started the snapshot streaming on this connection.
+    /// Primary: the backup's position in the hello that started a snapshot streaming on this connection.
     var snapshotStreamedFor: LogPosition?
     /// Backup: whether the primary said it counts this node in sync, in an append sent after hearing an ack
     /// numbered above `trustAcksAbove`: then it takes over if the primary goes silent.
