@@ -19,11 +19,14 @@ extension DrillRun {
             context: self.context, token: token, prefix: user, writers: max(2, self.writers),
             pinned: [primary, backup])
         let loadTask = Task { await load.run() }
+        defer { load.stop() }  // A drill that fails midway must not leave its writers running.
         await self.waitUntil { load.acknowledgedCount >= 2 ? true : nil }
 
         let faultDate = Date()
         let faultAt = ContinuousClock.now
         try cut.cut()
+        // Nor the link cut: the rules come off on every way out, not only after the account.
+        defer { if SyncPartition.isPresent { try? SyncPartition.heal() } }
         var events = [DrillEvent(at: faultAt, what: "fault: the sync link cut \(cut.description)")]
         var missed: [String] = []
         if let promoted = await self.waitFor(
