@@ -47,7 +47,7 @@ struct OpLogScan {
                             scan.createdIn[group.value] = epoch
                         }
                     case .cut(let file, let time, let fromSeq, let ops)
-                    where Double(time) >= since.timeIntervalSince1970.rounded(.down):
+                    where time >= UInt64(since.timeIntervalSince1970):
                         scan.cuts.append(Cut(tracker: tracker.id, file: file, fromSeq: fromSeq, ops: ops))
                     default:
                         break
