@@ -1,5 +1,6 @@
 import Cluster
 import Testing
+import TrackerClient
 
 @testable import Ctl
 
@@ -42,5 +43,29 @@ import Testing
         let both = SyncPartition(from: t1, to: t2, oneWay: false).ruleset
         #expect(both.contains("tcp dport { 7201, 7202 } drop") && both.contains("tcp sport { 7201, 7202 } drop"))
         #expect(both.hasPrefix("table inet tandem_drill {"))
+    }
+
+    @Test func acrossHostsTheRulesGoOnTheBackupsHostMatchedByThePrimarysAddress() {
+        let t1 = TrackerConfig(id: "t1", host: "198.18.7.1", clientPort: 7101, syncPort: 7201, dataDir: "/d1")
+        let t2 = TrackerConfig(id: "t2", host: "198.18.7.2", clientPort: 7101, syncPort: 7201, dataDir: "/d2")
+        let oneWay = SyncPartition(from: t1, to: t2, oneWay: true)
+        #expect(oneWay.host == "198.18.7.2")
+        #expect(oneWay.ruleset.contains("ip saddr 198.18.7.1 tcp sport 7201 drop"))
+        #expect(oneWay.ruleset.contains("ip saddr 198.18.7.1 tcp dport 7201 drop"))
+        #expect(!oneWay.ruleset.contains("hook output"), "one way leaves what the backup sends alone")
+        let both = SyncPartition(from: t1, to: t2, oneWay: false).ruleset
+        #expect(both.contains("hook input") && both.contains("ip daddr 198.18.7.1 tcp dport 7201 drop"))
+        #expect(both.contains("ip daddr 198.18.7.1 tcp sport 7201 drop"))
+    }
+
+    @Test func aPairWithOneTrackerOnLoopbackAndOneElsewhereIsRefused() {
+        let t1 = TrackerConfig(id: "t1", host: "127.0.0.1", clientPort: 7101, syncPort: 7201, dataDir: "/d1")
+        let t2 = TrackerConfig(id: "t2", host: "198.18.7.2", clientPort: 7101, syncPort: 7201, dataDir: "/d2")
+        #expect(throws: ClientError.self) { try SyncPartition.check([t1, t2]) }
+    }
+
+    @Test func wordsSentOverSshAreQuotedForTheRemoteShell() {
+        #expect(DrillHosts.quoted("table") == "'table'")
+        #expect(DrillHosts.quoted("it's; rm") == #"'it'\''s; rm'"#)
     }
 }

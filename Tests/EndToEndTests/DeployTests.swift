@@ -6,18 +6,27 @@ import Testing
 /// one command brings up the pair and a peer daemon, a second changes nothing, a changed port is rolled out.
 @Suite(.enabled(if: Rig.unavailableReason == nil, "\(Rig.unavailableReason ?? "")"))
 struct DeployTests {
-    /// Writes a cluster.yaml for trackers on hosts 1 and 2 (client port `clientPort`) and a peer daemon run by
-    /// the account `seedbox` on host 3, and its secret, into `directory`; returns the file's path.
-    static func writeCluster(_ rig: Rig, clientPort: Int, in directory: URL) throws -> String {
-        let yaml = """
+    /// Writes a cluster.yaml for trackers on hosts 1 and 2 (client port `clientPort`), a peer daemon run by the
+    /// account `seedbox` on host 3 when `withPeer`, and `extraYAML`, and its secret, into `directory`; returns
+    /// the file's path.
+    static func writeCluster(
+        _ rig: Rig, clientPort: Int, in directory: URL, withPeer: Bool = true, extraYAML: String = ""
+    ) throws -> String {
+        var yaml = """
             cluster: { name: deployed, piece_size: 64KiB, secret_file: cluster.secret }
             trackers:
               - { id: t1, host: \(try rig.address(1)), client_port: \(clientPort), sync_port: 7201, data_dir: /var/lib/tandem/t1 }
               - { id: t2, host: \(try rig.address(2)), client_port: \(clientPort), sync_port: 7201, data_dir: /var/lib/tandem/t2 }
-            peers:
-              - { host: \(try rig.address(3)), user: seedbox, port: 7301, metrics_port: 9301 }
 
             """
+        if withPeer {
+            yaml += """
+                peers:
+                  - { host: \(try rig.address(3)), user: seedbox, port: 7301, metrics_port: 9301 }
+
+                """
+        }
+        yaml += extraYAML.isEmpty ? "" : extraYAML + "\n"
         let path = directory.appendingPathComponent("cluster.yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         let secret = directory.appendingPathComponent("cluster.secret").path

@@ -3,11 +3,13 @@ import ArgumentParser
 extension Tandemctl {
     struct Drill: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rehearse a tracker failure on the local cluster under a write load.",
+            abstract: "Rehearse a tracker failure under a write load, on this machine or on deployed hosts.",
             discussion: """
-                Runs against the pair `tandemctl up` runs on this machine (it finds the pids in \
-                <data_dir>/tandemd.pid, and up starts a killed tracker again after twice the failover timeout). \
-                A user of the drill's own (drill-<hex>) creates groups from --writers clients, through the same \
+                Runs against the pair `tandemctl up` runs on this machine (the pid a tracker gives in STATUS must \
+                be the one in its <data_dir>/tandemd.pid, and up starts a killed tracker again after twice the \
+                failover timeout), or against trackers on other hosts, deployed by scripts/deploy: the drill \
+                signals them and changes their firewall over ssh (as root unless --ssh-user says otherwise), and \
+                their service manager restarts a killed one. A user of the drill's own (drill-<hex>) creates groups from --writers clients, through the same \
                 failover and retries as every tandemctl command; then the fault is injected. The drill prints a \
                 timeline from the fault (detection and promotion, first write acknowledged after it, restart, \
                 catch-up), the client-visible unavailability (the longest span without an acknowledged write), \
@@ -23,9 +25,10 @@ extension Tandemctl {
 
             @OptionGroup var cluster: ClusterOptions
             @OptionGroup var load: DrillLoadOptions
+            @OptionGroup var hosts: DrillHostOptions
 
             func run() async throws {
-                try await self.load.run(.killPrimary, cluster: self.cluster)
+                try await self.load.run(.killPrimary, cluster: self.cluster, hosts: self.hosts)
             }
         }
 
@@ -42,13 +45,15 @@ extension Tandemctl {
 
             @OptionGroup var cluster: ClusterOptions
             @OptionGroup var load: DrillLoadOptions
+            @OptionGroup var hosts: DrillHostOptions
 
             func validate() throws {
                 try DrillLoadOptions.validate(seconds: self.seconds)
             }
 
             func run() async throws {
-                try await self.load.run(.pausePrimary(.milliseconds(Int64(self.seconds * 1000))), cluster: self.cluster)
+                try await self.load.run(
+                    .pausePrimary(.milliseconds(Int64(self.seconds * 1000))), cluster: self.cluster, hosts: self.hosts)
             }
         }
 
@@ -56,8 +61,8 @@ extension Tandemctl {
             static let configuration = CommandConfiguration(
                 abstract: "Cut the trackers' sync link for SECONDS with nftables, writers on each tracker.",
                 discussion: """
-                    Both trackers must run on this host's loopback, and the drill needs root (it adds an nftables \
-                    table, tandem_drill, and removes it after). Clients still reach both trackers; half the \
+                    The drill adds an nftables table, tandem_drill, and removes it after: on this host, as root, \
+                    when both trackers run on its loopback; else on the backup's host, over ssh. Clients still reach both trackers; half the \
                     writers write to each, without failover. Past the failover timeout the backup takes over \
                     while the old primary may acknowledge writes alone; when the link comes back one log is cut. \
                     The writers stop just before, and the drill reads both logs over the network (READ_LOG), so \
@@ -74,6 +79,7 @@ extension Tandemctl {
 
             @OptionGroup var cluster: ClusterOptions
             @OptionGroup var load: DrillLoadOptions
+            @OptionGroup var hosts: DrillHostOptions
 
             func validate() throws {
                 try DrillLoadOptions.validate(seconds: self.seconds)
@@ -81,7 +87,8 @@ extension Tandemctl {
 
             func run() async throws {
                 try await self.load.run(
-                    .partition(.milliseconds(Int64(self.seconds * 1000)), oneWay: self.oneWay), cluster: self.cluster)
+                    .partition(.milliseconds(Int64(self.seconds * 1000)), oneWay: self.oneWay), cluster: self.cluster,
+                    hosts: self.hosts)
             }
         }
 
@@ -91,9 +98,10 @@ extension Tandemctl {
 
             @OptionGroup var cluster: ClusterOptions
             @OptionGroup var load: DrillLoadOptions
+            @OptionGroup var hosts: DrillHostOptions
 
             func run() async throws {
-                try await self.load.run(.restartBackup, cluster: self.cluster)
+                try await self.load.run(.restartBackup, cluster: self.cluster, hosts: self.hosts)
             }
         }
     }
@@ -118,10 +126,24 @@ struct DrillLoadOptions: ParsableArguments {
     }
 
     /// Runs the drill, prints its report, and exits with 1 when it failed.
-    func run(_ fault: DrillFault, cluster: ClusterOptions) async throws {
+    func run(_ fault: DrillFault, cluster: ClusterOptions, hosts: DrillHostOptions) async throws {
         let context = try CtlContext(cluster)
-        let report = try await DrillRun(context: context, fault: fault, writers: self.writers).run()
+        let drill = DrillRun(context: context, fault: fault, writers: self.writers, hosts: hosts.hosts)
+        let report = try await drill.run()
         for line in report.lines { print(line) }
         if !report.passed { throw ExitCode(1) }
     }
+}
+
+/// How a drill reaches trackers on other hosts.
+struct DrillHostOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "An ssh_config for reaching the trackers' hosts (as scripts/deploy takes).", valueName: "file"))
+    var sshConfig: String?
+
+    @Option(help: ArgumentHelp("Who ssh logs in as on the trackers' hosts.", valueName: "user"))
+    var sshUser = "root"
+
+    var hosts: DrillHosts { DrillHosts(sshConfig: self.sshConfig, sshUser: self.sshUser) }
 }

@@ -11,8 +11,8 @@ extension DrillRun {
         try SyncPartition.check(trackers)
         let secret = try self.context.config.readSecret()
         let (primary, backup) = try await self.readyPair()
-        if SyncPartition.isPresent { try SyncPartition.heal() }
         let cut = SyncPartition(from: primary, to: backup, oneWay: oneWay)
+        if cut.isPresent(through: self.hosts) { try cut.heal(through: self.hosts) }
 
         let (user, token) = try await self.drillUser()
         let load = DrillLoad(
@@ -24,9 +24,9 @@ extension DrillRun {
 
         let faultDate = Date()
         let faultAt = ContinuousClock.now
-        try cut.cut()
+        try cut.cut(through: self.hosts)
         // Nor the link cut: the rules come off on every way out, not only after the account.
-        defer { if SyncPartition.isPresent { try? SyncPartition.heal() } }
+        defer { if cut.isPresent(through: self.hosts) { try? cut.heal(through: self.hosts) } }
         var events = [DrillEvent(at: faultAt, what: "fault: the sync link cut \(cut.description)")]
         var missed: [String] = []
         if let promoted = await self.waitFor(
@@ -46,7 +46,7 @@ extension DrillRun {
             let scan = try await OpLogScan.read(tracker, context: self.context, secret: secret, cutSince: faultDate)
             epochs.merge(scan.createdIn) { kept, _ in kept }
         }
-        try SyncPartition.heal()
+        try cut.heal(through: self.hosts)
         let cutFor = (ContinuousClock.now - faultAt).components
         let milliseconds = cutFor.seconds * 1000 + cutFor.attoseconds / 1_000_000_000_000_000
         events.append(DrillEvent(at: .now, what: "the link is back, after \(milliseconds) ms cut"))

@@ -18,12 +18,15 @@ enum DrillFault: Sendable {
     case partition(Duration, oneWay: Bool)
 }
 
-/// One drill against the local cluster `tandemctl up` runs: a write load from a user of its own, the fault,
-/// the recovery watched through `STATUS`, and every acknowledged write read back from the primary.
+/// One drill against a cluster, the local one `tandemctl up` runs or one deployed on other hosts (reached over
+/// ssh): a write load from a user of its own, the fault, the recovery watched through `STATUS`, and every
+/// acknowledged write read back from the primary.
 struct DrillRun {
     let context: CtlContext
     let fault: DrillFault
     let writers: Int
+    /// How the drill reaches the trackers' processes and firewalls.
+    var hosts = DrillHosts()
 
     /// How long the drill waits for each step of the recovery.
     static let stepDeadline = Duration.seconds(60)
@@ -37,11 +40,7 @@ struct DrillRun {
         let trackers = self.context.config.trackers
         let (primary, backup) = try await self.readyPair()
         let (victim, survivor) = if case .restartBackup = self.fault { (backup, primary) } else { (primary, backup) }
-        guard let pid = Self.runningPid(of: victim) else {
-            throw ClientError.usage(
-                "no running tandemd for \(victim.id) in \(victim.dataDir)/tandemd.pid; the drill needs the local "
-                    + "cluster of `tandemctl up`, which restarts a killed tracker")
-        }
+        let pid = try await self.victimPid(victim)
 
         let (user, token) = try await self.drillUser()
         let load = DrillLoad(context: self.context, token: token, prefix: user, writers: self.writers)
@@ -56,20 +55,20 @@ struct DrillRun {
         }
         switch self.fault {
         case .killPrimary:
-            kill(pid, SIGKILL)
+            try self.hosts.signal("KILL", pid: pid, of: victim)
             events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the primary (pid \(pid))"))
             await record("\(survivor.id) promoting itself", kind: .promotion) { await self.promotion(of: survivor) }
-            await record("\(victim.id) restarted") { self.restart(of: victim, replacing: pid) }
+            await record("\(victim.id) restarted") { await self.restart(of: victim, replacing: pid) }
             await record("\(victim.id) catching up") { await self.caughtUp(victim, primary: survivor) }
         case .pausePrimary(let length):
-            kill(pid, SIGSTOP)
+            try self.hosts.signal("STOP", pid: pid, of: victim)
             events.append(DrillEvent(at: faultAt, what: "fault: SIGSTOP \(victim.id), the primary (pid \(pid))"))
             let promoted = await self.waitFor(until: faultAt + length, kind: .promotion) {
                 await self.promotion(of: survivor)
             }
             if let promoted { events.append(promoted) }
             try? await Task.sleep(until: faultAt + length)
-            kill(pid, SIGCONT)
+            try self.hosts.signal("CONT", pid: pid, of: victim)
             events.append(DrillEvent(at: .now, what: "SIGCONT \(victim.id) after \(length)"))
             let leader = promoted == nil ? victim : survivor
             let follower = promoted == nil ? survivor : victim
@@ -80,9 +79,9 @@ struct DrillRun {
         case .partition:
             preconditionFailure("a partition is run by partition(_:oneWay:)")
         case .restartBackup:
-            kill(pid, SIGKILL)
+            try self.hosts.signal("KILL", pid: pid, of: victim)
             events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the backup (pid \(pid))"))
-            await record("\(victim.id) restarted") { self.restart(of: victim, replacing: pid) }
+            await record("\(victim.id) restarted") { await self.restart(of: victim, replacing: pid) }
             await record("\(victim.id) catching up") { await self.caughtUp(victim, primary: survivor) }
         }
         // A second of load after the recovery, so the report shows writes flowing again.
@@ -151,9 +150,10 @@ struct DrillRun {
         return "\(tracker.id) promoted itself (epoch \(status["epoch"] ?? "?"))"
     }
 
-    private func restart(of tracker: TrackerConfig, replacing old: Int32) -> String? {
-        guard let pid = Self.runningPid(of: tracker), pid != old else { return nil }
-        return "\(tracker.id) restarted by tandemctl up (pid \(pid))"
+    private func restart(of tracker: TrackerConfig, replacing old: Int32) async -> String? {
+        guard let pid = await self.status(of: tracker)?["pid"].flatMap({ Int32($0) }), pid != old else { return nil }
+        let by = self.hosts.isRemote(tracker) ? "its service manager" : "tandemctl up"
+        return "\(tracker.id) restarted by \(by) (pid \(pid))"
     }
 
     func steppedDown(_ tracker: TrackerConfig) async -> String? {
@@ -193,11 +193,22 @@ struct DrillRun {
         _ = await self.waitFor { await check() == true ? "" : nil }
     }
 
-    /// The pid in `<data_dir>/tandemd.pid`, if that process runs.
-    static func runningPid(of tracker: TrackerConfig) -> Int32? {
-        guard let text = try? PrivateFile.read(tracker.dataDir + "/tandemd.pid"),
-            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0
-        else { return nil }
+    /// The process id of `tracker`, from its `STATUS`. A tracker on this machine must be one `tandemctl up` runs
+    /// (its `<data_dir>/tandemd.pid`), which starts it again; one on another host is taken to run under its
+    /// service manager, as `scripts/deploy` installs it.
+    func victimPid(_ tracker: TrackerConfig) async throws -> Int32 {
+        guard let pid = await self.status(of: tracker)?["pid"].flatMap({ Int32($0) }) else {
+            throw ClientError.failed("\(tracker.id) does not say its pid in STATUS; is it an older tandemd?")
+        }
+        if !self.hosts.isRemote(tracker) {
+            let file = try? PrivateFile.read(tracker.dataDir + "/tandemd.pid")
+            guard file?.trimmingCharacters(in: .whitespacesAndNewlines) == "\(pid)" else {
+                throw ClientError.usage(
+                    "\(tracker.id) (pid \(pid)) is not run by `tandemctl up` (no \(tracker.dataDir)/tandemd.pid of "
+                        + "that pid); the drill needs the local cluster of up, which restarts a killed tracker, or "
+                        + "trackers on other hosts under a service manager")
+            }
+        }
         return pid
     }
 }

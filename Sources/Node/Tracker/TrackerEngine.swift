@@ -130,6 +130,7 @@ struct TrackerEngine: Sendable, CustomStringConvertible {
             StatusField("applied_seq", "\(status.appliedSeq)"),
             StatusField("peer", status.peerConnected ? "connected" : "disconnected"),
             StatusField("role_since", ISO8601DateFormatter().string(from: status.roleSince)),
+            StatusField("pid", "\(getpid())"),
         ]
         if status.role == .primary {
             // Commits wait for an in-sync backup even while its connection is down; one that is neither in sync
