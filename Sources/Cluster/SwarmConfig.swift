@@ -2,7 +2,8 @@
 public struct SwarmConfig: Hashable, Sendable {
     /// A peer with requests in flight that sends nothing for this long is dropped. Default 10s.
     public var peerTimeout: Duration
-    /// How many bytes of piece requests a downloader keeps in flight per peer. Default 8MiB.
+    /// How many bytes of piece requests a downloader keeps in flight per peer at most (each connection sizes its
+    /// pipeline by its round trip, up to this). Default 8MiB.
     public var inFlight: Int
     /// How many connections a peer daemon serves at once; more are refused. Default 256.
     public var maxPeers: Int

@@ -24,8 +24,8 @@ public enum DownloadState: String, Codable, Hashable, Sendable, CaseIterable {
 public struct DownloadPolicy: Hashable, Sendable {
     /// How many piece requests each peer has in flight at most.
     public var pipelineDepth: Int
-    /// The peer is asked for more once it has this many or fewer in flight, so requests go out in batches.
-    public var refillBelow: Int
+    /// How many a peer is asked for before its round trip is measured (``PipelineSizer``).
+    public var startDepth: Int
     /// A peer with requests in flight that delivers no byte for this long is dropped.
     public var peerTimeout: Duration
     /// A peer that sent this many pieces that failed their SHA1 is dropped and not taken back.
@@ -36,21 +36,24 @@ public struct DownloadPolicy: Hashable, Sendable {
     /// often, to find seeders that came since.
     public var seederPoll: Duration
 
+    /// A policy that asks each peer for `startDepth` pieces (`pipelineDepth` when not given) until its round
+    /// trip is measured, and for at most `pipelineDepth`.
     public init(
-        pipelineDepth: Int, peerTimeout: Duration, maxBadPieces: Int = 2, maxRequestersPerPiece: Int = 3,
-        seederPoll: Duration = .seconds(2)
+        pipelineDepth: Int, startDepth: Int? = nil, peerTimeout: Duration, maxBadPieces: Int = 2,
+        maxRequestersPerPiece: Int = 3, seederPoll: Duration = .seconds(2)
     ) {
         self.pipelineDepth = max(1, pipelineDepth)
-        self.refillBelow = self.pipelineDepth / 2
+        self.startDepth = min(self.pipelineDepth, max(1, startDepth ?? pipelineDepth))
         self.peerTimeout = peerTimeout
         self.maxBadPieces = maxBadPieces
         self.maxRequestersPerPiece = maxRequestersPerPiece
         self.seederPoll = seederPoll
     }
 
-    /// A pipeline of about `bytesInFlight` per peer, at least 2 pieces.
+    /// A pipeline sized by each peer's round trip, from 2 pieces to about `bytesInFlight` (at least 2 pieces).
     public static func forPieceSize(_ pieceSize: Int, bytesInFlight: Int = 8 << 20, peerTimeout: Duration) -> Self {
-        DownloadPolicy(pipelineDepth: max(2, bytesInFlight / max(1, pieceSize)), peerTimeout: peerTimeout)
+        DownloadPolicy(
+            pipelineDepth: max(2, bytesInFlight / max(1, pieceSize)), startDepth: 2, peerTimeout: peerTimeout)
     }
 }
 
@@ -92,6 +95,9 @@ public struct DownloadCore: Sendable {
         var has: Bitfield
         /// Pieces asked of it and not yet delivered, oldest first.
         var inFlight: [Int] = []
+        /// When each piece in flight was asked of it.
+        var askedAt: [Int: Duration] = [:]
+        var sizer = PipelineSizer()
         var lastProgress: Duration
         var badPieces = 0
     }
@@ -139,6 +145,11 @@ public struct DownloadCore: Sendable {
 
     /// The pieces asked of `peer` and not delivered yet, oldest first.
     public func inFlight(of peer: PeerID) -> [Int] { self.peers[peer]?.inFlight ?? [] }
+
+    /// How many pieces `peer` is kept asked for: the start depth until its round trip is measured.
+    public func pipelineDepth(of peer: PeerID) -> Int {
+        self.peers[peer]?.sizer.depth(start: self.policy.startDepth, maximum: self.policy.pipelineDepth) ?? 0
+    }
 
     /// Whether `peer` may write `piece` now: it was asked for it and the piece is not verified yet. Bytes for
     /// anything else (a cancelled or already verified piece) are dropped.
@@ -216,9 +227,12 @@ public struct DownloadCore: Sendable {
         self.avoided[piece] = nil
         var actions: [DownloadAction] = [.verified(piece)]
         let others = (self.requesters.removeValue(forKey: piece) ?? []).filter { $0 != peer }
-        self.peers[peer]?.inFlight.removeAll { $0 == piece }
+        if let askedAt = self.peers[peer]?.askedAt[piece] {
+            self.peers[peer]?.sizer.delivered(askedAt: askedAt, now: now)
+        }
+        self.forget(piece, askedOf: peer)
         for other in others {
-            self.peers[other]?.inFlight.removeAll { $0 == piece }
+            self.forget(piece, askedOf: other)
             actions.append(.cancel(other, [piece]))
         }
         if self.isComplete { return actions + [.completed] }
@@ -252,7 +266,7 @@ public struct DownloadCore: Sendable {
         self.contended.remove(piece)
         var actions: [DownloadAction] = []
         for peer in askedOf {
-            self.peers[peer]?.inFlight.removeAll { $0 == piece }
+            self.forget(piece, askedOf: peer)
             actions.append(.cancel(peer, [piece]))
         }
         return actions + self.fillAll(now: now)
@@ -260,10 +274,35 @@ public struct DownloadCore: Sendable {
 
     /// A connection ended (closed, failed, dropped): its pieces go back to the pool.
     public mutating func peerLeft(_ peer: PeerID, now: Duration) -> [DownloadAction] {
-        guard let gone = self.peers.removeValue(forKey: peer) else { return [] }
+        guard self.remove(peer) else { return [] }
+        return self.afterLeaving(now: now)
+    }
+
+    /// Time passed: peers that owe pieces and sent nothing for the peer timeout are dropped, all of them before
+    /// the others are topped up.
+    public mutating func tick(now: Duration) -> [DownloadAction] {
+        let silent = self.peerIDs.filter { peer in
+            guard let state = self.peers[peer] else { return false }
+            return !state.inFlight.isEmpty && now - state.lastProgress >= self.policy.peerTimeout
+        }
+        guard !silent.isEmpty else { return [] }
+        for peer in silent { self.remove(peer) }
+        return silent.map { .drop($0, .timedOut) } + self.afterLeaving(now: now)
+    }
+
+    /// Forgets `peer`: what it had, its pieces in flight go back to the pool. False when it was not connected.
+    @discardableResult
+    private mutating func remove(_ peer: PeerID) -> Bool {
+        guard let gone = self.peers.removeValue(forKey: peer) else { return false }
         for piece in gone.has.indexes { self.availability[piece] -= 1 }
         for piece in gone.inFlight { self.release(piece, from: peer) }
         for piece in self.avoided.keys { self.avoided[piece]?.remove(peer) }
+        return true
+    }
+
+    /// After peers left: ``DownloadAction/noPeers`` when none is left and pieces are missing, else the others
+    /// topped up.
+    private mutating func afterLeaving(now: Duration) -> [DownloadAction] {
         if self.peers.isEmpty && !self.isComplete {
             if self.state == .downloading { self.state = .waiting }
             return [.noPeers]
@@ -271,23 +310,16 @@ public struct DownloadCore: Sendable {
         return self.fillAll(now: now)
     }
 
-    /// Time passed: peers that owe pieces and sent nothing for the peer timeout are dropped.
-    public mutating func tick(now: Duration) -> [DownloadAction] {
-        var actions: [DownloadAction] = []
-        for peer in self.peerIDs {
-            guard let state = self.peers[peer], !state.inFlight.isEmpty,
-                now - state.lastProgress >= self.policy.peerTimeout
-            else { continue }
-            actions.append(.drop(peer, .timedOut))
-            actions += self.peerLeft(peer, now: now)
-        }
-        return actions
-    }
-
     // MARK: Picking
 
-    private mutating func release(_ piece: Int, from peer: PeerID) {
+    /// `piece` is no longer in flight at `peer`.
+    private mutating func forget(_ piece: Int, askedOf peer: PeerID) {
         self.peers[peer]?.inFlight.removeAll { $0 == piece }
+        self.peers[peer]?.askedAt[piece] = nil
+    }
+
+    private mutating func release(_ piece: Int, from peer: PeerID) {
+        self.forget(piece, askedOf: peer)
         self.requesters[piece]?.removeAll { $0 == peer }
         if self.requesters[piece]?.isEmpty == true {
             self.requesters[piece] = nil
@@ -299,15 +331,12 @@ public struct DownloadCore: Sendable {
         self.peerIDs.flatMap { self.fill($0, now: now) }
     }
 
-    /// Tops up `peer`'s pipeline once it ran low: fresh pieces rarest first, then, in the endgame, pieces others
-    /// are fetching.
+    /// Tops up `peer`'s pipeline to its depth: fresh pieces rarest first, then, in the endgame, pieces others are
+    /// fetching.
     private mutating func fill(_ peer: PeerID, now: Duration) -> [DownloadAction] {
-        guard let state = self.peers[peer], state.inFlight.count <= self.policy.refillBelow, !self.isComplete,
-            !self.state.hasEnded
-        else {
-            return []
-        }
-        let room = self.policy.pipelineDepth - state.inFlight.count
+        guard let state = self.peers[peer], !self.isComplete, !self.state.hasEnded else { return [] }
+        let room = self.pipelineDepth(of: peer) - state.inFlight.count
+        guard room > 0 else { return [] }
         var picked = self.rarest(for: peer, count: room)
         if picked.count < room && self.inEndgame {
             picked += self.duplicates(for: peer, count: room - picked.count)
@@ -319,6 +348,7 @@ public struct DownloadCore: Sendable {
             self.requesters[piece, default: []].append(peer)
         }
         self.peers[peer]?.inFlight += picked
+        for piece in picked { self.peers[peer]?.askedAt[piece] = now }
         return [.request(peer, picked)]
     }
 

@@ -38,21 +38,63 @@ import Testing
     @Test func equalPiecesComeInARandomOrderThatTheSeedFixes() {
         func firstRequests(seed: UInt64) -> [Int] {
             var core = Self.core(pieces: 64, depth: 8, seed: seed)
-            return Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 64, full: true), now: .zero))[1] ?? []
+            return Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 64, full: true), now: .zero))[1]
+                ?? []
         }
         #expect(firstRequests(seed: 7) == firstRequests(seed: 7))
         #expect(firstRequests(seed: 7) != firstRequests(seed: 8))
         #expect(firstRequests(seed: 7) != Array(0..<8))
     }
 
-    @Test func aPipelineIsToppedUpInBatchesOnceHalfIsDelivered() {
+    @Test func aPipelineIsToppedUpAsEachPieceIsDelivered() {
         var core = Self.core(pieces: 32, depth: 4)
-        let first = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 32, full: true), now: .zero))[1]!
+        let first = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 32, full: true), now: .zero))[
+            1]!
         #expect(first.count == 4)
-        #expect(Self.requested(core.pieceVerified(first[0], from: 1, now: .zero)).isEmpty)
-        let refill = Self.requested(core.pieceVerified(first[1], from: 1, now: .zero))[1]!
-        #expect(refill.count == 2)
+        let refill = Self.requested(core.pieceVerified(first[0], from: 1, now: .zero))[1]!
+        #expect(refill.count == 1)
         #expect(core.inFlight(of: 1).count == 4)
+    }
+
+    /// Pieces of `peer` delivered one after another, each `interval` apart, the next asked as each comes: the
+    /// deliveries of a peer whose link is the limit.
+    static func deliver(
+        _ count: Int, of peer: PeerID, in core: inout DownloadCore, from start: Duration, every interval: Duration
+    ) -> Duration {
+        var now = start
+        for _ in 0..<count {
+            now += interval
+            guard let piece = core.inFlight(of: peer).first else { break }
+            _ = core.pieceVerified(piece, from: peer, now: now)
+        }
+        return now
+    }
+
+    @Test func thePipelineStartsShortAndGrowsToCoverTheRoundTrip() {
+        var random = SeededGenerator(seed: 3)
+        var core = DownloadCore(
+            layout: PieceLayout(fileSize: 1000, pieceSize: 1), have: Bitfield(count: 1000),
+            policy: DownloadPolicy(pipelineDepth: 32, startDepth: 2, peerTimeout: Self.timeout), random: &random)
+        _ = core.peerJoined(1, at: "peer-1", has: Bitfield(count: 1000, full: true), now: .zero)
+        #expect(core.inFlight(of: 1).count == 2, "two pieces before anything is measured")
+        // A 20 ms round trip, 2 ms per piece: the first piece comes after 22 ms, the second 2 ms later.
+        _ = core.pieceVerified(core.inFlight(of: 1)[0], from: 1, now: .milliseconds(22))
+        _ = core.pieceVerified(core.inFlight(of: 1)[0], from: 1, now: .milliseconds(24))
+        // 22 ms of wait, 2 of them the piece: twice a 20 ms round trip is 20 pieces behind the one in transfer.
+        #expect(core.pipelineDepth(of: 1) == 21)
+        #expect(core.inFlight(of: 1).count == 21)
+    }
+
+    @Test func aPeerWhoseLinkIsTheLimitIsAskedOnePieceAtATime() {
+        var random = SeededGenerator(seed: 3)
+        var core = DownloadCore(
+            layout: PieceLayout(fileSize: 1000, pieceSize: 1), have: Bitfield(count: 1000),
+            policy: DownloadPolicy(pipelineDepth: 16, startDepth: 2, peerTimeout: Self.timeout), random: &random)
+        _ = core.peerJoined(1, at: "peer-1", has: Bitfield(count: 1000, full: true), now: .zero)
+        // A round trip far shorter than a piece's transfer (a busy seeder's share of a link): 200 ms a piece.
+        let now = Self.deliver(40, of: 1, in: &core, from: .zero, every: .milliseconds(200))
+        #expect(core.pipelineDepth(of: 1) == 1, "at \(now)")
+        #expect(core.inFlight(of: 1).count == 1)
     }
 
     @Test func theEndgameAsksAnIdlePeerForPiecesInFlightAndCancelsTheLoser() {
@@ -78,8 +120,10 @@ import Testing
 
     @Test func aBadPieceIsFetchedAgainFromAnotherPeerAndTheSecondGetsThePeerDropped() {
         var core = Self.core(pieces: 3, depth: 1)
-        let bad = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 3, full: true), now: .zero))[1]![0]
-        let fine = Self.requested(core.peerJoined(2, at: "peer-2", has: Bitfield(count: 3, full: true), now: .zero))[2]![0]
+        let bad = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 3, full: true), now: .zero))[1]![
+            0]
+        let fine = Self.requested(core.peerJoined(2, at: "peer-2", has: Bitfield(count: 3, full: true), now: .zero))[
+            2]![0]
         let third = Set(0..<3).subtracting([bad, fine]).first!
         // Peer 1 is asked for the piece nobody has in flight, never again for the one it spoiled.
         #expect(Self.requested(core.pieceFailed(bad, from: 1, now: .zero)) == [1: [third]])
@@ -96,7 +140,8 @@ import Testing
 
     @Test func aPeerThatLacksAPieceIsNotBlamed() {
         var core = Self.core(pieces: 2, depth: 1)
-        let asked = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 2, full: true), now: .zero))[1]!
+        let asked = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 2, full: true), now: .zero))[
+            1]!
         _ = core.pieceFailed(asked[0], from: 1, blame: false, now: .zero)
         let again = core.pieceFailed(core.inFlight(of: 1)[0], from: 1, blame: false, now: .zero)
         #expect(!again.contains { if case .drop = $0 { true } else { false } })
@@ -105,7 +150,8 @@ import Testing
 
     @Test func aSilentPeerIsDroppedAfterTheTimeoutAndItsPiecesGoToAnother() {
         var core = Self.core(pieces: 4, depth: 2)
-        let silent = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 4, full: true), now: .zero))[1]!
+        let silent = Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 4, full: true), now: .zero))[
+            1]!
         let busy = Self.requested(core.peerJoined(2, at: "peer-2", has: Bitfield(count: 4, full: true), now: .zero))[2]!
         core.progress(2, now: .seconds(9))
         #expect(core.tick(now: .seconds(9)) == [])
@@ -168,11 +214,11 @@ import Testing
         #expect(!seconds(17) && seconds(18) && !seconds(19) && seconds(20), "every poll while waiting")
     }
 
-
     @Test func aResumedDownloadAsksOnlyForWhatItLacks() {
         var core = Self.core(pieces: 6, depth: 8, have: Self.bits(6, [0, 2, 4]))
         #expect(
-            Set(Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 6, full: true), now: .zero))[1]!) == [1, 3, 5])
+            Set(Self.requested(core.peerJoined(1, at: "peer-1", has: Bitfield(count: 6, full: true), now: .zero))[1]!)
+                == [1, 3, 5])
     }
 
     @Test func aPieceCorruptedOnDiskIsAskedForAgain() {
@@ -223,7 +269,7 @@ import Testing
             }
             for peer in core.peerIDs { #expect(core.inFlight(of: peer).count <= core.policy.pipelineDepth) }
             for case .request(let peer, let asked) in actions {
-                #expect(asked.allSatisfy { !core.have[$0] && core.accepts($0, from: peer) })
+                #expect(asked.allSatisfy { !core.have[$0] && core.accepts($0, from: peer) }, "step \(step): \(actions)")
             }
             completed = actions.contains(.completed)
         }

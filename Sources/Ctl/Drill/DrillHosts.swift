@@ -18,21 +18,30 @@ struct DrillHosts: Sendable {
     /// Whether the drill reaches `tracker` over ssh.
     func isRemote(_ tracker: TrackerConfig) -> Bool { !Self.isLoopback(tracker.host) }
 
-    /// Sends `signal` (`KILL`, `STOP`, `CONT`) to process `pid` of `tracker`'s host.
-    func signal(_ signal: String, pid: Int32, of tracker: TrackerConfig) throws(ClientError) {
+    /// The signals a drill sends, by the names `kill -s` takes.
+    enum Signal: String {
+        case kill = "KILL"
+        case stop = "STOP"
+        case cont = "CONT"
+
+        var number: Int32 {
+            switch self {
+            case .kill: SIGKILL
+            case .stop: SIGSTOP
+            case .cont: SIGCONT
+            }
+        }
+    }
+
+    /// Sends `signal` to process `pid` of `tracker`'s host.
+    func send(_ signal: Signal, to pid: Int32, of tracker: TrackerConfig) throws(ClientError) {
         guard self.isRemote(tracker) else {
-            let number: Int32 =
-                switch signal {
-                case "KILL": SIGKILL
-                case "STOP": SIGSTOP
-                default: SIGCONT
-                }
-            guard kill(pid, number) == 0 else {
-                throw .failed("cannot send SIG\(signal) to \(tracker.id) (pid \(pid)): errno \(errno)")
+            guard kill(pid, signal.number) == 0 else {
+                throw .failed("cannot send SIG\(signal.rawValue) to \(tracker.id) (pid \(pid)): errno \(errno)")
             }
             return
         }
-        try self.run(["/bin/kill", "-s", signal, "\(pid)"], on: tracker.host)
+        try self.run(["/bin/kill", "-s", signal.rawValue, "\(pid)"], on: tracker.host)
     }
 
     /// Runs `arguments` (an absolute path first) on `host`, here when it is loopback, with `input` on its standard

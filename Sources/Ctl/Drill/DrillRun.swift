@@ -55,20 +55,25 @@ struct DrillRun {
         }
         switch self.fault {
         case .killPrimary:
-            try self.hosts.signal("KILL", pid: pid, of: victim)
+            try self.hosts.send(.kill, to: pid, of: victim)
             events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the primary (pid \(pid))"))
             await record("\(survivor.id) promoting itself", kind: .promotion) { await self.promotion(of: survivor) }
             await record("\(victim.id) restarted") { await self.restart(of: victim, replacing: pid) }
             await record("\(victim.id) catching up") { await self.caughtUp(victim, primary: survivor) }
         case .pausePrimary(let length):
-            try self.hosts.signal("STOP", pid: pid, of: victim)
+            try self.hosts.send(.stop, to: pid, of: victim)
             events.append(DrillEvent(at: faultAt, what: "fault: SIGSTOP \(victim.id), the primary (pid \(pid))"))
             let promoted = await self.waitFor(until: faultAt + length, kind: .promotion) {
                 await self.promotion(of: survivor)
             }
             if let promoted { events.append(promoted) }
             try? await Task.sleep(until: faultAt + length)
-            try self.hosts.signal("CONT", pid: pid, of: victim)
+            do {
+                try self.hosts.send(.cont, to: pid, of: victim)
+            } catch {
+                throw ClientError.failed(
+                    "\(error); \(victim.id) (pid \(pid)) is still stopped: run kill -CONT \(pid) on \(victim.host)")
+            }
             events.append(DrillEvent(at: .now, what: "SIGCONT \(victim.id) after \(length)"))
             let leader = promoted == nil ? victim : survivor
             let follower = promoted == nil ? survivor : victim
@@ -79,7 +84,7 @@ struct DrillRun {
         case .partition:
             preconditionFailure("a partition is run by partition(_:oneWay:)")
         case .restartBackup:
-            try self.hosts.signal("KILL", pid: pid, of: victim)
+            try self.hosts.send(.kill, to: pid, of: victim)
             events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the backup (pid \(pid))"))
             await record("\(victim.id) restarted") { await self.restart(of: victim, replacing: pid) }
             await record("\(victim.id) catching up") { await self.caughtUp(victim, primary: survivor) }
