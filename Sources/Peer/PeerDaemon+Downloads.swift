@@ -14,15 +14,20 @@ extension PeerDaemon {
         let info = try await self.client.fileInfo(group: group, name: name, session: token)
         if let running = self.downloads[info.fileID] {
             let status = try await running.loop.submit { running.status }.get()
-            guard status.state.hasEnded else { return status }
+            let sameGroup = running.record.group == group
+            guard status.state.hasEnded else {
+                // The daemon keeps one download per file; the same file in another group waits for it.
+                if sameGroup { return status }
+                throw PeerError.downloadingInOtherGroup(running.record.name, group: running.record.group)
+            }
             self.downloads[info.fileID] = nil
-            if status.state == .failed,
+            if sameGroup, status.state == .failed,
                 let saved = try self.store.loadDownloads().first(where: { $0.0.fileID == info.fileID })
             {
                 return try await self.resume(saved.0, haveBytes: saved.have)
             }
         }
-        if self.shares.contains(fileID: info.fileID) {
+        if self.shares.contains(fileID: info.fileID, in: group) {
             throw PeerError.sharedHere(name)
         }
         let target = directory + "/" + name

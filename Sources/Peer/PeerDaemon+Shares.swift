@@ -83,7 +83,7 @@ extension PeerDaemon {
     }
 
     func saveShares() throws {
-        try self.store.saveShares(Array(self.shares.records.values))
+        try self.store.saveShares(self.shares.records)
     }
 
     /// Serves the saved shares again, those whose file is unchanged; returns them, to be announced.
@@ -102,7 +102,7 @@ extension PeerDaemon {
             self.shares.add(record)
         }
         try self.saveShares()
-        return Array(self.shares.records.values)
+        return self.shares.records
     }
 
     /// Registers this peer as a seeder of `share` (the client retries while no tracker answers).

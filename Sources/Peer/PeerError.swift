@@ -11,6 +11,7 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
         case notShared(name: String, group: String)
         case otherFileNamed(name: String, group: String)
         case sharedHere(name: String)
+        case downloadingInOtherGroup(name: String, group: String)
         case targetExists(path: String)
         case partExists(path: String)
         case completeButTargetTaken(target: String, part: String)
@@ -50,6 +51,10 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     /// The file to download is one this peer shares.
     static func sharedHere(_ name: String) -> PeerError { PeerError(.sharedHere(name: name)) }
+    /// The same file is being downloaded here in another group.
+    static func downloadingInOtherGroup(_ name: String, group: String) -> PeerError {
+        PeerError(.downloadingInOtherGroup(name: name, group: group))
+    }
     /// A download's target exists already.
     static func targetExists(_ path: String) -> PeerError { PeerError(.targetExists(path: path)) }
     /// A download's part file exists already.
@@ -111,7 +116,10 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
         case .otherFileNamed(let name, let group):
             return "\(group) already has a different file named \(name); rename yours to share it"
         case .sharedHere(let name):
-            return "this peer shares \(name) already (tandemctl shares shows where)"
+            return "this peer shares \(name) in this group already (tandemctl shares shows where)"
+        case .downloadingInOtherGroup(let name, let group):
+            return "this peer is downloading the same file as \(name) in \(group); once it is done, download it "
+                + "again here"
         case .targetExists(let path):
             return "\(path) exists; move it away or download elsewhere with --to DIR"
         case .partExists(let path):

@@ -21,9 +21,11 @@ import Wire
     struct Catalog: ServableCatalog {
         var files: [String: File] = ["aa": File()]
 
-        func file(id fileIDHex: String) -> File? { self.files[fileIDHex] }
+        func file(id fileIDHex: String, in group: String) -> File? {
+            self.files[fileIDHex].flatMap { $0.group == group ? $0 : nil }
+        }
         func file(named text: String, in group: String) -> File? {
-            self.files[text] ?? self.files.values.first { $0.group == group && $0.name == text }
+            self.file(id: text, in: group) ?? self.files.values.first { $0.group == group && $0.name == text }
         }
     }
 

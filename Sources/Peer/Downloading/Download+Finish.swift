@@ -32,7 +32,7 @@ extension Download {
         }
         self.core.finished()
         self.message = nil
-        self.environment.library.remove(self.record.fileID)
+        self.environment.library.remove(self.record.fileID, in: self.record.group)
         self.environment.completed(self.record, identity)
         self.wakeWaiters()
     }

@@ -14,8 +14,8 @@ protocol ServablePieces {
 /// Where the serving side finds the files it serves.
 protocol ServableCatalog<File> {
     associatedtype File: ServablePieces
-    /// The file with this id (lowercase hex).
-    func file(id fileIDHex: String) -> File?
+    /// The file with this id (lowercase hex) shared in `group`.
+    func file(id fileIDHex: String, in group: String) -> File?
     /// The file `text` names in `group`: by id, or by name.
     func file(named text: String, in group: String) -> File?
 }
@@ -139,7 +139,7 @@ struct PeerServeStateMachine<File: ServablePieces> {
         switch (request, self.state) {
         case (.hello(let hello), .greeting):
             let fileIDHex = Hex.encode(hello.fileID)
-            guard let file = catalog.file(id: fileIDHex), file.group == hello.group else {
+            guard let file = catalog.file(id: fileIDHex, in: hello.group) else {
                 return self.fail(
                     .notFound, "this peer does not serve file \(fileIDHex.prefix(40)) in \(hello.group.prefix(64))")
             }

@@ -130,7 +130,7 @@ final class PeerServerHandler: ChannelInboundHandler {
     /// its access.
     private func admit(_ file: ServedFile, _ hello: PeerHello, _ context: ChannelHandlerContext) {
         // The file may have been withdrawn while the tracker was asked: this connection missed that notice.
-        guard self.library.file(id: file.fileIDHex) === file else {
+        guard self.library.file(id: file.fileIDHex, in: file.group) === file else {
             return self.run(self.machine.withdrawn("\(file.name) is no longer shared by this peer"), context)
         }
         do {

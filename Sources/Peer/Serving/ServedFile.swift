@@ -122,27 +122,33 @@ final class ServedFile: Sendable {
 
 extension ServedFile: ServablePieces {}
 
-/// The files this peer serves, by id. Shared by every connection, on any thread.
+/// The files this peer serves, by group and id: the same file shared in two groups is served in each, to that
+/// group's members. Shared by every connection, on any thread.
 final class Library: ServableCatalog, Sendable {
-    private let files = Mutex<[String: ServedFile]>([:])
+    private struct Key: Hashable {
+        let group: String
+        let fileIDHex: String
+    }
+
+    private let files = Mutex<[Key: ServedFile]>([:])
 
     func add(_ file: ServedFile) {
-        self.files.withLock { $0[file.fileIDHex] = file }
+        self.files.withLock { $0[Key(group: file.group, fileIDHex: file.fileIDHex)] = file }
     }
 
     @discardableResult
-    func remove(_ fileIDHex: String) -> ServedFile? {
-        self.files.withLock { $0.removeValue(forKey: fileIDHex) }
+    func remove(_ fileIDHex: String, in group: String) -> ServedFile? {
+        self.files.withLock { $0.removeValue(forKey: Key(group: group, fileIDHex: fileIDHex)) }
     }
 
-    func file(id fileIDHex: String) -> ServedFile? {
-        self.files.withLock { $0[fileIDHex] }
+    func file(id fileIDHex: String, in group: String) -> ServedFile? {
+        self.files.withLock { $0[Key(group: group, fileIDHex: fileIDHex)] }
     }
 
     /// The file `text` names in `group`: by id, or by name.
     func file(named text: String, in group: String) -> ServedFile? {
         self.files.withLock { files in
-            if let file = files[text.lowercased()], file.group == group { return file }
+            if let file = files[Key(group: group, fileIDHex: text.lowercased())] { return file }
             return files.values.first { $0.group == group && $0.name == text }
         }
     }
