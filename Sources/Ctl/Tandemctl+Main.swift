@@ -15,10 +15,10 @@ extension Tandemctl {
                 try command.run()
             }
         } catch let error as ClientError {
-            Console.error(error.description)
+            Console.error("error: \(error)")
             Foundation.exit(error.exitCode)
         } catch let error as PeerCommandFailure {
-            Console.error(error.description)
+            Console.error("error: \(error)")
             Foundation.exit(error.exitCode)
         } catch let error as ClusterConfigError {
             Console.error("error: \(error)")

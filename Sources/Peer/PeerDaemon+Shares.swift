@@ -59,7 +59,8 @@ extension PeerDaemon {
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
                 while true {
-                    await progress(.progress(WorkProgress(done: meter.bytes.load(ordering: .relaxed), total: meter.total)))
+                    await progress(
+                        .progress(WorkProgress(done: meter.bytes.load(ordering: .relaxed), total: meter.total)))
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }

@@ -72,7 +72,9 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A saved download's piece hashes do not parse.
     static func badSavedHashes(_ name: String) -> PeerError { PeerError(.badSavedHashes(name: name)) }
     /// A state file under the daemon's home cannot be read.
-    static func stateFile(_ path: String, _ detail: String) -> PeerError { PeerError(.stateFile(path: path, detail: detail)) }
+    static func stateFile(_ path: String, _ detail: String) -> PeerError {
+        PeerError(.stateFile(path: path, detail: detail))
+    }
     /// A state file could not be encoded (a bug: every record encodes).
     static func unencodable(_ path: String, _ detail: String) -> PeerError {
         PeerError(.unencodable(path: path, detail: detail))

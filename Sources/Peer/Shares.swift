@@ -47,7 +47,8 @@ struct Shares {
     /// Stops sharing `record`: it is no longer served, and the connections downloading it end.
     mutating func remove(_ record: ShareRecord) {
         self.byKey[Key(group: record.group, fileID: record.fileID)] = nil
-        self.library.remove(record.fileID, in: record.group)?.disconnectAll("\(record.name) is no longer shared by this peer")
+        self.library.remove(record.fileID, in: record.group)?.disconnectAll(
+            "\(record.name) is no longer shared by this peer")
     }
 
     /// Each share with what was served of it, by group and name.

@@ -116,6 +116,28 @@ public struct DownloadStatus: Codable, Hashable, Sendable {
     }
 
     public var percent: Double { self.size == 0 ? 100 : Double(self.bytesDone) * 100 / Double(self.size) }
+
+    private enum CodingKeys: String, CodingKey {
+        case group, name, fileID, target, state, size, bytesDone, piecesDone, pieces, rate, peers, eta, message
+    }
+
+    /// Every key, `eta` and `message` as null when there is none, so a reader of `--json` finds them all.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.group, forKey: .group)
+        try container.encode(self.name, forKey: .name)
+        try container.encode(self.fileID, forKey: .fileID)
+        try container.encode(self.target, forKey: .target)
+        try container.encode(self.state, forKey: .state)
+        try container.encode(self.size, forKey: .size)
+        try container.encode(self.bytesDone, forKey: .bytesDone)
+        try container.encode(self.piecesDone, forKey: .piecesDone)
+        try container.encode(self.pieces, forKey: .pieces)
+        try container.encode(self.rate, forKey: .rate)
+        try container.encode(self.peers, forKey: .peers)
+        try container.encode(self.eta, forKey: .eta)
+        try container.encode(self.message, forKey: .message)
+    }
 }
 
 /// The daemon's process, port and counts.

@@ -59,15 +59,15 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         case .notLoggedIn:
             "not logged in: run tandemctl login USER"
         case .refused(let message):
-            "error: \(message)"
+            message
         case .unexpectedReply(let expected, let reply):
-            "error: expected \(expected) from the tracker, got '\(reply)'; check that tandemctl and tandemd match"
+            "expected \(expected) from the tracker, got '\(reply)'; check that tandemctl and tandemd match"
         case .unreachable(let attempts):
-            "error: no tracker reachable; tried " + attempts.joined(separator: "; ")
+            "no tracker reachable; tried " + attempts.joined(separator: "; ")
         case .connectionLost(let tracker, let detail):
-            "error: lost \(tracker) before its reply (\(detail)); the command may or may not have been applied"
+            "lost \(tracker) before its reply (\(detail)); the command may or may not have been applied"
         case .usage(let message), .failed(let message):
-            "error: \(message)"
+            message
         }
     }
 }

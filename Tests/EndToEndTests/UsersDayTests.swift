@@ -32,10 +32,37 @@ import Testing
                     == FileManager.default.contents(atPath: path))
         }
 
+        // A finished download's row has every key, and no rate left from when it ran.
+        let rows = try cluster.expectSuccess(["downloads", "--json"], as: "bob").stdout
+        let row = try #require((try JSONSerialization.jsonObject(with: Data(rows.utf8)) as? [[String: Any]])?.first)
+        #expect(row["state"] as? String == "complete" && row["rate"] as? Double == 0, "\(rows)")
+        #expect(row.keys.contains("eta") && row.keys.contains("message"), "\(rows)")
+
         // Stopping the share in one group ends only that one.
         try cluster.expectSuccess(["stop-share", "team", "slides.pdf"], as: "alice")
         let left = try cluster.expectSuccess(["shares", "--json"], as: "alice").stdout
         let remaining = try JSONSerialization.jsonObject(with: Data(left.utf8)) as? [[String: Any]] ?? []
         #expect(remaining.compactMap { $0["group"] as? String } == ["friends"], "\(left)")
+    }
+
+    /// An error is said once (`error: error:` came from the peer daemon passing on a tracker's refusal), and
+    /// `status --json` gives numbers as numbers.
+    @Test func errorsAreSaidOnceAndStatusNumbersAreNumbers() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: [])
+        _ = try cluster.startPeer("alice")
+        let missing = try cluster.ctl(["download", "team", "nothing.bin"], home: "alice")
+        #expect(missing.status != 0)
+        #expect(missing.stderr.hasPrefix("error: ") && !missing.stderr.contains("error: error"), "\(missing)")
+        let notLoggedIn = try cluster.ctl(["whoami"], home: "nobody")
+        #expect(notLoggedIn.stderr.hasPrefix("error: not logged in"), "\(notLoggedIn)")
+
+        let status = try cluster.expectSuccess(["status", "--json"], as: "alice").stdout
+        let document = try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any]
+        let tracker = try #require((document?["trackers"] as? [[String: Any]])?.first?["status"] as? [String: Any])
+        #expect(
+            tracker["epoch"] is NSNumber && tracker["last_seq"] is NSNumber && tracker["pid"] is NSNumber, "\(status)")
+        #expect(tracker["role"] as? String == "primary" || tracker["role"] as? String == "waiting", "\(status)")
     }
 }

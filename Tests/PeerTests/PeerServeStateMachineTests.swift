@@ -54,7 +54,9 @@ import Wire
         var machine = Machine(maxQueued: 4)
         guard case .sendPreface = machine.received(.preface, catalog: Catalog()) else { Issue.record(); return }
         #expect(machine.isBinary)
-        guard case .checkAccess("bob", "team", [1, 2]) = machine.received(.request(.hello(Self.hello)), catalog: Catalog())
+        guard
+            case .checkAccess("bob", "team", [1, 2]) = machine.received(
+                .request(.hello(Self.hello)), catalog: Catalog())
         else { Issue.record("no access check"); return }
         guard case .admit(let file, let hello) = machine.accessChecked(.admitted) else {
             Issue.record("not admitted")
@@ -112,7 +114,9 @@ import Wire
         guard case .none = checking.accessChecked(.admitted) else { Issue.record("closed, yet admitted"); return }
 
         var twice = Self.admitted()
-        guard case .fail(.badRequest, "hello sent twice") = twice.received(.request(.hello(Self.hello)), catalog: Catalog())
+        guard
+            case .fail(.badRequest, "hello sent twice") = twice.received(
+                .request(.hello(Self.hello)), catalog: Catalog())
         else { Issue.record(); return }
     }
 
@@ -174,7 +178,9 @@ import Wire
         let second = PieceRange(piece: 1, offset: 0, length: 16)
         _ = machine.received(.request(.request(first)), catalog: Catalog())
         _ = machine.received(.request(.request(second)), catalog: Catalog())
-        guard case .none = machine.received(.request(.cancel(first)), catalog: Catalog()) else { Issue.record(); return }
+        guard case .none = machine.received(.request(.cancel(first)), catalog: Catalog()) else {
+            Issue.record(); return
+        }
         #expect(machine.queuedCount == 1)
         guard case .send(second, _, _) = machine.nextPiece() else { Issue.record("wrong request served"); return }
     }
@@ -183,7 +189,8 @@ import Wire
         var machine = Self.admitted(maxQueued: 3)
         let range = PieceRange(piece: 0, offset: 0, length: 16)
         for _ in 0..<3 { _ = machine.received(.request(.request(range)), catalog: Catalog()) }
-        guard case .fail(.tooLarge, let message) = machine.received(.request(.request(range)), catalog: Catalog()) else {
+        guard case .fail(.tooLarge, let message) = machine.received(.request(.request(range)), catalog: Catalog())
+        else {
             Issue.record("flood not refused")
             return
         }
@@ -193,18 +200,21 @@ import Wire
 
     @Test func badBinaryInputEndsTheConnectionAndBadTextDoesNot() {
         var binary = Self.admitted()
-        guard case .fail(.tooLarge, _) = binary.received(
-            .invalid(.frameTooLarge(length: 1 << 20, limit: 1 << 16), binary: true), catalog: Catalog())
+        guard
+            case .fail(.tooLarge, _) = binary.received(
+                .invalid(.frameTooLarge(length: 1 << 20, limit: 1 << 16), binary: true), catalog: Catalog())
         else { Issue.record(); return }
         #expect(binary.isClosed)
 
         var text = Machine(maxQueued: 4)
-        guard case .sendError(.unknownCommand, _) = text.received(
-            .invalid(.unknownCommand("NOPE"), binary: false), catalog: Catalog())
+        guard
+            case .sendError(.unknownCommand, _) = text.received(
+                .invalid(.unknownCommand("NOPE"), binary: false), catalog: Catalog())
         else { Issue.record(); return }
         #expect(!text.isClosed)
-        guard case .fail(.tooLarge, _) = text.received(
-            .invalid(.lineTooLong(limit: 10), binary: false), catalog: Catalog())
+        guard
+            case .fail(.tooLarge, _) = text.received(
+                .invalid(.lineTooLong(limit: 10), binary: false), catalog: Catalog())
         else { Issue.record("a fatal text error did not end it"); return }
         #expect(text.isClosed)
         guard case .none = text.received(.preface, catalog: Catalog()) else { Issue.record("read after close"); return }
@@ -212,7 +222,9 @@ import Wire
 
     @Test func textClientsAreRefusedAndMayTryAgain() {
         var machine = Machine(maxQueued: 4)
-        guard case .sendError(.notLoggedIn, _) = machine.received(.text(.getPiece(file: "aa", index: 0)), catalog: Catalog())
+        guard
+            case .sendError(.notLoggedIn, _) = machine.received(
+                .text(.getPiece(file: "aa", index: 0)), catalog: Catalog())
         else { Issue.record(); return }
         _ = machine.received(.text(.hello(user: "bob", group: "team", proof: [1])), catalog: Catalog())
         guard case .sendError(.forbidden, "not a member") = machine.accessChecked(.refused("not a member")) else {
@@ -224,8 +236,9 @@ import Wire
         else { Issue.record(); return }
         _ = machine.received(.text(.hello(user: "bob", group: "team", proof: [1])), catalog: Catalog())
         guard case .sendOK = machine.accessChecked(.admitted) else { Issue.record("third try not admitted"); return }
-        guard case .sendError(.badRequest, "HELLO was already sent") = machine.received(
-            .text(.hello(user: "bob", group: "team", proof: [1])), catalog: Catalog())
+        guard
+            case .sendError(.badRequest, "HELLO was already sent") = machine.received(
+                .text(.hello(user: "bob", group: "team", proof: [1])), catalog: Catalog())
         else { Issue.record(); return }
         #expect(!machine.isClosed)
     }
@@ -238,8 +251,9 @@ import Wire
         guard case .send(PieceRange(piece: 1, offset: 0, length: 16), _, text: true) = machine.nextPiece(),
             case .reject(_, .invalid, _, text: true) = machine.nextPiece()
         else { Issue.record("not served as text"); return }
-        guard case .sendError(.notFound, "this peer does not serve other.iso in team") = machine.received(
-            .text(.getPiece(file: "other.iso", index: 0)), catalog: Catalog())
+        guard
+            case .sendError(.notFound, "this peer does not serve other.iso in team") = machine.received(
+                .text(.getPiece(file: "other.iso", index: 0)), catalog: Catalog())
         else { Issue.record(); return }
     }
 
@@ -257,7 +271,9 @@ import Wire
         else { Issue.record(); return }
 
         var withdrawn = Self.admitted()
-        guard case .fail(.notFound, "movie.mkv is no longer shared") = withdrawn.withdrawn("movie.mkv is no longer shared")
+        guard
+            case .fail(.notFound, "movie.mkv is no longer shared") = withdrawn.withdrawn(
+                "movie.mkv is no longer shared")
         else { Issue.record(); return }
 
         var unopened = Self.admitted()

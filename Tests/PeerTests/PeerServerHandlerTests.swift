@@ -328,7 +328,8 @@ import Wire
         defer { connection.remove() }
         try await connection.hello()
         #expect(try await connection.next() == .preface)
-        connection.library.remove(connection.file.fileIDHex, in: connection.file.group)?.disconnectAll("movie.mkv is no longer shared")
+        connection.library.remove(connection.file.fileIDHex, in: connection.file.group)?.disconnectAll(
+            "movie.mkv is no longer shared")
         connection.checker.answer(.admitted)
         #expect(
             try await connection.next()

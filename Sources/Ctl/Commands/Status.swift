@@ -14,7 +14,9 @@ extension Tandemctl {
                 started). A tracker that is not primary says why when there is more to say. A second table \
                 gives each tracker's load since it started: open client connections, requests answered and how \
                 many were errors, WAL batches (each one write and one fdatasync), the mean ops per batch and the \
-                mean time to write and sync one. Exits with 3 when no tracker answers.
+                mean time to write and sync one. Exits with 3 when no tracker answers. With --json: {"trackers": \
+                [...]}, each with tracker, address, reachable, error (null when it answered) and status (its \
+                STATUS fields, the counts and positions as numbers; null when it did not answer).
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -29,6 +31,51 @@ extension Tandemctl {
             var reachable: Bool
             var error: String?
             var status: [String: String]?
+
+            private enum CodingKeys: String, CodingKey {
+                case tracker, address, reachable, error, status
+            }
+
+            /// `STATUS`'s fields with the numeric ones (``numericFields``) as JSON numbers; `error` and `status`
+            /// as null when there is none.
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(self.tracker, forKey: .tracker)
+                try container.encode(self.address, forKey: .address)
+                try container.encode(self.reachable, forKey: .reachable)
+                try container.encode(self.error, forKey: .error)
+                try container.encode(self.status.map(Self.typed), forKey: .status)
+            }
+
+            /// The `STATUS` fields whose values are numbers.
+            static let numericFields: Set<String> = [
+                "epoch", "last_seq", "durable_seq", "commit_seq", "applied_seq", "pid", "backup_lag_ops",
+                "backup_lag_bytes", "clients", "requests", "request_errors", "wal_batches", "wal_ops_per_batch",
+                "wal_write_avg_us",
+            ]
+
+            static func typed(_ status: [String: String]) -> [String: StatusValue] {
+                status.reduce(into: [:]) { typed, field in
+                    let number = Self.numericFields.contains(field.key) ? Double(field.value) : nil
+                    typed[field.key] = number.map(StatusValue.number) ?? .text(field.value)
+                }
+            }
+        }
+
+        /// A `STATUS` value in JSON: a number or a string.
+        enum StatusValue: Encodable {
+            case number(Double)
+            case text(String)
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.singleValueContainer()
+                switch self {
+                case .number(let value) where value == value.rounded() && abs(value) < 1e15:
+                    try container.encode(Int64(value))
+                case .number(let value): try container.encode(value)
+                case .text(let value): try container.encode(value)
+                }
+            }
         }
 
         struct Document: Encodable {

@@ -131,7 +131,7 @@ struct PeerControlClient {
 struct PeerCommandFailure: Error, CustomStringConvertible {
     let message: String
     let exitCode: Int32
-    var description: String { "error: \(self.message)" }
+    var description: String { self.message }
 }
 
 /// Reads `\n`-ended lines from a socket.

@@ -147,10 +147,10 @@ final class Download: @unchecked Sendable {
         }
     }
 
-    /// Where the download stands.
+    /// Where the download stands; one that ended has no rate.
     var status: DownloadStatus {
         let bytes = self.verifiedBytes
-        let rate = self.rate.bytesPerSecond
+        let rate = self.core.state.hasEnded ? 0 : self.rate.bytesPerSecond
         let remaining = self.record.size - bytes
         return DownloadStatus(
             group: self.record.group, name: self.record.name, fileID: self.record.fileID, target: self.record.target,
