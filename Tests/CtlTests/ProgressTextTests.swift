@@ -41,4 +41,14 @@ import Testing
                 == ProgressText.line(done: 1 << 20, total: 4 << 20, rate: 512 * 1024, eta: 6))
         #expect(ProgressText.line(done: 0, total: 4, elapsed: 0).hasSuffix("0 B/s ETA --"), "nothing yet: no estimate")
     }
+
+    @Test func aLineIsCutToTheTerminalLessOneCell() {
+        let long = String(repeating: "x", count: 150)
+        #expect(ProgressText.fit(long, columns: 80).count == 79)
+        #expect(ProgressText.fit(long, columns: 80).hasSuffix("…"))
+        #expect(ProgressText.fit("short", columns: 80) == "short")
+        #expect(
+            ProgressText.fit(String(repeating: "y", count: 79), columns: 80).count == 79, "79 cells fit as they are")
+        #expect(ProgressText.fit("abc", columns: 1) == "…")
+    }
 }

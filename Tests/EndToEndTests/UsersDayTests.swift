@@ -65,4 +65,34 @@ import Testing
             tracker["epoch"] is NSNumber && tracker["last_seq"] is NSNumber && tracker["pid"] is NSNumber, "\(status)")
         #expect(tracker["role"] as? String == "primary" || tracker["role"] as? String == "waiting", "\(status)")
     }
+
+    /// On an 80-column terminal, the download's progress line (here the long "waiting for seeders" one) is
+    /// redrawn within 79 columns, so it never wraps into a new line per redraw.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs util-linux's script"))
+    func theProgressLineFitsAnEightyColumnTerminal() throws {
+        let cluster = try TestCluster(pieceSize: "64KiB")
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: ["bob"])
+        for user in ["alice", "bob"] { _ = try cluster.startPeer(user) }
+        let path = try cluster.writeFile("video.mkv", size: 4 * (64 << 10))
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        #expect(try cluster.stopPeer("alice") == 0, "the only seeder is gone: bob's download waits")
+
+        let target = cluster.directory.appendingPathComponent("bob-files").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let command = [
+            Binaries.tandemctl.path, "download", "team", "video.mkv", "--to", target, "--config",
+            cluster.directory.appendingPathComponent("cluster.yaml").path, "--home", cluster.home("bob"),
+        ].map { "'\($0)'" }.joined(separator: " ")
+        // script gives the command a terminal; stty makes it 80 columns wide; timeout ends the wait.
+        let result = try TestCluster.run(
+            URL(fileURLWithPath: "/usr/bin/timeout"),
+            ["-s", "INT", "4", "/usr/bin/script", "-qfec", "stty cols 80 rows 24; exec \(command)", "/dev/null"],
+            stdin: nil, in: cluster.directory)
+        let redraws = result.stdout.replacingOccurrences(of: "\u{1B}[2K", with: "")
+            .split(whereSeparator: { $0 == "\r" || $0 == "\n" }).map(String.init).filter { !$0.isEmpty }
+        #expect(redraws.contains { $0.hasPrefix("video.mkv [") }, "the progress line was drawn: \(result)")
+        #expect(redraws.allSatisfy { $0.count <= 79 }, "\(redraws.filter { $0.count > 79 })")
+        #expect(redraws.contains { $0.hasSuffix("…") }, "the waiting message was cut, not wrapped: \(redraws)")
+    }
 }

@@ -29,7 +29,12 @@ extension Tandemctl {
                 if self.json {
                     try JSONOutput.print(downloads)
                 } else if self.watch {
-                    print("\u{1B}[H\u{1B}[2J" + DownloadsTable.render(downloads, bars: true))
+                    let columns = ProgressLine.columns(of: STDOUT_FILENO)
+                    let lines = DownloadsTable.render(downloads, bars: true).split(
+                        separator: "\n", omittingEmptySubsequences: false)
+                    print(
+                        "\u{1B}[H\u{1B}[2J"
+                            + lines.map { ProgressText.fit(String($0), columns: columns) }.joined(separator: "\n"))
                 } else {
                     print(DownloadsTable.render(downloads, bars: false))
                 }

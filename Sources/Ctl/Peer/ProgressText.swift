@@ -38,6 +38,14 @@ enum ProgressText {
         return self.line(done: done, total: total, rate: rate, eta: eta)
     }
 
+    /// `text` cut to fit in `columns` cells less one (a line that fills the last cell wraps on some terminals),
+    /// ending in `…` when it was cut. Every character counts as one cell.
+    static func fit(_ text: String, columns: Int) -> String {
+        let room = max(1, columns - 1)
+        guard text.count > room else { return text }
+        return String(text.prefix(room - 1)) + "…"
+    }
+
     /// The bar with the bytes, rate and time left: what `share` and `download` redraw on a terminal.
     static func line(done: UInt64, total: UInt64, rate: Double, eta: Double?) -> String {
         "\(self.bar(done: done, total: total)) \(self.bytes(Double(done)))/\(self.bytes(Double(total))) "
@@ -45,15 +53,24 @@ enum ProgressText {
     }
 }
 
-/// Redraws one line on standard error when it is a terminal; prints nothing otherwise.
+/// Redraws one line on standard error when it is a terminal, cut to the terminal's width so that it never wraps;
+/// prints nothing otherwise.
 struct ProgressLine {
     private let enabled = isatty(STDERR_FILENO) == 1
     private var drawn = false
 
     mutating func draw(_ text: String) {
         guard self.enabled else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text).utf8))
+        let line = ProgressText.fit(text, columns: Self.columns(of: STDERR_FILENO))
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
         self.drawn = true
+    }
+
+    /// The width of the terminal on `descriptor`, asked each time (it may be resized); 80 when it does not say.
+    static func columns(of descriptor: Int32) -> Int {
+        var size = winsize()
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
     }
 
     mutating func finish() {
