@@ -188,7 +188,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TandemTestKit", "Wire", "Cluster", "ReplicaCore", "Replica", "TandemCrypto",
+                "TandemTestKit", "Wire", "Cluster", "ReplicaCore", "Replica", "TandemCrypto", "TrackerClient",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
     ]

@@ -8,7 +8,7 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         case notLoggedIn
         case refused(message: String)
         case unexpectedReply(expected: String, reply: String)
-        case unreachable(attempts: [String])
+        case unreachable(attempts: [String], refused: Bool)
         case connectionLost(tracker: String, detail: String)
         case usage(message: String)
         case failed(message: String)
@@ -30,7 +30,15 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         ClientError(.unexpectedReply(expected: expected, reply: TextAdapter.render(reply)))
     }
     /// No tracker answered; each attempt names the tracker and what went wrong.
-    public static func unreachable(attempts: [String]) -> ClientError { ClientError(.unreachable(attempts: attempts)) }
+    /// `refused` when every tracker's host refused the connection outright (none is running).
+    public static func unreachable(attempts: [String], refused: Bool = false) -> ClientError {
+        ClientError(.unreachable(attempts: attempts, refused: refused))
+    }
+
+    /// Whether no tracker is running at all: every one refused the connection.
+    public var everyTrackerRefused: Bool {
+        if case .unreachable(_, refused: true) = self.base { true } else { false }
+    }
     /// The tracker went away or went silent before it replied.
     public static func connectionLost(tracker: String, detail: String) -> ClientError {
         ClientError(.connectionLost(tracker: tracker, detail: detail))
@@ -62,7 +70,10 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
             message
         case .unexpectedReply(let expected, let reply):
             "expected \(expected) from the tracker, got '\(reply)'; check that tandemctl and tandemd match"
-        case .unreachable(let attempts):
+        case .unreachable(let attempts, refused: true):
+            "no tracker is running: each refused the connection (start them: tandemctl up here, or scripts/deploy); "
+                + "tried " + attempts.joined(separator: "; ")
+        case .unreachable(let attempts, refused: false):
             "no tracker reachable; tried " + attempts.joined(separator: "; ")
         case .connectionLost(let tracker, let detail):
             "lost \(tracker) before its reply (\(detail)); the command may or may not have been applied"

@@ -5,6 +5,8 @@ extension ClusterClient {
     /// How long a request is retried while no tracker can take it: no tracker answers, the connection is lost
     /// before the reply, or the reply says `try_again` (a failover is under way). Past it, the last error stands.
     public static let retryWindow = Duration.seconds(20)
+    /// How long every tracker may refuse connections outright (none runs) before a request gives up.
+    public static let refusedWindow = Duration.seconds(1)
 
     /// Runs `body` on a connection to `tracker`, or to the first tracker that answers when it is nil.
     public func withConnection<T>(
@@ -43,7 +45,8 @@ extension ClusterClient {
     ///
     /// Fails over by itself: while no tracker can take the request, it is sent again, to the first tracker that
     /// answers, with a backoff from 20 ms to 200 ms (a failover takes about the failover timeout, and a short
-    /// backoff finds the new primary soon after), for up to ``retryWindow``. Every attempt carries the same
+    /// backoff finds the new primary soon after), for up to ``retryWindow``; but when every tracker refuses the
+    /// connection for ``refusedWindow`` (none is running), it gives up then. Every attempt carries the same
     /// request number, so a write that was applied before its reply was lost is not applied twice: the tracker
     /// answers the retry with the first reply.
     public func send(
@@ -52,6 +55,7 @@ extension ClusterClient {
         let number = self.numbers.next()
         let deadline = ContinuousClock.now + Self.retryWindow
         var backoff = Duration.milliseconds(20)
+        var refusedSince: ContinuousClock.Instant?
         while true {
             let failure: ClientError
             do {
@@ -65,6 +69,8 @@ extension ClusterClient {
             } catch let error as ClientError where error.exitCode == 3 {
                 failure = error
             }
+            refusedSince = failure.everyTrackerRefused ? refusedSince ?? .now : nil
+            if let refusedSince, ContinuousClock.now - refusedSince >= Self.refusedWindow { throw failure }
             guard ContinuousClock.now + backoff < deadline else { throw failure }
             if self.verbose { Console.error("\(self.programName): retrying after: \(failure)") }
             try await Task.sleep(for: backoff)

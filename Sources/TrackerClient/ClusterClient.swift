@@ -30,9 +30,10 @@ public struct ClusterClient: Sendable {
 
     /// A connection to the first tracker that answers: the one that answered last, then cluster.yaml's order.
     ///
-    /// - Throws: ``ClientError/unreachable(attempts:)`` naming every tracker tried and why it failed.
+    /// - Throws: ``ClientError/unreachable(attempts:refused:)`` naming every tracker tried and why it failed.
     public func connect() async throws(ClientError) -> TrackerConnection {
         var attempts: [String] = []
+        var refused = true
         let preferred = self.lastAnswered.id.withLock { $0 }
         let trackers =
             self.config.trackers.filter { $0.id == preferred } + self.config.trackers.filter { $0.id != preferred }
@@ -43,9 +44,10 @@ public struct ClusterClient: Sendable {
                 return connection
             } catch {
                 attempts.append(error.attempt)
+                refused = refused && error.refused
             }
         }
-        throw .unreachable(attempts: attempts)
+        throw .unreachable(attempts: attempts, refused: refused)
     }
 
     /// A connection to one named tracker, for commands aimed at it (`quit`).
@@ -56,7 +58,7 @@ public struct ClusterClient: Sendable {
                 to: tracker, group: self.group, maxFrame: self.config.limits.maxFrame, timeouts: self.timeouts,
                 numbers: self.numbers)
         } catch {
-            throw self.failure(tracker, error.reason)
+            throw self.failure(tracker, error.reason, refused: error.refused)
         }
         do {
             try await connection.send(.identify(client: self.numbers.clientID)).expectOK()
@@ -68,16 +70,18 @@ public struct ClusterClient: Sendable {
         return connection
     }
 
-    private func failure(_ tracker: TrackerConfig, _ reason: String) -> AttemptFailure {
+    private func failure(_ tracker: TrackerConfig, _ reason: String, refused: Bool = false) -> AttemptFailure {
         let attempt = "\(TrackerConnection.name(of: tracker)): \(reason)"
         if self.verbose { Console.error("\(self.programName): \(attempt)") }
-        return AttemptFailure(attempt: attempt)
+        return AttemptFailure(attempt: attempt, refused: refused)
     }
 }
 
 /// One tracker that did not answer, described as `t1 (127.0.0.1:7101): connection refused`.
 public struct AttemptFailure: Error {
     public let attempt: String
+    /// Whether the tracker's host refused the connection outright.
+    public var refused = false
 }
 
 /// The id of the tracker that answered a ``ClusterClient`` last, shared by its copies.

@@ -18,6 +18,8 @@ public struct ClientTimeouts: Sendable {
 /// Why a connection attempt failed, as the "no tracker reachable" message shows it.
 public struct ConnectFailure: Error {
     public let reason: String
+    /// Whether the host refused the connection outright (nothing listens on the port).
+    public var refused = false
 }
 
 /// Numbers a client run's requests: 1, 2, 3... across all its connections, so a write retried on another
@@ -76,7 +78,7 @@ public struct TrackerConnection: Sendable {
             channel = try await bootstrap.connect(host: tracker.host, port: tracker.clientPort).get()
         } catch {
             answered.fail(error)
-            throw ConnectFailure(reason: Self.describe(error))
+            throw ConnectFailure(reason: Self.describe(error), refused: Self.isRefusal(error))
         }
         let timeout = loop.scheduleTask(in: timeouts.connect) {
             answered.fail(
@@ -128,6 +130,16 @@ public struct TrackerConnection: Sendable {
     public static func name(of tracker: TrackerConfig) -> String {
         let host = tracker.host.contains(":") ? "[\(tracker.host)]" : tracker.host
         return "\(tracker.id) (\(host):\(tracker.clientPort))"
+    }
+
+    /// Whether `error` is a refused connection (`ECONNREFUSED`).
+    private static func isRefusal(_ error: any Error) -> Bool {
+        switch error {
+        case let io as IOError: io.errnoCode == ECONNREFUSED
+        case let connection as NIOConnectionError:
+            !connection.connectionErrors.isEmpty && connection.connectionErrors.allSatisfy { Self.isRefusal($0.error) }
+        default: false
+        }
     }
 
     /// A short reason for a connection error: `connection refused`, `timed out after 2s`.

@@ -1,6 +1,7 @@
 import Foundation
 import TandemTestKit
 import Testing
+import TrackerClient
 
 /// What a new user hits in a normal day (issue 17), each through the real binaries.
 @Suite(.serialized) struct UsersDayTests {
@@ -94,5 +95,17 @@ import Testing
         #expect(redraws.contains { $0.hasPrefix("video.mkv [") }, "the progress line was drawn: \(result)")
         #expect(redraws.allSatisfy { $0.count <= 79 }, "\(redraws.filter { $0.count > 79 })")
         #expect(redraws.contains { $0.hasSuffix("…") }, "the waiting message was cut, not wrapped: \(redraws)")
+    }
+
+    /// With no tracker running (each refuses the connection), a command gives up after about a second with a
+    /// hint, instead of retrying for the whole retry window.
+    @Test func withEveryTrackerDownACommandGivesUpSoonAndSaysWhy() throws {
+        let cluster = try TestCluster()
+        let started = ContinuousClock.now
+        let result = try cluster.ctl(["list-groups"], home: "nobody")
+        let took = ContinuousClock.now - started
+        #expect(result.status == 3, "\(result)")
+        #expect(result.stderr.contains("no tracker is running: each refused the connection"), "\(result)")
+        #expect(took < ClusterClient.retryWindow, "it gave up before the retry window (\(took))")
     }
 }

@@ -15,8 +15,8 @@ extension Tandemctl {
                 gives each tracker's load since it started: open client connections, requests answered and how \
                 many were errors, WAL batches (each one write and one fdatasync), the mean ops per batch and the \
                 mean time to write and sync one. Exits with 3 when no tracker answers. With --json: {"trackers": \
-                [...]}, each with tracker, address, reachable, error (null when it answered) and status (its \
-                STATUS fields, the counts and positions as numbers; null when it did not answer).
+                [...]}, each with tracker, address, reachable, and error (when it did not answer) or status (its \
+                STATUS fields, the counts and positions as numbers).
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -36,15 +36,15 @@ extension Tandemctl {
                 case tracker, address, reachable, error, status
             }
 
-            /// `STATUS`'s fields with the numeric ones (``numericFields``) as JSON numbers; `error` and `status`
-            /// as null when there is none.
+            /// `STATUS`'s fields with the numeric ones (``numericFields``) as JSON numbers; `error` only when the
+            /// tracker did not answer, `status` only when it did.
             func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
                 try container.encode(self.tracker, forKey: .tracker)
                 try container.encode(self.address, forKey: .address)
                 try container.encode(self.reachable, forKey: .reachable)
-                try container.encode(self.error, forKey: .error)
-                try container.encode(self.status.map(Self.typed), forKey: .status)
+                try container.encodeIfPresent(self.error, forKey: .error)
+                try container.encodeIfPresent(self.status.map(Self.typed), forKey: .status)
             }
 
             /// The `STATUS` fields whose values are numbers.
