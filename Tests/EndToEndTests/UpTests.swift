@@ -47,6 +47,16 @@ struct UpTests {
         #expect(result.stdout.contains("; 0 lost") && result.stdout.hasSuffix("PASS\n"), "\(result.stdout)")
         #expect(cluster.log("up").contains("[up] \(victim) was killed by signal 9; starting it again"))
 
+        // The drill dissolved its groups: another user's list has none of them, and --mine lists only its own.
+        #expect(result.stdout.contains("clean-up: dissolved the "), "\(result.stdout)")
+        try cluster.signUp("erin", home: "erin")
+        try cluster.expectSuccess(["create-group", "erins"], as: "erin")
+        let all = try cluster.expectSuccess(["list-groups"], as: "erin").stdout
+        #expect(!all.contains("drill-"), "\(all)")
+        try cluster.signUp("frank", home: "frank")
+        #expect(try cluster.expectSuccess(["list-groups", "--mine"], as: "frank").stdout.contains("erins") == false)
+        #expect(try cluster.expectSuccess(["list-groups", "--mine"], as: "erin").stdout.contains("erins"))
+
         up.send(SIGTERM)
         #expect(try up.wait(timeout: .seconds(20)) == .exited(0), "\(cluster.log("up").suffix(3000))")
     }

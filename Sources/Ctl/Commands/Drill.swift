@@ -14,8 +14,8 @@ extension Tandemctl {
                 timeline from the fault (detection and promotion, first write acknowledged after it, restart, \
                 catch-up), the client-visible unavailability (the longest span without an acknowledged write), \
                 and a loss check: every acknowledged write is read back from the primary. It exits with 1 when \
-                a write was lost, duplicated or failed, or a step did not happen within 60 s. The drill's groups \
-                stay in the cluster, owned by its user.
+                a write was lost, duplicated or failed, or a step did not happen within 60 s. At the end the \
+                drill dissolves its groups (its user leaves each as their owner); the account stays.
                 """,
             subcommands: [KillPrimary.self, PausePrimary.self, RestartBackup.self, Partition.self])
 

@@ -56,6 +56,8 @@ struct DrillReport {
     let missed: [String]
     /// For a partition: what became of each acknowledged write.
     var partition: PartitionAccount?
+    /// What became of the drill's groups once it was over.
+    var cleanUp: String?
 
     /// Writes the cluster acknowledged.
     var acknowledged: [DrillWrite] { self.writes.filter { $0.outcome == .acknowledged } }
@@ -130,6 +132,7 @@ struct DrillReport {
                 lines.append("  \(write.name): \(write.outcome)")
             }
         }
+        if let cleanUp = self.cleanUp { lines.append(cleanUp) }
         lines.append(self.passed ? "PASS" : "FAIL")
         return lines
     }

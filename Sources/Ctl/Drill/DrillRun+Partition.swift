@@ -64,6 +64,7 @@ extension DrillRun {
         var report = DrillReport(
             fault: faultAt, events: events, writes: load.writes, readBack: names, readFrom: readFrom, missed: missed)
         report.partition = PartitionAccount(writes: load.writes, epochs: epochs, readBack: names, cuts: cuts)
+        report.cleanUp = await self.dissolve(names, of: user, token: token)
         return report
     }
 

@@ -95,9 +95,39 @@ struct DrillRun {
         await loadTask.value
 
         let (readFrom, names) = try await self.readBack(token: token, trackers: trackers)
-        return DrillReport(
+        var report = DrillReport(
             fault: faultAt, events: events, writes: load.writes, readBack: names, readFrom: readFrom,
             missed: missed)
+        report.cleanUp = await self.dissolve(names, of: user, token: token)
+        return report
+    }
+
+    /// Dissolves the drill's groups (its user leaves each, as their owner), so that drills do not pile groups up
+    /// in every user's `list-groups`; says how it went.
+    func dissolve(_ groups: Set<String>, of user: String, token: String) async -> String {
+        let names = groups.sorted()
+        let lanes = max(1, self.writers)
+        let left = await withTaskGroup(of: [String].self) { group in
+            for lane in 0..<lanes {
+                // Lane `lane` takes every `lanes`-th name.
+                let share = stride(from: lane, to: names.count, by: lanes).map { names[$0] }
+                group.addTask {
+                    var failed: [String] = []
+                    for name in share {
+                        let reply = try? await self.context.send(.leaveGroup(group: name), session: token)
+                        if case .ok = reply { continue }
+                        failed.append(name)
+                    }
+                    return failed
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        guard left.isEmpty else {
+            return "clean-up: dissolved \(names.count - left.count) of the \(names.count) groups of \(user); "
+                + "\(left.count) are left (tandemctl leave-group as \(user) removes them)"
+        }
+        return "clean-up: dissolved the \(names.count) groups of \(user) (the account stays)"
     }
 
     /// The primary and its backup, which must be in sync before a drill.
@@ -145,7 +175,8 @@ struct DrillRun {
             try reply.throwIfError()
             return try reply.expectGroups()
         }
-        return ("\(primary.id) (the primary)", Set(groups.map(\.name)))
+        // Every write of the drill created a group its user owns.
+        return ("\(primary.id) (the primary)", Set(groups.filter { $0.membership == .owner }.map(\.name)))
     }
 
     // MARK: Watching the pair
