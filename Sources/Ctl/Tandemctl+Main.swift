@@ -27,7 +27,20 @@ extension Tandemctl {
             // ArgumentParser's own usage errors exit 64 (EX_USAGE); Tandem documents 2 for every usage error.
             guard Self.exitCode(for: error) == .validationFailure else { Self.exit(withError: error) }
             Console.error(Self.fullMessage(for: error))
+            if let hint = Self.suggestion(for: Array(CommandLine.arguments.dropFirst())) { Console.error(hint) }
             Foundation.exit(ClientError.usageExitCode)
         }
+    }
+
+    /// "Did you mean" for a first word that names no command but nearly does.
+    static func suggestion(for arguments: [String]) -> String? {
+        guard let typed = arguments.first(where: { !$0.hasPrefix("-") }) else { return nil }
+        let commands = Self.configuration.subcommands.flatMap { command in
+            [command._commandName] + command.configuration.aliases
+        }
+        guard !commands.contains(typed), let near = CommandSuggestion.nearest(to: typed, among: commands) else {
+            return nil
+        }
+        return "  did you mean `tandemctl \(near)`?"
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 
 /// `tandemctl`: every user and operator action on a Tandem cluster.
 @main
@@ -11,6 +12,7 @@ struct Tandemctl: AsyncParsableCommand {
             succeeded, 1 when the cluster refused it, 2 on a usage or configuration error and 3 when no tracker \
             could be reached.
             """,
+        version: TandemVersion.current,
         subcommands: [
             CreateUser.self, Login.self, Logout.self, Whoami.self,
             CreateGroup.self, JoinGroup.self, LeaveGroup.self, ListGroups.self, ListRequests.self, AcceptRequest.self,

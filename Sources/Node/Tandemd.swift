@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLinux
+import Cluster
 
 /// `tandemd`: the Tandem daemons.
 @main
@@ -7,6 +8,7 @@ struct Tandemd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandemd",
         abstract: "Run a Tandem tracker or a user's peer daemon.",
+        version: TandemVersion.current,
         subcommands: [TrackerCommand.self, PeerCommand.self]
     )
 

@@ -17,7 +17,8 @@ struct HelpScreenTests {
         let root = try Self.help(for: "tandemctl")
         let listed = root.split(separator: "\n").drop { $0 != "SUBCOMMANDS:" }.dropFirst()
             .filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") && !$0.contains("See 'tandemctl") }
-            .map { "tandemctl-" + $0.split(separator: " ")[0] }
+            // A command with an alias is listed as `create-user, create_user`.
+            .map { "tandemctl-" + $0.split(separator: " ")[0].trimmingCharacters(in: [","]) }
         #expect(!listed.isEmpty)
         #expect(Set(listed + ["tandemctl"]) == Set(Self.commands))
     }

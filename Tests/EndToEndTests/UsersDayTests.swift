@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import TandemTestKit
 import Testing
@@ -107,5 +108,24 @@ import TrackerClient
         #expect(result.status == 3, "\(result)")
         #expect(result.stderr.contains("no tracker is running: each refused the connection"), "\(result)")
         #expect(took < ClusterClient.retryWindow, "it gave up before the retry window (\(took))")
+    }
+
+    /// A mistyped command gets a suggestion, the original snake_case names work, and both binaries say their
+    /// version.
+    @Test func typosGetASuggestionOriginalNamesWorkAndBinariesSayTheirVersion() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        try cluster.signUp("alice", home: "alice")
+        let typo = try cluster.ctl(["lsit-groups"], home: "alice")
+        #expect(typo.status == 2 && typo.stderr.contains("did you mean `tandemctl list-groups`?"), "\(typo)")
+        try cluster.expectSuccess(["create_group", "team"], as: "alice")
+        #expect(try cluster.expectSuccess(["list_groups"], as: "alice").stdout.contains("team"))
+        for binary in [Binaries.tandemctl, Binaries.tandemd] {
+            let version = try TestCluster.run(binary, ["--version"], stdin: nil, in: cluster.directory)
+            #expect(
+                version.status == 0
+                    && version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == TandemVersion.current,
+                "\(version)")
+        }
     }
 }

@@ -4,7 +4,7 @@ import TrackerClient
 extension Tandemctl {
     struct AcceptRequest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Let a user who asked into a group you own.")
+            abstract: "Let a user who asked into a group you own.", aliases: ["accept_request"])
 
         @OptionGroup var cluster: ClusterOptions
 

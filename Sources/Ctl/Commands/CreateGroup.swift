@@ -3,7 +3,8 @@ import TrackerClient
 
 extension Tandemctl {
     struct CreateGroup: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a group that you own.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a group that you own.", aliases: ["create_group"])
 
         @OptionGroup var cluster: ClusterOptions
 

@@ -8,7 +8,7 @@ extension Tandemctl {
             discussion: """
                 The password is read from standard input with --password-stdin, else from TANDEM_PASSWORD, else \
                 asked for twice at a prompt. It is never taken as an argument. Creating a user does not log in.
-                """)
+                """, aliases: ["create_user"])
 
         @OptionGroup var cluster: ClusterOptions
 

@@ -55,7 +55,8 @@ extension Tandemctl {
                     "downloaded \(status.name) to \(status.target) (\(ProgressText.bytes(Double(status.size)))); seeding it"
                 )
             case .failed: throw PeerCommandFailure(message: status.message ?? "the download failed", exitCode: 1)
-            case .downloading, .waiting: print("downloading \(status.name) to \(status.target); tandemctl downloads shows how far it is")
+            case .downloading, .waiting:
+                print("downloading \(status.name) to \(status.target); tandemctl downloads shows how far it is")
             }
         }
     }

@@ -10,7 +10,7 @@ extension Tandemctl {
                 Columns: file, group, state (downloading, waiting, complete, failed), percent, rate, \
                 peers and time left. With --json: an array of objects with the keys group, name, file_id, target, \
                 state, size, bytes_done, pieces_done, pieces, rate (bytes/s), peers, eta (seconds) and message.
-                """)
+                """, aliases: ["show_downloads"])
 
         @OptionGroup var cluster: ClusterOptions
 

@@ -5,7 +5,7 @@ extension Tandemctl {
     struct JoinGroup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ask to join a group.",
-            discussion: "You become a member once the group's owner accepts the request.")
+            discussion: "You become a member once the group's owner accepts the request.", aliases: ["join_group"])
 
         @OptionGroup var cluster: ClusterOptions
 

@@ -5,7 +5,7 @@ extension Tandemctl {
     struct LeaveGroup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Leave a group.",
-            discussion: "When the owner leaves, the group is dissolved.")
+            discussion: "When the owner leaves, the group is dissolved.", aliases: ["leave_group"])
 
         @OptionGroup var cluster: ClusterOptions
 

@@ -8,7 +8,7 @@ extension Tandemctl {
             discussion: """
                 With --json: an array of objects with the keys name, size (bytes), seeders and file_id (the SHA1 \
                 of the piece-hash list, in hex).
-                """)
+                """, aliases: ["list_files"])
 
         @OptionGroup var cluster: ClusterOptions
 

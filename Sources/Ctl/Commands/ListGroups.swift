@@ -9,7 +9,7 @@ extension Tandemctl {
             discussion: """
                 MEMBERSHIP is none, pending (you asked to join), member or owner. --mine lists only the groups \
                 you own or belong to. With --json: an array of objects with the keys name and membership.
-                """)
+                """, aliases: ["list_groups"])
 
         @OptionGroup var cluster: ClusterOptions
 

@@ -5,7 +5,7 @@ extension Tandemctl {
     struct ListRequests: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the users waiting to join a group you own.",
-            discussion: "With --json: an array of objects with the key user.")
+            discussion: "With --json: an array of objects with the key user.", aliases: ["list_requests"])
 
         @OptionGroup var cluster: ClusterOptions
 

@@ -33,7 +33,7 @@ extension Tandemctl {
 
     struct StopShare: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Stop sharing a file: stop serving it and leave its seeders at once.")
+            abstract: "Stop sharing a file: stop serving it and leave its seeders at once.", aliases: ["stop_share"])
 
         @OptionGroup var cluster: ClusterOptions
 
