@@ -74,7 +74,7 @@ struct ControlServer: Sendable {
     }
 
     private static func answer(
-        _ command: Command, _ handle: Handler, _ answered: @Sendable (ControlRequest) -> Void
+        _ command: Command, _ handle: @escaping Handler, _ answered: @Sendable (ControlRequest) -> Void
     ) async {
         let connection = command.connection
         let send: @Sendable (ControlReply) async -> Void = { reply in
@@ -84,8 +84,23 @@ struct ControlServer: Sendable {
             try? await connection.writeAndFlush(buffer)
         }
         if let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(command.line.readableBytesView)) {
-            await send(await handle(request, send))
-            answered(request)
+            // A client that goes away before its answer (Ctrl-C) cancels the command: a share is not published.
+            await withTaskGroup(of: ControlReply?.self) { group in
+                group.addTask { await handle(request, send) }
+                group.addTask {
+                    try? await connection.closeFuture.get()
+                    return nil
+                }
+                guard case .some(.some(let reply)) = await group.next() else {
+                    group.cancelAll()
+                    return
+                }
+                await send(reply)
+                answered(request)
+                // The close ends the task that waits for it.
+                try? await connection.close()
+            }
+            return
         } else {
             await send(
                 .failed(

@@ -25,7 +25,21 @@ extension PeerDaemon {
         free(resolved)
         let identity = try file.identity()
         let layout = PieceLayout(fileSize: identity.size, pieceSize: self.config.pieceSize)
-        let digests = try await Self.hash(file, layout: layout, progress: progress)
+        self.logger.info(
+            "hashing a file to share", metadata: ["share.path": "\(realPath)", "share.group": "\(group)"])
+        let digests: [[UInt8]]
+        do {
+            digests = try await Self.hash(file, layout: layout, progress: progress)
+            // Whoever asked may have gone (Ctrl-C): then nothing is published.
+            try Task.checkCancellation()
+        } catch {
+            if Task.isCancelled {
+                self.logger.notice(
+                    "share cancelled before it was published",
+                    metadata: ["share.path": "\(realPath)", "share.group": "\(group)"])
+            }
+            throw error
+        }
         let hashes = PieceHashes(bytes: digests.flatMap { $0 })!
         let port = UInt16(self.server?.port ?? 0)
         let reply = try await self.client.send(

@@ -128,4 +128,32 @@ import TrackerClient
                 "\(version)")
         }
     }
+
+    /// Ctrl-C on `share` while the file is being hashed cancels it: nothing is published, nothing is shared.
+    @Test func ctrlCOnShareWhileHashingPublishesNothing() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: [])
+        _ = try cluster.startPeer("alice")
+        // 3 GiB, sparse: long enough to hash that the interrupt comes first.
+        let path = cluster.directory.appendingPathComponent("disk.img").path
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        #expect(truncate(path, 3 << 30) == 0)
+
+        let share = try cluster.launch(
+            Binaries.tandemctl,
+            ["share", "team", path, "--config", cluster.configPath, "--home", cluster.home("alice")], log: "share")
+        _ = try eventually("the daemon to hash the file") {
+            cluster.peerLog("alice").contains("hashing a file to share") ? true : nil
+        }
+        share.send(SIGINT)
+        #expect(try share.wait(timeout: .seconds(20)) != .exited(0))
+        _ = try eventually("the daemon to cancel the share") {
+            cluster.peerLog("alice").contains("share cancelled before it was published") ? true : nil
+        }
+        let files = try cluster.expectSuccess(["list-files", "team", "--json"], as: "alice").stdout
+        #expect(!files.contains("disk.img"), "\(files)")
+        let shares = try cluster.expectSuccess(["shares", "--json"], as: "alice").stdout
+        #expect(!shares.contains("disk.img"), "\(shares)")
+    }
 }
