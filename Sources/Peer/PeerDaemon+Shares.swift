@@ -14,8 +14,10 @@ extension PeerDaemon {
     ) async throws -> ShareStatus {
         let token = try self.token()
         let name = (path as NSString).lastPathComponent
-        guard self.shares.record(named: name, in: group) == nil else {
-            throw PeerError.alreadyShared(name, in: group)
+        if let existing = self.shares.record(named: name, in: group) {
+            // A broken share is shared again from the file as it is now.
+            guard existing.broken != nil else { throw PeerError.alreadyShared(name, in: group) }
+            self.shares.remove(existing)
         }
         let file = try PieceFile.openForReading(path)
         guard try file.isRegularFile() else { throw PeerError.notRegularFile(path) }
@@ -97,6 +99,34 @@ extension PeerDaemon {
         try reply.expectOK()
     }
 
+    /// A shared file could not be served: its share is marked broken, saved so, and no longer advertised.
+    func shareLost(_ lost: Library.LostSource) async {
+        guard let record = self.shares.record(fileID: lost.fileIDHex, in: lost.group), record.broken == nil else {
+            return
+        }
+        self.logger.warning(
+            "a shared file is gone or changed; no longer sharing it",
+            metadata: [
+                "share.path": "\(record.path)", "share.group": "\(record.group)", "share.reason": "\(lost.reason)",
+            ])
+        self.shares.markBroken(record, Self.brokenReason(lost.reason))
+        try? self.saveShares()
+        try? await self.withdraw(record)
+    }
+
+    /// Tells the tracker this peer no longer serves `record`'s file.
+    func withdraw(_ record: ShareRecord) async throws {
+        let reply = try await self.client.send(
+            .stopShare(group: record.group, name: record.name), session: try self.token())
+        if case .error(let code, _) = reply, code == .notFound || code == .forbidden { return }
+        try reply.expectOK()
+    }
+
+    /// What `shares` says of a broken share.
+    static func brokenReason(_ detail: String) -> String {
+        "its file was deleted, moved or changed since it was shared (\(detail)); share it again, or stop-share it"
+    }
+
     func saveShares() throws {
         try self.store.saveShares(self.shares.records)
     }
@@ -107,9 +137,13 @@ extension PeerDaemon {
             guard let file = try? PieceFile.reopenShared(record.path, identity: record.identity),
                 let identity = try? file.identity()
             else {
-                self.logger.warning(
-                    "a shared file changed or is gone since it was shared; no longer sharing it",
-                    metadata: ["share.path": "\(record.path)", "share.name": "\(record.name)"])
+                if record.broken == nil {
+                    self.logger.warning(
+                        "a shared file changed or is gone since it was shared; no longer sharing it",
+                        metadata: ["share.path": "\(record.path)", "share.name": "\(record.name)"])
+                    record.broken = Self.brokenReason("found so when the daemon started")
+                }
+                self.shares.add(record)
                 continue
             }
             // A record written before inodes were kept learns its file's.

@@ -97,7 +97,14 @@ public actor PeerDaemon: Service {
                     }
                 }
             }
-            for share in restored {
+            tasks.addTask {
+                for await lost in self.library.lostSources { await self.shareLost(lost) }
+            }
+            for share in restored where share.broken != nil {
+                // Its file went while the daemon was down: the tracker must stop listing this peer for it.
+                tasks.addTask { try? await self.withdraw(share) }
+            }
+            for share in restored where share.broken == nil {
                 tasks.addTask { try? await self.announce(share) }
             }
             for (record, have) in resumable {
@@ -114,6 +121,7 @@ public actor PeerDaemon: Service {
             }
             await control.close()
             self.completions.continuation.finish()
+            self.library.finish()
             tasks.cancelAll()
         }
         await server.stop()

@@ -14,6 +14,9 @@ struct ShareRecord: Codable, Hashable, Sendable {
     var pieceSize: Int
     /// The shared file's size and modification time when it was hashed.
     var identity: FileIdentity
+    /// Why the share is broken (its file was deleted, moved or changed since it was hashed): it is no longer
+    /// served nor advertised, and stays listed until `stop-share`. Nil while it is served.
+    var broken: String?
 }
 
 /// A download in progress, as `downloads/<file id>.json` keeps it; the verified pieces are in `<file id>.have`.

@@ -33,9 +33,15 @@ struct Shares {
         self.byKey[Key(group: group, fileID: fileID)] != nil
     }
 
-    /// Records `record` and serves its file, every piece of it.
+    /// The share of the file with id `fileID` in `group`.
+    func record(fileID: String, in group: String) -> ShareRecord? {
+        self.byKey[Key(group: group, fileID: fileID)]
+    }
+
+    /// Records `record` and serves its file, every piece of it, unless it is broken.
     mutating func add(_ record: ShareRecord) {
         self.byKey[Key(group: record.group, fileID: record.fileID)] = record
+        guard record.broken == nil else { return }
         let layout = PieceLayout(fileSize: record.size, pieceSize: record.pieceSize)
         self.library.add(
             ServedFile(
@@ -51,6 +57,15 @@ struct Shares {
             "\(record.name) is no longer shared by this peer")
     }
 
+    /// Marks `record` broken for `reason`: no longer served, its downloaders told why; it stays listed.
+    mutating func markBroken(_ record: ShareRecord, _ reason: String) {
+        var broken = record
+        broken.broken = reason
+        self.byKey[Key(group: record.group, fileID: record.fileID)] = broken
+        self.library.remove(record.fileID, in: record.group)?.disconnectAll(
+            "\(record.name) is no longer served by this peer: \(reason)")
+    }
+
     /// Each share with what was served of it, by group and name.
     var statuses: [ShareStatus] {
         self.byKey.values.map(self.status).sorted { ($0.group, $0.name) < ($1.group, $1.name) }
@@ -61,6 +76,6 @@ struct Shares {
         let served = self.library.file(id: record.fileID, in: record.group)?.served ?? (pieces: 0, bytes: 0)
         return ShareStatus(
             group: record.group, name: record.name, path: record.path, fileID: record.fileID, size: record.size,
-            piecesServed: served.pieces, bytesServed: served.bytes)
+            piecesServed: served.pieces, bytesServed: served.bytes, broken: record.broken)
     }
 }

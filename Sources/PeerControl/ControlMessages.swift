@@ -61,11 +61,14 @@ public struct ShareStatus: Codable, Hashable, Sendable {
     public var size: UInt64
     public var piecesServed: Int
     public var bytesServed: UInt64
+    /// Why it is no longer served (its file was deleted, moved or changed); nil while it is.
+    public var broken: String?
 
     public init(
         group: String, name: String, path: String, fileID: String, size: UInt64, piecesServed: Int,
-        bytesServed: UInt64
+        bytesServed: UInt64, broken: String? = nil
     ) {
+        self.broken = broken
         self.group = group
         self.name = name
         self.path = path

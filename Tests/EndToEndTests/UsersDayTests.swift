@@ -156,4 +156,42 @@ import TrackerClient
         let shares = try cluster.expectSuccess(["shares", "--json"], as: "alice").stdout
         #expect(!shares.contains("disk.img"), "\(shares)")
     }
+
+    /// A shared file deleted after it was shared: the first downloader that asks makes the sharer mark the share
+    /// broken, with the reason in `shares`, and stop advertising it; the downloader is told why and waits for
+    /// another seeder.
+    @Test func aSharedFileDeletedBreaksItsShareVisiblyAndDownloadersAreToldWhy() throws {
+        let cluster = try TestCluster(pieceSize: "64KiB", extraYAML: "swarm: { peer_timeout: 2s }\n")
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: ["bob"])
+        for user in ["alice", "bob"] { _ = try cluster.startPeer(user) }
+        let path = try cluster.writeFile("notes.bin", size: 3 * (64 << 10))
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        try FileManager.default.removeItem(atPath: path)
+
+        let target = cluster.directory.appendingPathComponent("bob-files").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try cluster.expectSuccess(["download", "team", "notes.bin", "--to", target, "--detach"], as: "bob")
+        let broken = try eventually("alice's share to be marked broken") { () -> String? in
+            let shares = try? cluster.expectSuccess(["shares", "--json"], as: "alice").stdout
+            let list = shares.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [[String: Any]] }
+            return list?.first?["broken"] as? String
+        }
+        #expect(broken.contains("deleted, moved or changed"), "\(broken)")
+        let table = try cluster.expectSuccess(["shares"], as: "alice").stdout
+        #expect(table.contains("broken: notes.bin in team:"), "\(table)")
+        _ = try eventually("the tracker to list no seeder of it") { () -> Bool? in
+            guard let files = try? cluster.expectSuccess(["list-files", "team", "--json"], as: "bob").stdout,
+                let list = try? JSONSerialization.jsonObject(with: Data(files.utf8)) as? [[String: Any]]
+            else { return nil }
+            let entry = list.first { $0["name"] as? String == "notes.bin" }
+            return entry == nil || entry?["seeders"] as? Int == 0 ? true : nil
+        }
+        let status = try #require(try cluster.expectSuccess(["downloads", "--json"], as: "bob").stdout.nilIfEmpty)
+        #expect(!status.contains("oFlag"), "the downloader is told in words, not a system call's: \(status)")
+    }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { self.isEmpty ? nil : self }
 }

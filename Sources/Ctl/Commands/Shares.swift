@@ -6,8 +6,10 @@ extension Tandemctl {
         static let configuration = CommandConfiguration(
             abstract: "List what this peer shares, with how much of each it served.",
             discussion: """
-                With --json: an array of objects with the keys group, name, path, file_id, size, pieces_served and \
-                bytes_served.
+                A share whose file was deleted, moved or changed since it was shared is broken: no longer served \
+                nor advertised; it is listed with the reason below the table until it is shared again or \
+                stop-share ends it. With --json: an array of objects with the keys group, name, path, file_id, \
+                size, pieces_served, bytes_served and, for a broken share, broken (the reason).
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -28,6 +30,9 @@ extension Tandemctl {
                 ]
             }
             print(TextTable.render(headers: ["FILE", "GROUP", "SIZE", "PIECES SERVED", "SERVED", "PATH"], rows: rows))
+            for share in shares {
+                if let reason = share.broken { print("broken: \(share.name) in \(share.group): \(reason)") }
+            }
         }
     }
 

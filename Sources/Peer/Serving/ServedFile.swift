@@ -131,6 +131,32 @@ final class Library: ServableCatalog, Sendable {
     }
 
     private let files = Mutex<[Key: ServedFile]>([:])
+    private let lost: AsyncStream<LostSource>.Continuation
+    /// Shared files found deleted, moved or changed when a connection opened them: the daemon marks their
+    /// shares broken.
+    let lostSources: AsyncStream<LostSource>
+
+    /// A shared file that could not be served, and why.
+    struct LostSource: Sendable {
+        let group: String
+        let fileIDHex: String
+        let reason: String
+    }
+
+    init() {
+        (self.lostSources, self.lost) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
+    }
+
+    /// Ends ``lostSources``.
+    func finish() {
+        self.lost.finish()
+    }
+
+    /// `file`, a shared one, could not be opened for `reason`.
+    func reportLost(_ file: ServedFile, _ reason: String) {
+        guard case .shared = file.source else { return }
+        self.lost.yield(LostSource(group: file.group, fileIDHex: file.fileIDHex, reason: reason))
+    }
 
     func add(_ file: ServedFile) {
         self.files.withLock { $0[Key(group: file.group, fileIDHex: file.fileIDHex)] = file }
