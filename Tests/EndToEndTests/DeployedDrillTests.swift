@@ -70,7 +70,8 @@ struct DeployedDrillTests {
             lost += gone
         }
         #expect(drill.status == (lost == 0 ? 0 : 1))
-        let live = try Self.groups(inLogOf: "t1", ctl).union(try Self.groups(inLogOf: "t2", ctl))
+        let live = try PartitionDrillTests.groups(inLogOf: "t1", ctl).union(
+            try PartitionDrillTests.groups(inLogOf: "t2", ctl))
         let lostNames = lines.compactMap { $0.firstMatch(of: #/^  lost: (\S+), acknowledged by/#).map { String($0.1) } }
         #expect(lostNames.count == min(lost, 10), "the report names the first ten lost: \(drill.stdout)")
         #expect(lostNames.allSatisfy { !live.contains($0) }, "what the drill calls lost is in neither log")
@@ -79,17 +80,5 @@ struct DeployedDrillTests {
             check == [
                 "loss check: \(acknowledged - lost) of \(acknowledged) acknowledged writes are in the cluster; \(lost) lost"
             ], "\(drill.stdout)")
-    }
-
-    /// The groups in tracker `id`'s live log, read over the network.
-    static func groups(inLogOf id: String, _ ctl: ([String]) throws -> CommandResult) throws -> Set<String> {
-        let log = try ctl(["log", "--tracker", id, "--json"])
-        #expect(log.status == 0, "\(log)")
-        return Set(
-            log.stdout.split(separator: "\n").compactMap { line in
-                let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-                guard object?["op"] as? String == "create_group" else { return nil }
-                return (object?["fields"] as? [String: String])?["group"]
-            })
     }
 }

@@ -10,9 +10,9 @@ import Testing
         if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nft"),
         "the partition drill adds nftables rules: it needs root and nft (scripts/test installs nftables as root)"))
 struct PartitionDrillTests {
-    /// The groups in tracker `id`'s live log, from `tandemctl log --tracker --json`.
-    static func groups(inLogOf id: String, _ cluster: TestCluster) throws -> Set<String> {
-        let log = try cluster.ctl(["log", "--tracker", id, "--json"])
+    /// The groups in tracker `id`'s live log, from `tandemctl log --tracker --json` run by `ctl`.
+    static func groups(inLogOf id: String, _ ctl: ([String]) throws -> CommandResult) throws -> Set<String> {
+        let log = try ctl(["log", "--tracker", id, "--json"])
         #expect(log.status == 0, "\(log)")
         return Set(
             log.stdout.split(separator: "\n").compactMap { line in
@@ -58,7 +58,8 @@ struct PartitionDrillTests {
         #expect(drill.status == (lost == 0 ? 0 : 1))
 
         // What the report calls lost is in neither live log, and in a cut file of the tracker that acknowledged it.
-        let live = try Self.groups(inLogOf: "t1", cluster).union(try Self.groups(inLogOf: "t2", cluster))
+        let ctl = { (arguments: [String]) in try cluster.ctl(arguments) }
+        let live = try Self.groups(inLogOf: "t1", ctl).union(try Self.groups(inLogOf: "t2", ctl))
         for line in lines where line.hasPrefix("  lost: ") {
             let match = try #require(line.firstMatch(of: #/  lost: (\S+), acknowledged by (t\d)/#))
             let (name, tracker) = (String(match.1), String(match.2))

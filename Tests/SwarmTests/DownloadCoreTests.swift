@@ -70,12 +70,19 @@ import Testing
         return now
     }
 
-    @Test func thePipelineStartsShortAndGrowsToCoverTheRoundTrip() {
+    /// A download of 1,000 pieces whose pipelines start 2 deep and grow to `maximum`, with peer 1 joined holding
+    /// every piece.
+    static func sizedCore(maximum: Int) -> DownloadCore {
         var random = SeededGenerator(seed: 3)
         var core = DownloadCore(
             layout: PieceLayout(fileSize: 1000, pieceSize: 1), have: Bitfield(count: 1000),
-            policy: DownloadPolicy(pipelineDepth: 32, startDepth: 2, peerTimeout: Self.timeout), random: &random)
+            policy: DownloadPolicy(pipelineDepth: maximum, startDepth: 2, peerTimeout: Self.timeout), random: &random)
         _ = core.peerJoined(1, at: "peer-1", has: Bitfield(count: 1000, full: true), now: .zero)
+        return core
+    }
+
+    @Test func thePipelineStartsShortAndGrowsToCoverTheRoundTrip() {
+        var core = Self.sizedCore(maximum: 32)
         #expect(core.inFlight(of: 1).count == 2, "two pieces before anything is measured")
         // A 20 ms round trip, 2 ms per piece: the first piece comes after 22 ms, the second 2 ms later.
         _ = core.pieceVerified(core.inFlight(of: 1)[0], from: 1, now: .milliseconds(22))
@@ -86,11 +93,7 @@ import Testing
     }
 
     @Test func aPeerWhoseLinkIsTheLimitIsAskedOnePieceAtATime() {
-        var random = SeededGenerator(seed: 3)
-        var core = DownloadCore(
-            layout: PieceLayout(fileSize: 1000, pieceSize: 1), have: Bitfield(count: 1000),
-            policy: DownloadPolicy(pipelineDepth: 16, startDepth: 2, peerTimeout: Self.timeout), random: &random)
-        _ = core.peerJoined(1, at: "peer-1", has: Bitfield(count: 1000, full: true), now: .zero)
+        var core = Self.sizedCore(maximum: 16)
         // A round trip far shorter than a piece's transfer (a busy seeder's share of a link): 200 ms a piece.
         let now = Self.deliver(40, of: 1, in: &core, from: .zero, every: .milliseconds(200))
         #expect(core.pipelineDepth(of: 1) == 1, "at \(now)")
