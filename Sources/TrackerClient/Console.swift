@@ -3,8 +3,8 @@ import Foundation
 /// Writes to standard error, where diagnostics go so that standard output stays clean for scripts.
 public enum Console {
     /// Writes `line` and a newline to standard error, unbuffered.
-    public static func error(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+    public static func error(_ line: String, terminator: String = "\n") {
+        FileHandle.standardError.write(Data((line + terminator).utf8))
     }
 
     /// Whether standard input is a terminal (then prompts are shown).

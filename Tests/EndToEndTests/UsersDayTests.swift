@@ -190,6 +190,21 @@ import TrackerClient
         let status = try #require(try cluster.expectSuccess(["downloads", "--json"], as: "bob").stdout.nilIfEmpty)
         #expect(!status.contains("oFlag"), "the downloader is told in words, not a system call's: \(status)")
     }
+
+    /// The owner leaving dissolves the group, so it asks first: without a terminal to confirm on, it refuses and
+    /// changes nothing; with --force it dissolves and says so. A member just leaves.
+    @Test func theOwnerLeavingMustConfirmDissolvingTheGroup() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: ["bob"])
+        let refused = try cluster.ctl(["leave-group", "team"], home: "alice")
+        #expect(refused.status == 2 && refused.stderr.contains("pass --force"), "\(refused)")
+        #expect(try cluster.expectSuccess(["list-groups", "--mine"], as: "alice").stdout.contains("team"))
+        #expect(try cluster.expectSuccess(["leave-group", "team"], as: "bob").stdout.contains("left team"))
+        let dissolved = try cluster.expectSuccess(["leave-group", "team", "--force"], as: "alice")
+        #expect(dissolved.stdout.contains("dissolved team"), "\(dissolved)")
+        #expect(!(try cluster.expectSuccess(["list-groups"], as: "alice").stdout.contains("team")))
+    }
 }
 
 extension String {
