@@ -79,7 +79,7 @@ extension PeerDaemon {
             record: record, hashes: hashes, have: have, part: part, loop: loop, environment: environment)
         self.downloads[record.fileID] = download
         return try await loop.submit {
-            download.start()
+            if record.paused == true { download.halt(cancelled: false) } else { download.start() }
             return download.status
         }.get()
     }
@@ -150,5 +150,70 @@ extension PeerDaemon {
                 "pieces": "\(layout.pieceCount)",
             ])
         return try await self.begin(record, hashes: hashes, have: have, part: part, token: token)
+    }
+}
+
+extension PeerDaemon {
+    /// The download of `name` in `group` this daemon runs or ran.
+    private func download(named name: String, in group: String) throws(PeerError) -> Download {
+        guard let download = self.downloads.values.first(where: { $0.record.group == group && $0.record.name == name })
+        else { throw PeerError.noDownloadNamed(name, in: group) }
+        return download
+    }
+
+    /// Pauses the download of `name` in `group`; it stays paused, across restarts too, until resumed.
+    func pause(group: String, name: String) async throws -> DownloadStatus {
+        let download = try self.download(named: name, in: group)
+        var record = download.record
+        record.paused = true
+        try self.store.saveDownload(record)
+        return try await download.loop.submit {
+            download.halt(cancelled: false)
+            return download.status
+        }.get()
+    }
+
+    /// Goes on with the paused or failed download of `name` in `group`, from its verified pieces.
+    func resume(group: String, name: String) async throws -> DownloadStatus {
+        let download = try self.download(named: name, in: group)
+        let status = try await download.loop.submit { download.status }.get()
+        guard !status.state.isRunning else { return status }
+        guard status.state != .complete else { throw PeerError.noDownloadNamed(name, in: group) }
+        guard let (saved, have) = try self.store.loadDownloads().first(where: { $0.0.fileID == download.record.fileID })
+        else { throw PeerError.noDownloadNamed(name, in: group) }
+        var record = saved
+        record.paused = nil
+        try self.store.saveDownload(record)
+        self.downloads[record.fileID] = nil
+        return try await self.resume(record, haveBytes: have)
+    }
+
+    /// Ends the download of `name` in `group` for good: its connections close, and its part file (the one it
+    /// created, nothing else) and saved state are deleted.
+    func cancel(group: String, name: String) async throws {
+        let download = try self.download(named: name, in: group)
+        let status = try await download.loop.submit {
+            download.halt(cancelled: true)
+            return download.status
+        }.get()
+        self.downloads[download.record.fileID] = nil
+        self.store.removeDownload(download.record.fileID)
+        // Only the part file this download created, checked by its inode, is deleted.
+        guard status.state != .complete, let identity = download.record.partIdentity,
+            (try? PieceFile.reopenPart(download.record.part, identity: identity, size: download.record.size)) != nil
+        else { return }
+        unlink(download.record.part)
+        self.logger.info(
+            "cancelled a download", metadata: ["download.name": "\(name)", "download.group": "\(group)"])
+    }
+
+    /// Forgets the downloads that ended; returns those left.
+    func clearEndedDownloads() async -> [DownloadStatus] {
+        for (fileID, download) in self.downloads {
+            if let status = try? await download.loop.submit({ download.status }).get(), status.state.hasEnded {
+                self.downloads[fileID] = nil
+            }
+        }
+        return await self.downloadStatuses()
     }
 }

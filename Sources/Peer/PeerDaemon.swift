@@ -148,6 +148,15 @@ public actor PeerDaemon: Service {
                 return .downloads(await self.downloadStatuses())
             case .awaitDownload(let fileID, let milliseconds):
                 return .download(try await self.statusWhenEnded(fileID, milliseconds: milliseconds))
+            case .pause(let group, let name):
+                return .download(try await self.pause(group: group, name: name))
+            case .resume(let group, let name):
+                return .download(try await self.resume(group: group, name: name))
+            case .cancel(let group, let name):
+                try await self.cancel(group: group, name: name)
+                return .done
+            case .clearDownloads:
+                return .downloads(await self.clearEndedDownloads())
             case .shares:
                 return .shares(self.shares.statuses)
             case .stopShare(let group, let name):

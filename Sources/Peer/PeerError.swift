@@ -16,6 +16,7 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
         case partExists(path: String)
         case completeButTargetTaken(target: String, part: String)
         case noSuchDownload(fileID: String)
+        case noDownloadNamed(name: String, group: String)
         case changedOnTracker(name: String, group: String, fileID: String)
         case badSavedHashes(name: String)
         case stateFile(path: String, detail: String)
@@ -65,6 +66,10 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     /// No download of that file runs here.
     static func noSuchDownload(_ fileID: String) -> PeerError { PeerError(.noSuchDownload(fileID: fileID)) }
+    /// No download of that name in that group runs here (or it is complete, for resume).
+    static func noDownloadNamed(_ name: String, in group: String) -> PeerError {
+        PeerError(.noDownloadNamed(name: name, group: group))
+    }
     /// The file of that name on the tracker is another one now.
     static func changedOnTracker(_ name: String, in group: String, fileID: String) -> PeerError {
         PeerError(.changedOnTracker(name: name, group: group, fileID: fileID))
@@ -132,6 +137,8 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
                 + "download again"
         case .noSuchDownload(let fileID):
             return "no download of file \(fileID.prefix(40)) here; tandemctl downloads lists them"
+        case .noDownloadNamed(let name, let group):
+            return "no download of \(name) in \(group) to do that to here; tandemctl downloads lists them"
         case .changedOnTracker(let name, let group, let fileID):
             return "\(name) in \(group) is another file now (id \(fileID))"
         case .badSavedHashes(let name):

@@ -33,6 +33,8 @@ struct DownloadRecord: Codable, Hashable, Sendable {
     /// The part file this download created: only that file is written, resumed and moved into place. Nil in
     /// records written before it was kept.
     var partIdentity: FileIdentity?
+    /// Whether its user paused it: it stays paused across restarts until resumed.
+    var paused: Bool?
 
     /// The preallocated file the pieces are written into: `<target>.part`.
     var part: String { self.target + ".part" }

@@ -15,6 +15,14 @@ public enum ControlRequest: Codable, Hashable, Sendable {
     /// The download of file `fileID` once it ends (complete or failed), or after `milliseconds`, whichever is
     /// first: `tandemctl download` follows a download with it and hears of its end at once.
     case awaitDownload(fileID: String, milliseconds: Int)
+    /// Pause the download of `name` of `group`: it keeps its verified pieces and asks no peer for more.
+    case pause(group: String, name: String)
+    /// Go on with a paused (or failed) download of `name` of `group`.
+    case resume(group: String, name: String)
+    /// Stop the download of `name` of `group` for good and delete its part file.
+    case cancel(group: String, name: String)
+    /// Forget the downloads that ended (complete or failed); answers with those left.
+    case clearDownloads
     /// What this peer shares and how much of each it served.
     case shares
     /// Stop serving `name` of `group` and leave its seeders.

@@ -15,9 +15,14 @@ public enum DownloadState: String, Codable, Hashable, Sendable, CaseIterable {
     case complete
     /// It stopped for good (the disk failed, the file changed); the part file keeps the verified pieces.
     case failed
+    /// Its user paused it: no peer is asked for anything until it is resumed; the part file keeps the verified
+    /// pieces.
+    case paused
 
     /// Whether the download is over, for better or worse.
     public var hasEnded: Bool { self == .complete || self == .failed }
+    /// Whether pieces are being fetched or looked for.
+    public var isRunning: Bool { self == .downloading || self == .waiting }
 }
 
 /// How a download treats its peers.
@@ -167,7 +172,7 @@ public struct DownloadCore: Sendable {
     /// Whether to ask the tracker for seeders now: at once, then every ``DownloadPolicy/seederPoll`` while
     /// waiting and every eight polls while downloading. A true answer counts as asking.
     public mutating func shouldAskForSeeders(now: Duration) -> Bool {
-        guard !self.state.hasEnded else { return false }
+        guard self.state.isRunning else { return false }
         let interval = self.state == .waiting ? self.policy.seederPoll : self.policy.seederPoll * 8
         if let last = self.lastSeederQuery, now - last < interval { return false }
         self.lastSeederQuery = now
@@ -192,11 +197,16 @@ public struct DownloadCore: Sendable {
         if self.state != .complete { self.state = .failed }
     }
 
+    /// Its user paused it: nothing more is asked of any peer (the shell closes their connections).
+    public mutating func pause() {
+        if self.state.isRunning { self.state = .paused }
+    }
+
     // MARK: Events
 
     /// A peer at `key` was admitted and said which pieces it has.
     public mutating func peerJoined(_ peer: PeerID, at key: PeerKey, has: Bitfield, now: Duration) -> [DownloadAction] {
-        guard has.count == self.layout.pieceCount, self.peers[peer] == nil, !self.state.hasEnded,
+        guard has.count == self.layout.pieceCount, self.peers[peer] == nil, self.state.isRunning,
             !self.banned.contains(key)
         else { return [] }
         if self.state == .waiting { self.state = .downloading }
@@ -303,6 +313,7 @@ public struct DownloadCore: Sendable {
     /// After peers left: ``DownloadAction/noPeers`` when none is left and pieces are missing, else the others
     /// topped up.
     private mutating func afterLeaving(now: Duration) -> [DownloadAction] {
+        guard self.state.isRunning else { return [] }
         if self.peers.isEmpty && !self.isComplete {
             if self.state == .downloading { self.state = .waiting }
             return [.noPeers]
@@ -334,7 +345,7 @@ public struct DownloadCore: Sendable {
     /// Tops up `peer`'s pipeline to its depth: fresh pieces rarest first, then, in the endgame, pieces others are
     /// fetching.
     private mutating func fill(_ peer: PeerID, now: Duration) -> [DownloadAction] {
-        guard let state = self.peers[peer], !self.isComplete, !self.state.hasEnded else { return [] }
+        guard let state = self.peers[peer], !self.isComplete, self.state.isRunning else { return [] }
         let room = self.pipelineDepth(of: peer) - state.inFlight.count
         guard room > 0 else { return [] }
         var picked = self.rarest(for: peer, count: room)

@@ -205,6 +205,98 @@ import TrackerClient
         #expect(dissolved.stdout.contains("dissolved team"), "\(dissolved)")
         #expect(!(try cluster.expectSuccess(["list-groups"], as: "alice").stdout.contains("team")))
     }
+
+    /// `downloads --json` as `user`: the row of `name`, if any.
+    static func downloadRow(_ name: String, of user: String, in cluster: TestCluster) throws -> [String: Any]? {
+        let rows = try cluster.expectSuccess(["downloads", "--json"], as: user).stdout
+        return (try JSONSerialization.jsonObject(with: Data(rows.utf8)) as? [[String: Any]])?.first {
+            $0["name"] as? String == name
+        }
+    }
+
+    /// Downloads under the user's control: paused (and still paused after the daemon restarts), resumed to the
+    /// end, cleared from the list, and cancelled with its part file deleted.
+    @Test func aDownloadIsPausedResumedClearedAndCancelled() throws {
+        let cluster = try TestCluster(pieceSize: "64KiB", extraYAML: "swarm: { peer_timeout: 2s }\n")
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: ["bob"])
+        for user in ["alice", "bob"] { _ = try cluster.startPeer(user) }
+        let path = try cluster.writeFile("album.zip", size: 5 * (64 << 10))
+        let other = try cluster.writeFile("draft.zip", size: 2 * (64 << 10))
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        try cluster.expectSuccess(["share", "team", other], as: "alice")
+        #expect(try cluster.stopPeer("alice") == 0, "no seeder: bob's downloads wait")
+
+        let target = cluster.directory.appendingPathComponent("bob-files").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        for name in ["album.zip", "draft.zip"] {
+            try cluster.expectSuccess(["download", "team", name, "--to", target, "--detach"], as: "bob")
+        }
+        #expect(
+            try cluster.expectSuccess(["pause", "team", "album.zip"], as: "bob").stdout.contains("paused album.zip"))
+        #expect(try Self.downloadRow("album.zip", of: "bob", in: cluster)?["state"] as? String == "paused")
+        #expect(try cluster.stopPeer("bob") == 0)
+        _ = try cluster.startPeer("bob")
+        _ = try eventually("the paused download to be listed again") {
+            try Self.downloadRow("album.zip", of: "bob", in: cluster)?["state"] as? String
+        }
+        #expect(try Self.downloadRow("album.zip", of: "bob", in: cluster)?["state"] as? String == "paused")
+
+        // Cancelled: gone from the list, its part file deleted.
+        #expect(FileManager.default.fileExists(atPath: target + "/draft.zip.part"))
+        try cluster.expectSuccess(["cancel", "team", "draft.zip"], as: "bob")
+        #expect(try Self.downloadRow("draft.zip", of: "bob", in: cluster) == nil)
+        #expect(!FileManager.default.fileExists(atPath: target + "/draft.zip.part"))
+
+        // Resumed with the seeder back: it completes; --clear forgets it.
+        _ = try cluster.startPeer("alice")
+        try cluster.expectSuccess(["resume", "team", "album.zip"], as: "bob")
+        _ = try eventually("the resumed download to complete", timeout: .seconds(60)) {
+            try Self.downloadRow("album.zip", of: "bob", in: cluster)?["state"] as? String == "complete" ? true : nil
+        }
+        #expect(
+            FileManager.default.contents(atPath: target + "/album.zip") == FileManager.default.contents(atPath: path))
+        let cleared = try cluster.expectSuccess(["downloads", "--clear", "--json"], as: "bob").stdout
+        #expect(!cleared.contains("album.zip"), "\(cleared)")
+    }
+
+    /// Ctrl-C on `download`, on a terminal: it says the download goes on in the peer daemon and how to stop it,
+    /// exits 130, and the download does go on.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs util-linux's script"))
+    func ctrlCOnDownloadSaysItGoesOnAndHowToStopIt() throws {
+        let cluster = try TestCluster(pieceSize: "64KiB")
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: ["bob"])
+        for user in ["alice", "bob"] { _ = try cluster.startPeer(user) }
+        let path = try cluster.writeFile("movie.mkv", size: 4 * (64 << 10))
+        try cluster.expectSuccess(["share", "team", path], as: "alice")
+        #expect(try cluster.stopPeer("alice") == 0, "no seeder: the download waits")
+
+        let target = cluster.directory.appendingPathComponent("bob-files").path
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let command = [
+            Binaries.tandemctl.path, "download", "team", "movie.mkv", "--to", target, "--config", cluster.configPath,
+            "--home", cluster.home("bob"),
+        ].map { "'\($0)'" }.joined(separator: " ")
+        let transcript = cluster.directory.appendingPathComponent("download.typescript").path
+        let script = try cluster.launch(
+            URL(fileURLWithPath: "/usr/bin/script"), ["-qfec", "stty cols 120 rows 24; exec \(command)", transcript],
+            log: "script")
+        // The progress line is drawn once the command follows the download: its Ctrl-C handling is in place.
+        _ = try eventually("the progress line") {
+            (try? String(contentsOfFile: transcript, encoding: .utf8))?.contains("movie.mkv [") == true ? true : nil
+        }
+        let pid = try TestCluster.run(
+            URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "--", "tandemctl download team movie.mkv --to \(target)"],
+            stdin: nil, in: cluster.directory
+        ).stdout.split(separator: "\n").compactMap { Int32($0) }.first
+        kill(try #require(pid, "the download command runs"), SIGINT)
+        #expect(try script.wait(timeout: .seconds(20)) == .exited(130))
+        let said = try String(contentsOfFile: transcript, encoding: .utf8)
+        #expect(said.contains("movie.mkv goes on downloading in the peer daemon"), "\(said)")
+        #expect(said.contains("tandemctl cancel team movie.mkv"), "\(said)")
+        #expect(try Self.downloadRow("movie.mkv", of: "bob", in: cluster)?["state"] as? String == "waiting")
+    }
 }
 
 extension String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PeerControl
+import TrackerClient
 
 extension Tandemctl {
     struct Download: AsyncParsableCommand {
@@ -39,7 +40,9 @@ extension Tandemctl {
                 throw PeerCommandFailure(message: "unexpected answer from the peer daemon", exitCode: 1)
             }
             var line = ProgressLine()
-            while !self.detach && !status.state.hasEnded {
+            let interrupt = self.detach ? nil : Self.sayingItGoesOn(group: self.group, file: self.file)
+            defer { interrupt?.cancel() }
+            while !self.detach && status.state.isRunning {
                 line.draw(DownloadsTable.progress(status))
                 guard
                     case .download(let current) = try peer.send(
@@ -57,7 +60,23 @@ extension Tandemctl {
             case .failed: throw PeerCommandFailure(message: status.message ?? "the download failed", exitCode: 1)
             case .downloading, .waiting:
                 print("downloading \(status.name) to \(status.target); tandemctl downloads shows how far it is")
+            case .paused:
+                print("\(status.name) is paused; tandemctl resume \(status.group) \(status.name) goes on with it")
             }
+        }
+
+        /// On Ctrl-C, says that the download goes on in the peer daemon and how to stop it, then exits 130.
+        private static func sayingItGoesOn(group: String, file: String) -> any DispatchSourceSignal {
+            signal(SIGINT, SIG_IGN)
+            let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+            interrupt.setEventHandler {
+                Console.error(
+                    "\n\(file) goes on downloading in the peer daemon; tandemctl pause \(group) \(file) or tandemctl "
+                        + "cancel \(group) \(file) stops it")
+                Foundation.exit(130)
+            }
+            interrupt.resume()
+            return interrupt
         }
     }
 }

@@ -7,7 +7,7 @@ extension Tandemctl {
         static let configuration = CommandConfiguration(
             abstract: "List this peer's downloads with their progress (show_downloads).",
             discussion: """
-                Columns: file, group, state (downloading, waiting, complete, failed), percent, rate, \
+                Columns: file, group, state (downloading, waiting, paused, complete, failed), percent, rate, \
                 peers and time left. With --json: an array of objects with the keys group, name, file_id, target, \
                 state, size, bytes_done, pieces_done, pieces, rate (bytes/s), peers, eta (seconds) and message.
                 """, aliases: ["show_downloads"])
@@ -20,10 +20,15 @@ extension Tandemctl {
         @Flag(help: "Print the list as JSON.")
         var json = false
 
+        @Flag(help: "Forget the downloads that ended (complete or failed) first.")
+        var clear = false
+
         func run() async throws {
             let peer = try self.cluster.peerClient()
+            var request = self.clear ? ControlRequest.clearDownloads : .downloads
             repeat {
-                guard case .downloads(let downloads) = try peer.send(.downloads) else {
+                defer { request = .downloads }
+                guard case .downloads(let downloads) = try peer.send(request) else {
                     throw PeerCommandFailure(message: "unexpected answer from the peer daemon", exitCode: 1)
                 }
                 if self.json {

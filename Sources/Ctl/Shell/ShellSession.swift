@@ -94,7 +94,9 @@ struct ShellSession {
             switch download.state {
             case .complete: "[C] [\(download.group)] \(download.name)"
             case .failed: "[F] [\(download.group)] \(download.name): \(download.message ?? "failed")"
-            case .downloading, .waiting: "[D] [\(download.group)] \(download.name) \(String(format: "%.1f%%", download.percent))"
+            case .downloading, .waiting:
+                "[D] [\(download.group)] \(download.name) \(String(format: "%.1f%%", download.percent))"
+            case .paused: "[P] [\(download.group)] \(download.name) \(String(format: "%.1f%%", download.percent))"
             }
         }.joined(separator: "\n")
     }

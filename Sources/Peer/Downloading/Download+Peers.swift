@@ -14,7 +14,7 @@ extension Download {
 
     /// Dials the candidates that are due, as many as may be dialed at once.
     func dialMore() {
-        guard !self.core.state.hasEnded, !self.core.isComplete else { return }
+        guard self.core.state.isRunning, !self.core.isComplete else { return }
         for address in self.candidates.nextToDial(now: self.now) { self.connect(to: address) }
     }
 
@@ -46,7 +46,7 @@ extension Download {
             .connect(host: address.host, port: Int(address.port))
             .hop(to: self.loop)
             .whenComplete { [weak self] result in
-                guard let self, !self.core.state.hasEnded else {
+                guard let self, self.core.state.isRunning else {
                     // The download ended while this connection was being made: nothing will use it.
                     if case .success(let channel) = result { channel.close(promise: nil) }
                     return

@@ -114,10 +114,21 @@ final class Download: @unchecked Sendable {
         self.wakeWaiters()
     }
 
+    /// Pauses the download, or ends it for good when `cancelled`: its connections close, its verified pieces are
+    /// saved, and its part file is no longer served.
+    func halt(cancelled: Bool) {
+        self.loop.preconditionInEventLoop()
+        self.core.pause()
+        self.stop()
+        let reason = cancelled ? "was cancelled" : "is paused"
+        self.environment.library.remove(self.record.fileID, in: self.record.group)?.disconnectAll(
+            "\(self.record.name) \(reason) on this peer")
+    }
+
     /// The status once the download is complete or failed, or after `limit`, whichever comes first.
     func statusWhenEnded(within limit: TimeAmount) -> EventLoopFuture<DownloadStatus> {
         self.loop.preconditionInEventLoop()
-        guard !self.core.state.hasEnded else { return self.loop.makeSucceededFuture(self.status) }
+        guard self.core.state.isRunning else { return self.loop.makeSucceededFuture(self.status) }
         let promise = self.loop.makePromise(of: DownloadStatus.self)
         self.nextWaiter += 1
         let key = self.nextWaiter
@@ -150,7 +161,7 @@ final class Download: @unchecked Sendable {
     /// Where the download stands; one that ended has no rate.
     var status: DownloadStatus {
         let bytes = self.verifiedBytes
-        let rate = self.core.state.hasEnded ? 0 : self.rate.bytesPerSecond
+        let rate = self.core.state.isRunning ? self.rate.bytesPerSecond : 0
         let remaining = self.record.size - bytes
         return DownloadStatus(
             group: self.record.group, name: self.record.name, fileID: self.record.fileID, target: self.record.target,
