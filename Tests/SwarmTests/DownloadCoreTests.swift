@@ -207,6 +207,23 @@ import Testing
         #expect(!asks)
     }
 
+    @Test func aPausedDownloadAsksNobodyForAnything() {
+        var core = Self.core(pieces: 8, depth: 2)
+        _ = core.peerJoined(1, at: "peer-1", has: Bitfield(count: 8, full: true), now: .zero)
+        core.pause()
+        #expect(core.state == .paused && !core.state.isRunning && !core.state.hasEnded)
+        // Its connections close: nothing is asked of anyone, and it does not look for seeders.
+        let left = core.peerLeft(1, now: .zero)
+        let joined = core.peerJoined(2, at: "peer-2", has: Bitfield(count: 8, full: true), now: .zero)
+        let asks = core.shouldAskForSeeders(now: .seconds(60))
+        #expect(left.isEmpty && joined.isEmpty && !asks)
+        #expect(core.state == .paused, "leaving peers do not make it wait")
+        var ended = Self.core(pieces: 1)
+        ended.failed()
+        ended.pause()
+        #expect(ended.state == .failed, "an ended download is not paused")
+    }
+
     @Test func theTrackerIsAskedAtOnceThenOftenWhileWaitingAndRarelyWhileDownloading() {
         var core = Self.core(pieces: 4)
         func seconds(_ at: Int) -> Bool { core.shouldAskForSeeders(now: .seconds(at)) }
