@@ -56,6 +56,7 @@ extension ClusterClient {
         let deadline = ContinuousClock.now + Self.retryWindow
         var backoff = Duration.milliseconds(20)
         var refusedSince: ContinuousClock.Instant?
+        var toldRetrying = false
         while true {
             let failure: ClientError
             do {
@@ -72,7 +73,14 @@ extension ClusterClient {
             refusedSince = failure.everyTrackerRefused ? refusedSince ?? .now : nil
             if let refusedSince, ContinuousClock.now - refusedSince >= Self.refusedWindow { throw failure }
             guard ContinuousClock.now + backoff < deadline else { throw failure }
-            if self.verbose { Console.error("\(self.programName): retrying after: \(failure)") }
+            if self.verbose {
+                Console.error("\(self.programName): retrying after: \(failure)")
+            } else if !toldRetrying, Console.isTerminal {
+                // Someone watches: the wait for a failover is said once, not left silent.
+                Console.error(
+                    "\(self.programName): \(failure); retrying (up to \(Self.retryWindow.components.seconds) s)")
+                toldRetrying = true
+            }
             try await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .milliseconds(200))
         }

@@ -60,7 +60,10 @@ import TrackerClient
         let notLoggedIn = try cluster.ctl(["whoami"], home: "nobody")
         #expect(notLoggedIn.stderr.hasPrefix("error: not logged in"), "\(notLoggedIn)")
 
-        let status = try cluster.expectSuccess(["status", "--json"], as: "alice").stdout
+        // t2 is not running: the pair is not whole, which status says by its exit code too.
+        let answered = try cluster.ctl(["status", "--json"], home: "alice")
+        #expect(answered.status == 1, "\(answered)")
+        let status = answered.stdout
         let document = try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any]
         let tracker = try #require((document?["trackers"] as? [[String: Any]])?.first?["status"] as? [String: Any])
         #expect(
@@ -108,6 +111,16 @@ import TrackerClient
         #expect(result.status == 3, "\(result)")
         #expect(result.stderr.contains("no tracker is running: each refused the connection"), "\(result)")
         #expect(took < ClusterClient.retryWindow, "it gave up before the retry window (\(took))")
+        #expect(!result.stderr.contains("retrying"), "no retry line when nobody watches: \(result)")
+
+        // On a terminal, the wait is said while it lasts.
+        let command = [
+            Binaries.tandemctl.path, "list-groups", "--config", cluster.configPath, "--home", cluster.home("nobody"),
+        ]
+        .map { "'\($0)'" }.joined(separator: " ")
+        let watched = try TestCluster.run(
+            URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], stdin: nil, in: cluster.directory)
+        #expect(watched.stdout.contains("retrying (up to 20 s)"), "\(watched)")
     }
 
     /// A mistyped command gets a suggestion, the original snake_case names work, and both binaries say their

@@ -14,7 +14,8 @@ extension Tandemctl {
                 started). A tracker that is not primary says why when there is more to say. A second table \
                 gives each tracker's load since it started: open client connections, requests answered and how \
                 many were errors, WAL batches (each one write and one fdatasync), the mean ops per batch and the \
-                mean time to write and sync one. Exits with 3 when no tracker answers. With --json: {"trackers": \
+                mean time to write and sync one. Exits with 0 when the pair is whole (every tracker answers and \
+                the primary's backup is in sync), 1 when it is not, and 3 when no tracker answers. With --json: {"trackers": \
                 [...]}, each with tracker, address, reachable, and error (when it did not answer) or status (its \
                 STATUS fields, the counts and positions as numbers).
                 """)
@@ -91,6 +92,11 @@ extension Tandemctl {
                 print(Self.table(lines))
             }
             guard lines.contains(where: \.reachable) else { throw ExitCode(3) }
+            // The pair is whole when every tracker answers and a primary has its backup in sync.
+            let whole =
+                lines.allSatisfy(\.reachable)
+                && lines.contains { $0.status?["role"] == "primary" && $0.status?["backup"] == "in_sync" }
+            if !whole { throw ExitCode(1) }
         }
 
         /// Each tracker's answer to `STATUS`, asked in cluster.yaml's order; an unreachable one says why.
