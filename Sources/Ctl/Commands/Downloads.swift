@@ -51,6 +51,7 @@ extension Tandemctl {
 
 /// The `downloads` table and the one-line progress of `download`.
 enum DownloadsTable {
+    /// The table, one row a download, with its message (and with `bars`, its progress bar) beneath.
     static func render(_ downloads: [DownloadStatus], bars: Bool) -> String {
         guard !downloads.isEmpty else { return "no downloads" }
         var rows: [[String]] = []
@@ -64,17 +65,13 @@ enum DownloadsTable {
         var lines = TextTable.render(headers: headers, rows: rows).split(
             separator: "\n", omittingEmptySubsequences: false
         ).map(String.init)
-        if bars {
-            lines =
-                [lines[0]]
-                + zip(lines.dropFirst(), downloads).map { line, download in
-                    line + "\n  " + ProgressText.bar(done: download.bytesDone, total: download.size, width: 40)
-                        + (download.message.map { "  " + $0 } ?? "")
-                }
-        } else {
-            for (index, download) in downloads.enumerated() where download.message != nil {
-                lines[index + 1] += "  (\(download.message!))"
+        // A row stays within the table's columns; its bar and its message (which can be long) go on lines of
+        // their own beneath it, so the table reads at 80 columns.
+        for (index, download) in downloads.enumerated() {
+            if bars {
+                lines[index + 1] += "\n  " + ProgressText.bar(done: download.bytesDone, total: download.size, width: 40)
             }
+            if let message = download.message { lines[index + 1] += "\n  " + message }
         }
         return lines.joined(separator: "\n")
     }

@@ -28,7 +28,7 @@ extension Tandemctl {
             @OptionGroup var hosts: DrillHostOptions
 
             func run() async throws {
-                try await self.load.run(.killPrimary, cluster: self.cluster, hosts: self.hosts)
+                try await self.load.run(.process(.killPrimary), cluster: self.cluster, hosts: self.hosts)
             }
         }
 
@@ -53,7 +53,8 @@ extension Tandemctl {
 
             func run() async throws {
                 try await self.load.run(
-                    .pausePrimary(.milliseconds(Int64(self.seconds * 1000))), cluster: self.cluster, hosts: self.hosts)
+                    .process(.pausePrimary(.milliseconds(Int64(self.seconds * 1000)))), cluster: self.cluster,
+                    hosts: self.hosts)
             }
         }
 
@@ -101,7 +102,7 @@ extension Tandemctl {
             @OptionGroup var hosts: DrillHostOptions
 
             func run() async throws {
-                try await self.load.run(.restartBackup, cluster: self.cluster, hosts: self.hosts)
+                try await self.load.run(.process(.restartBackup), cluster: self.cluster, hosts: self.hosts)
             }
         }
     }

@@ -7,15 +7,21 @@ import Wire
 
 /// The fault a drill injects.
 enum DrillFault: Sendable {
-    /// kill -9 the primary; `tandemctl up` starts it again.
-    case killPrimary
-    /// SIGSTOP the primary for this long, then SIGCONT.
-    case pausePrimary(Duration)
-    /// kill -9 the backup; `tandemctl up` starts it again.
-    case restartBackup
+    /// A signal to one tracker's process.
+    case process(ProcessFault)
     /// Cut the sync link between the trackers for this long (only from the primary to the backup when
     /// `oneWay`), with writers on each tracker.
     case partition(Duration, oneWay: Bool)
+}
+
+/// A fault of one tracker's process.
+enum ProcessFault: Sendable {
+    /// kill -9 the primary; its service manager (or `tandemctl up`) starts it again.
+    case killPrimary
+    /// SIGSTOP the primary for this long, then SIGCONT.
+    case pausePrimary(Duration)
+    /// kill -9 the backup; its service manager (or `tandemctl up`) starts it again.
+    case restartBackup
 }
 
 /// One drill against a cluster, the local one `tandemctl up` runs or one deployed on other hosts (reached over
@@ -34,12 +40,17 @@ struct DrillRun {
     static let pollInterval = Duration.milliseconds(20)
 
     func run() async throws -> DrillReport {
-        if case .partition(let length, let oneWay) = self.fault {
-            return try await self.partition(length, oneWay: oneWay)
+        switch self.fault {
+        case .partition(let length, let oneWay): try await self.partition(length, oneWay: oneWay)
+        case .process(let fault): try await self.run(fault)
         }
+    }
+
+    /// Signals one tracker's process and watches the pair recover.
+    private func run(_ fault: ProcessFault) async throws -> DrillReport {
         let trackers = self.context.config.trackers
         let (primary, backup) = try await self.readyPair()
-        let (victim, survivor) = if case .restartBackup = self.fault { (backup, primary) } else { (primary, backup) }
+        let (victim, survivor) = if case .restartBackup = fault { (backup, primary) } else { (primary, backup) }
         let pid = try await self.victimPid(victim)
 
         let (user, token) = try await self.drillUser()
@@ -53,7 +64,7 @@ struct DrillRun {
         func record(_ what: String, kind: DrillEvent.Kind = .step, _ check: () async -> String?) async {
             if let event = await self.waitFor(kind: kind, check) { events.append(event) } else { missed.append(what) }
         }
-        switch self.fault {
+        switch fault {
         case .killPrimary:
             try self.hosts.send(.kill, to: pid, of: victim)
             events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the primary (pid \(pid))"))
@@ -81,8 +92,6 @@ struct DrillRun {
                 await record("\(victim.id) stepping down") { await self.steppedDown(victim) }
             }
             await record("\(follower.id) in sync") { await self.caughtUp(follower, primary: leader) }
-        case .partition:
-            preconditionFailure("a partition is run by partition(_:oneWay:)")
         case .restartBackup:
             try self.hosts.send(.kill, to: pid, of: victim)
             events.append(DrillEvent(at: faultAt, what: "fault: kill -9 \(victim.id), the backup (pid \(pid))"))
