@@ -16,6 +16,7 @@ struct Tandemctl: AsyncParsableCommand {
         subcommands: [
             CreateUser.self, Login.self, Logout.self, Whoami.self,
             CreateGroup.self, JoinGroup.self, LeaveGroup.self, ListGroups.self, ListRequests.self, AcceptRequest.self,
+            RejectRequest.self, RemoveMember.self,
             ListFiles.self, Share.self, Download.self, Downloads.self, Pause.self, Resume.self, Cancel.self,
             Shares.self, StopShare.self, StopPeer.self,
             Proof.self, Status.self, Log.self, Promote.self, Switchover.self, Drill.self, Quit.self, Up.self,

@@ -58,6 +58,9 @@ struct Refusal: Error, Hashable, Sendable {
     static func noRequest(_ user: String, group: String) -> Refusal {
         Refusal(.notFound, "\(user) has not asked to join \(group)")
     }
+    static func notAMember(_ user: String, group: String) -> Refusal {
+        Refusal(.notFound, "\(user) is not a member of \(group) (the owner leaves instead of being removed)")
+    }
 
     // MARK: Files and seeders
 

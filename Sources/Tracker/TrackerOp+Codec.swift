@@ -19,6 +19,8 @@ import Wire
 /// | 11 | identified, without a digest (read only: logs written before digests were kept) | client: UInt64, request: UInt64, then the op, whole |
 /// | 12 | stamped | at: UInt64 (ms since 1970), then the op, whole; plain or identified, not itself stamped |
 /// | 13 | identified | client: UInt64, request: UInt64, digest (byte string), then the op, whole (format byte, tag, fields); not a wrapper |
+/// | 14 | rejectRequest | group, owner, user |
+/// | 15 | removeMember | group, owner, user |
 extension TrackerOp {
     /// The encoding format this version writes and reads.
     static let format: UInt8 = 1
@@ -37,6 +39,18 @@ extension TrackerOp {
         case undigestedIdentified = 11
         case stamped = 12
         case identified = 13
+        case rejectRequest = 14
+        case removeMember = 15
+    }
+
+    /// An owner's act on a user of a group: the tag, then group, owner and user.
+    private static func encodeOwnerAct(
+        _ tag: Tag, group: String, owner: String, user: String, into buffer: inout ByteBuffer
+    ) {
+        buffer.writeInteger(tag.rawValue)
+        buffer.writeTrackerString(group)
+        buffer.writeTrackerString(owner)
+        buffer.writeTrackerString(user)
     }
 
     /// Appends the op's bytes to `buffer`.
@@ -67,10 +81,11 @@ extension TrackerOp {
             buffer.writeTrackerString(group)
             buffer.writeTrackerString(user)
         case .acceptRequest(let group, let owner, let user):
-            buffer.writeInteger(Tag.acceptRequest.rawValue)
-            buffer.writeTrackerString(group)
-            buffer.writeTrackerString(owner)
-            buffer.writeTrackerString(user)
+            Self.encodeOwnerAct(.acceptRequest, group: group, owner: owner, user: user, into: &buffer)
+        case .rejectRequest(let group, let owner, let user):
+            Self.encodeOwnerAct(.rejectRequest, group: group, owner: owner, user: user, into: &buffer)
+        case .removeMember(let group, let owner, let user):
+            Self.encodeOwnerAct(.removeMember, group: group, owner: owner, user: user, into: &buffer)
         case .addFile(let group, let name, let size, let pieceHashes, let seeder):
             buffer.writeInteger(Tag.addFile.rawValue)
             buffer.writeTrackerString(group)
@@ -122,6 +137,14 @@ extension TrackerOp {
             return try .leaveGroup(group: buffer.readTrackerString(), user: buffer.readTrackerString())
         case .acceptRequest:
             return try .acceptRequest(
+                group: buffer.readTrackerString(), owner: buffer.readTrackerString(), user: buffer.readTrackerString()
+            )
+        case .rejectRequest:
+            return try .rejectRequest(
+                group: buffer.readTrackerString(), owner: buffer.readTrackerString(), user: buffer.readTrackerString()
+            )
+        case .removeMember:
+            return try .removeMember(
                 group: buffer.readTrackerString(), owner: buffer.readTrackerString(), user: buffer.readTrackerString()
             )
         case .addFile:

@@ -18,6 +18,10 @@ extension TrackerOp {
             return ("leave_group", [("group", group), ("user", user)])
         case .acceptRequest(let group, let owner, let user):
             return ("accept_request", [("group", group), ("owner", owner), ("user", user)])
+        case .rejectRequest(let group, let owner, let user):
+            return ("reject_request", [("group", group), ("owner", owner), ("user", user)])
+        case .removeMember(let group, let owner, let user):
+            return ("remove_member", [("group", group), ("owner", owner), ("user", user)])
         case .addFile(let group, let name, let size, let pieceHashes, let seeder):
             return (
                 "add_file",

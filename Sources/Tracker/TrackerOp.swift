@@ -22,6 +22,10 @@ public enum TrackerOp: Hashable, Sendable {
     case leaveGroup(group: String, user: String)
     /// `owner` lets `user`, who asked to join, into `group`.
     case acceptRequest(group: String, owner: String, user: String)
+    /// `owner` turns down `user`'s request to join `group`.
+    case rejectRequest(group: String, owner: String, user: String)
+    /// `owner` removes the member `user` from `group`: as if it left (it stops seeding the group's files).
+    case removeMember(group: String, owner: String, user: String)
     /// Registers a file in `group` with its first seeder, who must be a member.
     case addFile(group: String, name: String, size: UInt64, pieceHashes: PieceHashes, seeder: Seeder)
     /// Adds a seeder to a file, or replaces the address of that seeder's user.

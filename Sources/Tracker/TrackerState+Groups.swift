@@ -59,6 +59,19 @@ extension TrackerState {
         guard record.requests.contains(user) else { throw .noRequest(user, group: group) }
     }
 
+    func checkRejectRequest(_ group: String, owner: String, user: String) throws(Refusal) {
+        let record = try self.group(group)
+        guard record.owner == owner else { throw .ownerOnly(group, may: "reject join requests") }
+        guard record.requests.contains(user) else { throw .noRequest(user, group: group) }
+    }
+
+    /// Only a member can be removed: not the owner (who leaves instead), not a user who only asked.
+    func checkRemoveMember(_ group: String, owner: String, user: String) throws(Refusal) {
+        let record = try self.group(group)
+        guard record.owner == owner else { throw .ownerOnly(group, may: "remove members") }
+        guard record.membership(of: user) == .member else { throw .notAMember(user, group: group) }
+    }
+
     // MARK: Changes (after the checks passed)
 
     mutating func performCreateGroup(_ group: String, owner: String) -> Reply {
@@ -90,6 +103,11 @@ extension TrackerState {
         case .some(.none), nil:
             break  // Refused by checkLeaveGroup.
         }
+        return .ok
+    }
+
+    mutating func performRejectRequest(_ group: String, user: String) -> Reply {
+        self.groups[group]?.requests.removeAll { $0 == user }
         return .ok
     }
 

@@ -58,6 +58,12 @@ extension TrackerState {
             return try .reply(self.listGroups(for: self.session(of: context).user))
         case .listRequests(let group):
             return try .reply(self.listRequests(group, user: self.session(of: context).user))
+        case .rejectRequest(let group, let user):
+            let owner = try self.session(of: context).user
+            return try self.write(.rejectRequest(group: group, owner: owner, user: user))
+        case .removeMember(let group, let user):
+            let owner = try self.session(of: context).user
+            return try self.write(.removeMember(group: group, owner: owner, user: user))
         case .acceptRequest(let group, let user):
             let owner = try self.session(of: context).user
             return try self.write(.acceptRequest(group: group, owner: owner, user: user))

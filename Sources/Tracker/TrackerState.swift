@@ -140,6 +140,10 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
             return self.performLeaveGroup(group, user: user)
         case .acceptRequest(let group, _, let user):
             return self.performAcceptRequest(group, user: user)
+        case .rejectRequest(let group, _, let user):
+            return self.performRejectRequest(group, user: user)
+        case .removeMember(let group, _, let user):
+            return self.performLeaveGroup(group, user: user)
         case .addFile(let group, let name, let size, let pieceHashes, let seeder):
             return self.performAddFile(group, name: name, size: size, pieceHashes: pieceHashes, seeder: seeder)
         case .addSeeder(let group, let name, let seeder):
@@ -169,6 +173,10 @@ public struct TrackerState: Hashable, Sendable, StateMachine {
             try self.checkLeaveGroup(group, user: user)
         case .acceptRequest(let group, let owner, let user):
             try self.checkAcceptRequest(group, owner: owner, user: user)
+        case .rejectRequest(let group, let owner, let user):
+            try self.checkRejectRequest(group, owner: owner, user: user)
+        case .removeMember(let group, let owner, let user):
+            try self.checkRemoveMember(group, owner: owner, user: user)
         case .addFile(let group, let name, let size, let pieceHashes, let seeder):
             try self.checkAddFile(group, name: name, size: size, pieceHashes: pieceHashes, seeder: seeder)
         case .addSeeder(let group, let name, let seeder):

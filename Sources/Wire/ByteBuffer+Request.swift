@@ -32,6 +32,10 @@ extension ByteBuffer {
             return .listRequests(group: try self.readWireString("group"))
         case .acceptRequest:
             return .acceptRequest(group: try self.readWireString("group"), user: try self.readWireString("user"))
+        case .rejectRequest:
+            return .rejectRequest(group: try self.readWireString("group"), user: try self.readWireString("user"))
+        case .removeMember:
+            return .removeMember(group: try self.readWireString("group"), user: try self.readWireString("user"))
         case .uploadFile:
             return .uploadFile(
                 group: try self.readWireString("group"),
@@ -114,7 +118,8 @@ extension ByteBuffer {
         case .createGroup(let group), .joinGroup(let group), .leaveGroup(let group), .listRequests(let group),
             .listFiles(let group):
             return self.writeWireString(group)
-        case .acceptRequest(let group, let user):
+        case .acceptRequest(let group, let user), .rejectRequest(let group, let user),
+            .removeMember(let group, let user):
             return self.writeWireString(group) + self.writeWireString(user)
         case .uploadFile(let group, let name, let size, let pieceHashes, let port):
             return self.writeWireString(group) + self.writeWireString(name) + self.writeInteger(size)

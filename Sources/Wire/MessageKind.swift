@@ -23,6 +23,8 @@ enum RequestKind: UInt8, CaseIterable {
     case checkPeer = 0x15
     case switchover = 0x16
     case readLog = 0x17
+    case rejectRequest = 0x18
+    case removeMember = 0x19
 }
 
 /// The kind byte of each reply frame: replies start at `0x80` so that a request never reads as a reply.
@@ -68,6 +70,8 @@ extension RequestKind {
         case .checkPeer: "CHECK_PEER"
         case .switchover: "SWITCHOVER"
         case .readLog: "READ_LOG"
+        case .rejectRequest: "REJECT_REQUEST"
+        case .removeMember: "REMOVE_MEMBER"
         }
     }
 }
@@ -90,6 +94,8 @@ extension Request {
         case .listGroups: .listGroups
         case .listRequests: .listRequests
         case .acceptRequest: .acceptRequest
+        case .rejectRequest: .rejectRequest
+        case .removeMember: .removeMember
         case .uploadFile: .uploadFile
         case .listFiles: .listFiles
         case .downloadFile: .downloadFile

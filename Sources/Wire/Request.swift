@@ -25,6 +25,10 @@ public enum Request: Hashable, Sendable {
     case listRequests(group: String)
     /// `ACCEPT_REQUEST|group|user` (also `ACCEPT_REQUESTS`): owner only.
     case acceptRequest(group: String, user: String)
+    /// `REJECT_REQUEST|group|user`: owner only; the request is dropped, the user may ask again.
+    case rejectRequest(group: String, user: String)
+    /// `REMOVE_MEMBER|group|user`: owner only; the member stops seeding the group's files, as if it left.
+    case removeMember(group: String, user: String)
     /// `UPLOAD_FILE|group|name|size|hashes|port`: registers a file's metadata and this peer as its seeder.
     case uploadFile(group: String, name: String, size: UInt64, pieceHashes: PieceHashes, port: UInt16)
     /// `LIST_FILES|group`

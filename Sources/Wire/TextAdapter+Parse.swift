@@ -44,6 +44,12 @@ extension TextAdapter {
         case "ACCEPT_REQUEST", "ACCEPT_REQUESTS":
             let fields = try args.fields(["group", "user"])
             return .acceptRequest(group: fields[0], user: fields[1])
+        case "REJECT_REQUEST":
+            let fields = try args.fields(["group", "user"])
+            return .rejectRequest(group: fields[0], user: fields[1])
+        case "REMOVE_MEMBER":
+            let fields = try args.fields(["group", "user"])
+            return .removeMember(group: fields[0], user: fields[1])
         case "UPLOAD_FILE":
             let fields = try args.fields(["group", "name", "size", "hashes", "port"], mayBeEmpty: "hashes")
             return .uploadFile(

@@ -58,7 +58,9 @@ public enum TextAdapter {
         case .leaveGroup(let group): arguments = [group]
         case .listGroups: arguments = []
         case .listRequests(let group): arguments = [group]
-        case .acceptRequest(let group, let user): arguments = [group, user]
+        case .acceptRequest(let group, let user), .rejectRequest(let group, let user),
+            .removeMember(let group, let user):
+            arguments = [group, user]
         case .uploadFile(let group, let name, let size, let hashes, let port):
             arguments = [group, name, String(size), Self.hashList(hashes), String(port)]
         case .listFiles(let group): arguments = [group]

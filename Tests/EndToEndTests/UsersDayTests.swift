@@ -310,6 +310,27 @@ import TrackerClient
         #expect(said.contains("tandemctl cancel team movie.mkv"), "\(said)")
         #expect(try Self.downloadRow("movie.mkv", of: "bob", in: cluster)?["state"] as? String == "waiting")
     }
+
+    /// The owner turns down a request (the user may ask again) and removes a member (who then stands outside).
+    @Test func theOwnerRejectsARequestAndRemovesAMember() throws {
+        let cluster = try TestCluster()
+        try cluster.start()
+        try cluster.makeGroup("team", owner: "alice", members: ["bob"])
+        try cluster.signUp("carol", home: "carol")
+        try cluster.expectSuccess(["join-group", "team"], as: "carol")
+        let rejected = try cluster.expectSuccess(["reject-request", "team", "carol"], as: "alice")
+        #expect(rejected.stdout.contains("turned down carol's request to join team"))
+        #expect(!(try cluster.expectSuccess(["list-requests", "team"], as: "alice").stdout.contains("carol")))
+        try cluster.expectSuccess(["join-group", "team"], as: "carol")
+
+        let notOwner = try cluster.ctl(["remove-member", "team", "alice"], home: "bob")
+        #expect(notOwner.status == 1 && notOwner.stderr.contains("only the owner of team"), "\(notOwner)")
+        try cluster.expectSuccess(["remove-member", "team", "bob"], as: "alice")
+        let bobs = try cluster.expectSuccess(["list-groups", "--json"], as: "bob").stdout
+        #expect(bobs.contains(#"{"membership":"none","name":"team"}"#), "\(bobs)")
+        let again = try cluster.ctl(["remove-member", "team", "bob"], home: "alice")
+        #expect(again.status == 1 && again.stderr.contains("bob is not a member of team"), "\(again)")
+    }
 }
 
 extension String {

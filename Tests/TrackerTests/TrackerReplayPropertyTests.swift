@@ -45,7 +45,7 @@ import Wire
             let group = self.pick(Self.groups)
             let file = self.pick(Self.files)
             let request: Request
-            switch Int.random(in: 0..<23, using: &self.random) {
+            switch Int.random(in: 0..<25, using: &self.random) {
             case 0: request = .createUser(user: self.pick(Self.users), password: "pw")
             case 1, 2, 21: request = .login(user: actor, password: self.chance(90) ? "pw" : "wrong")
             case 3: request = self.chance(30) ? .logout : .whoami
@@ -65,6 +65,8 @@ import Wire
             case 16, 22: request = .stopShare(group: group, name: file)
             case 17, 18: request = .newSeeder(group: self.chance(50) ? group : nil, name: file, port: self.port())
             case 19: request = .resume(token: "\(actor)#\(Int.random(in: 1...80, using: &self.random))")
+            case 23: request = .rejectRequest(group: group, user: self.pick(Self.users))
+            case 24: request = .removeMember(group: group, user: self.pick(Self.users))
             default: request = .quit(mac: self.chance(50) ? nil : [1, 2])
             }
             return (actor, request)
@@ -84,11 +86,25 @@ import Wire
                 continue
             }
             var (actor, request) = source.next()
-            // Accepting someone who did not ask is mostly refused: usually accept a real request (a read, not logged).
+            // Accepting or rejecting someone who did not ask is mostly refused: usually act on a real request (a
+            // read, not logged).
             if case .acceptRequest(let group, _) = request, source.chance(80),
                 case .users(let pending) = tracker.send(.listRequests(group: group), as: actor), !pending.isEmpty
             {
                 request = .acceptRequest(group: group, user: source.pick(pending))
+            }
+            if case .rejectRequest(let group, _) = request, source.chance(80),
+                case .users(let pending) = tracker.send(.listRequests(group: group), as: actor), !pending.isEmpty
+            {
+                request = .rejectRequest(group: group, user: source.pick(pending))
+            }
+            // Likewise, usually remove a real member (each user's own list says whether it is one).
+            if case .removeMember(let group, _) = request, source.chance(80) {
+                let members = RequestSource.users.filter { user in
+                    guard case .groups(let entries) = tracker.send(.listGroups, as: user) else { return false }
+                    return entries.contains { $0.name == group && $0.membership == .member }
+                }
+                if !members.isEmpty { request = .removeMember(group: group, user: source.pick(members)) }
             }
             // Mostly the actor's newest session; sometimes none, sometimes an older one (maybe closed since).
             let session: String?
@@ -154,7 +170,7 @@ import Wire
         let tracker = Self.randomSession(seed: seed)
         let applied = Set(tracker.log.filter { !$0.reply.isError }.map { Self.kind(of: $0.op) })
         let refused = Set(tracker.log.filter { $0.reply.isError }.map { Self.kind(of: $0.op) })
-        #expect(applied.count == 10, "seed \(seed): only \(applied.sorted()) succeeded")
+        #expect(applied.count == 12, "seed \(seed): only \(applied.sorted()) succeeded")
         #expect(refused.isEmpty == false, "seed \(seed)")
         #expect(tracker.state.user(forSession: "alice#1") == nil, "seed \(seed): alice never passed 64 sessions")
     }
@@ -168,6 +184,8 @@ import Wire
         case .requestJoin: "requestJoin"
         case .leaveGroup: "leaveGroup"
         case .acceptRequest: "acceptRequest"
+        case .rejectRequest: "rejectRequest"
+        case .removeMember: "removeMember"
         case .addFile: "addFile"
         case .addSeeder: "addSeeder"
         case .removeSeeder: "removeSeeder"
