@@ -94,6 +94,16 @@ public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
     static func daemonRunning(socket: String) -> PeerError { PeerError(.daemonRunning(socket: socket)) }
 
     /// 1 refused or failed, 2 usage (another daemon runs, a home that is not the user's).
+    /// Whether the file it is about is gone or is another file now (deleted, moved, replaced, changed), rather than
+    /// out of reach for a while (no descriptor left, say).
+    var meansFileGone: Bool {
+        switch self.base {
+        case .replaced: true
+        case .io(_, _, let code): code == ENOENT || code == ENOTDIR || code == ESTALE
+        default: false
+        }
+    }
+
     public var exitCode: Int32 {
         switch self.base {
         case .daemonRunning: 2

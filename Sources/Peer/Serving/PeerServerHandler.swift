@@ -136,7 +136,7 @@ final class PeerServerHandler: ChannelInboundHandler {
         do {
             _ = try self.handle(for: file)
         } catch {
-            self.library.reportLost(file, "\(error)")
+            if error.meansFileGone { self.library.reportLost(file, "\(error)") }
             return self.run(self.machine.openFailed(error), context)
         }
         let serving: PeerAddress? =
