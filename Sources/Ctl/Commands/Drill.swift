@@ -9,7 +9,8 @@ extension Tandemctl {
                 be the one in its <data_dir>/tandemd.pid, and up starts a killed tracker again after twice the \
                 failover timeout), or against trackers on other hosts, deployed by scripts/deploy: the drill \
                 signals them and changes their firewall over ssh (as root unless --ssh-user says otherwise), and \
-                their service manager restarts a killed one. A user of the drill's own (drill-<hex>) creates groups from --writers clients, through the same \
+                their service manager restarts a killed one. A user of the drill's own (drill-<hex>) creates \
+                groups from --writers clients, through the same \
                 failover and retries as every tandemctl command; then the fault is injected. The drill prints a \
                 timeline from the fault (detection and promotion, first write acknowledged after it, restart, \
                 catch-up), the client-visible unavailability (the longest span without an acknowledged write), \
@@ -63,7 +64,8 @@ extension Tandemctl {
                 abstract: "Cut the trackers' sync link for SECONDS with nftables, writers on each tracker.",
                 discussion: """
                     The drill adds an nftables table, tandem_drill, and removes it after: on this host, as root, \
-                    when both trackers run on its loopback; else on the backup's host, over ssh. Clients still reach both trackers; half the \
+                    when both trackers run on its loopback; else on the backup's host, over ssh. Clients still \
+                    reach both trackers; half the \
                     writers write to each, without failover. Past the failover timeout the backup takes over \
                     while the old primary may acknowledge writes alone; when the link comes back one log is cut. \
                     The writers stop just before, and the drill reads both logs over the network (READ_LOG), so \

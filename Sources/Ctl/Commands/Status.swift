@@ -15,7 +15,8 @@ extension Tandemctl {
                 gives each tracker's load since it started: open client connections, requests answered and how \
                 many were errors, WAL batches (each one write and one fdatasync), the mean ops per batch and the \
                 mean time to write and sync one. Exits with 0 when the pair is whole (every tracker answers and \
-                the primary's backup is in sync), 1 when it is not, and 3 when no tracker answers. With --json: {"trackers": \
+                the primary's backup is in sync), 1 when it is not, and 3 when no tracker answers. With --json: \
+                {"trackers": \
                 [...]}, each with tracker, address, reachable, and error (when it did not answer) or status (its \
                 STATUS fields, the counts and positions as numbers).
                 """)

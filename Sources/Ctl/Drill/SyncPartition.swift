@@ -71,7 +71,8 @@ struct SyncPartition {
     var description: String {
         let place = self.from.host == self.to.host ? "" : ", by nftables on \(self.host)"
         return self.oneWay
-            ? "\(self.from.id) to \(self.to.id) only (sync ports \(self.to.syncPort) in, \(self.from.syncPort) out\(place))"
+            ? "\(self.from.id) to \(self.to.id) only (sync ports \(self.to.syncPort) in, "
+                + "\(self.from.syncPort) out\(place))"
             : "both ways between \(self.from.id) and \(self.to.id) (sync ports \(self.from.syncPort), "
                 + "\(self.to.syncPort)\(place))"
     }
