@@ -1,7 +1,7 @@
 import Wire
 
-/// Groups and join requests: `CREATE_GROUP`, `JOIN_GROUP`, `LEAVE_GROUP`, `LIST_GROUPS`, `LIST_REQUESTS` and
-/// `ACCEPT_REQUEST`.
+/// Groups and join requests: `CREATE_GROUP`, `JOIN_GROUP`, `LEAVE_GROUP`, `LIST_GROUPS`, `LIST_REQUESTS`,
+/// `ACCEPT_REQUEST`, `REJECT_REQUEST` and `REMOVE_MEMBER`.
 extension TrackerState {
     // MARK: Reads
 
